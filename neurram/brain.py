@@ -1,0 +1,261 @@
+"""Brain: the client facade. It publishes stimuli and requests on the brain's streams, awaits
+the regions' replies, and by default runs every region in this process."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import AsyncIterator, Mapping
+from types import TracebackType
+from typing import Any, Self
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from neurram import validation
+from neurram.bus import Namespace, ReplyInbox, publish
+from neurram.bus.messages import (
+    MESSAGES,
+    REPLIES,
+    Message,
+    Outcome,
+    RecallReply,
+    RecallRequest,
+    Reply,
+    SleepReply,
+    SleepRequest,
+    Stimulus,
+    request_id_of,
+)
+from neurram.encoder import Encoder
+from neurram.engram import Engram, Layer, MemoryType, new_id
+from neurram.errors import BrainUnavailableError, InvalidInputError, NeurramError
+from neurram.runtime.connection import Connection
+from neurram.runtime.host import RegionHost
+from neurram.runtime.logs import configure_logging
+from neurram.runtime.store import MemoryStore
+from neurram.settings import Settings
+
+
+class Brain:
+    """Memory for one agent (``brain_id``); create it with :meth:`Brain.create`."""
+
+    def __init__(
+        self, settings: Settings, connection: Connection, host: RegionHost | None
+    ) -> None:
+        self.settings = settings
+        self._connection = connection
+        self._host = host
+        self._store = MemoryStore(connection.redis, Namespace(settings.brain_id))
+        self._inbox: ReplyInbox[Reply] = ReplyInbox(
+            connection.redis, self._store.ns.key("reply", new_id()), REPLIES, request_id_of
+        )
+        self._working_memory: list[Engram] = []
+        self._closed = False
+
+    @classmethod
+    async def create(
+        cls,
+        redis_url: str | None = None,
+        brain_id: str | None = None,
+        sleep_interval_seconds: float | None = None,
+        *,
+        run_regions: bool = True,
+        encoder: Encoder | str | None = None,
+        **settings: Any,
+    ) -> Brain:
+        """Connect (starting the embedded server when no ``redis_url`` is given), run the
+        regions in this process unless ``run_regions=False``, and return the brain.
+
+        ``encoder`` is an :class:`Encoder` or a model name/path ("hash" for the stand-in);
+        every other setting of :class:`Settings` can be passed by keyword.
+        """
+        if isinstance(encoder, str):
+            settings["model"] = encoder
+            encoder = None
+        config = Settings.load(
+            redis_url=redis_url,
+            brain_id=brain_id,
+            sleep_interval_seconds=sleep_interval_seconds,
+            **settings,
+        )
+        return await cls.from_settings(config, run_regions=run_regions, encoder=encoder)
+
+    @classmethod
+    async def from_settings(
+        cls, settings: Settings, *, run_regions: bool = True, encoder: Encoder | None = None
+    ) -> Brain:
+        """:meth:`create` with a complete :class:`Settings`."""
+        configure_logging()
+        connection = await Connection.open(settings)
+        host = None
+        try:
+            if run_regions:
+                host = RegionHost(settings, connection.redis, encoder=encoder)
+                await host.start()
+            brain = cls(settings, connection, host)
+            await brain._inbox.start()
+            await brain._refresh()
+        except BaseException:
+            if host is not None:
+                await host.stop()
+            await connection.close()
+            raise
+        return brain
+
+    # the API of SPEC 1
+    async def perceive(
+        self,
+        content: str,
+        memory_type: MemoryType | str = MemoryType.EPISODIC,
+        salience: float | None = None,
+        reward: float = 0.0,
+        modality: str = "text",
+        context: Mapping[str, Any] | None = None,
+        context_hint: str | None = None,
+        *,
+        wait: bool = True,
+    ) -> Engram:
+        """Perceive ``content``. Waits until the pipeline decided its fate and returns the
+        encoded engram (``context["outcome"]`` says "gated" or "expired" when it was not
+        kept); with ``wait=False`` returns the unencoded engram at once."""
+        stimulus = Stimulus(
+            stimulus_id=new_id(),
+            content=validation.content(content, self.settings.max_content_bytes),
+            memory_type=validation.memory_type(memory_type),
+            salience=None if salience is None else validation.unit_interval("salience", salience),
+            reward=validation.unit_interval("reward", reward),
+            modality=validation.text("modality", modality),
+            context=validation.context(context),
+            context_hint=None if context_hint is None else validation.text("context_hint", context_hint),
+            perceived_at=time.time(),
+            reply_to=self._inbox.stream if wait else None,
+        )
+        if not wait:
+            await self._send("sensory", stimulus)
+            return _unencoded(stimulus)
+        outcome = await self._request("sensory", stimulus, stimulus.stimulus_id)
+        assert isinstance(outcome, Outcome)
+        await self._refresh()
+        if outcome.engram is not None:
+            return outcome.engram
+        engram = _unencoded(stimulus)
+        engram.context.update(outcome=outcome.status, detail=outcome.detail)
+        return engram
+
+    async def recall(
+        self, query: str, top_k: int = 5, memory_type: MemoryType | str | None = None
+    ) -> list[tuple[Engram, float]]:
+        """Engrams most activated by ``query``, across every layer, best first."""
+        request = RecallRequest(
+            request_id=new_id(),
+            query=validation.content(query, self.settings.max_content_bytes),
+            top_k=validation.positive_int("top_k", top_k),
+            memory_type=None if memory_type is None else validation.memory_type(memory_type),
+            reply_to=self._inbox.stream,
+        )
+        reply = await self._request("recall", request, request.request_id)
+        assert isinstance(reply, RecallReply)
+        if reply.error:
+            raise NeurramError(f"recall failed: {reply.error}")
+        await self._refresh()
+        return reply.results
+
+    @property
+    def working_memory(self) -> list[Engram]:
+        """The engrams held in working memory, least recent first (as of the last call)."""
+        return list(self._working_memory)
+
+    async def sleep(self) -> dict[str, int]:
+        """Run one sleep cycle now; returns its counts."""
+        request = SleepRequest(request_id=new_id(), reply_to=self._inbox.stream)
+        reply = await self._request("sleep", request, request.request_id)
+        assert isinstance(reply, SleepReply)
+        if reply.error:
+            raise NeurramError(f"sleep failed: {reply.error}")
+        await self._refresh()
+        return reply.stats
+
+    async def start_sleep_cycle(self) -> None:
+        """Let the SleepCycle run whenever the brain is idle (and every sleep interval)."""
+        async with self._redis_errors():
+            await self._connection.redis.set(self._store.autosleep_key, "1")
+
+    async def stop_sleep_cycle(self) -> None:
+        """No more background sleep; :meth:`sleep` still runs a cycle on demand."""
+        async with self._redis_errors():
+            await self._connection.redis.set(self._store.autosleep_key, "0")
+
+    async def forget(self, engram_id: str) -> bool:
+        """Remove an engram from every store and index; False if there was none."""
+        if not isinstance(engram_id, str) or not engram_id:
+            raise InvalidInputError(f"engram_id must be a non-empty str, got {engram_id!r}")
+        async with self._redis_errors():
+            removed = await self._store.delete([engram_id])
+        await self._refresh()
+        return bool(removed)
+
+    async def engrams(self) -> list[Engram]:
+        """Every engram of this brain, whatever its layer."""
+        async with self._redis_errors():
+            return await self._store.all()
+
+    async def close(self) -> None:
+        """Stop the in-process regions (gracefully) and release the connection."""
+        if self._closed:
+            return
+        self._closed = True
+        await self._inbox.close()
+        if self._host is not None:
+            await self._host.stop()
+        await self._connection.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.close()
+
+    # plumbing
+    async def _send(self, stream: str, message: Message) -> None:
+        async with self._redis_errors():
+            await publish(self._connection.redis, self._store.ns.key(stream), MESSAGES.encode(message))
+
+    async def _request(self, stream: str, message: Message, request_id: str) -> Reply:
+        self._inbox.expect(request_id)
+        await self._send(stream, message)
+        timeout = self.settings.request_timeout_seconds
+        try:
+            return await self._inbox.wait(request_id, timeout)
+        except TimeoutError:
+            raise BrainUnavailableError(
+                f"no answer from the regions of brain {self.settings.brain_id!r} within "
+                f"{timeout:g} s: are they running (Brain.create(run_regions=True) or `neurram run`)?"
+            ) from None
+
+    async def _refresh(self) -> None:
+        async with self._redis_errors():
+            self._working_memory = await self._store.working_memory()
+
+    @contextlib.asynccontextmanager
+    async def _redis_errors(self) -> AsyncIterator[None]:
+        try:
+            yield
+        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            raise BrainUnavailableError(f"Redis at {self._connection.url} is unreachable: {exc}") from exc
+
+
+def _unencoded(stimulus: Stimulus) -> Engram:
+    """The engram a stimulus would become, before the regions encoded it."""
+    return Engram(
+        engram_id=stimulus.stimulus_id,
+        content=stimulus.content,
+        memory_type=stimulus.memory_type,
+        salience=0.5 if stimulus.salience is None else stimulus.salience,
+        encoded_at=stimulus.perceived_at,
+        last_accessed=stimulus.perceived_at,
+        context=dict(stimulus.context),
+        layer=Layer.SENSORY,
+    )

@@ -1,0 +1,164 @@
+"""The protocol: every message that travels on a brain's streams, as tagged msgspec Structs.
+
+Stream -> message -> consumer:
+  sensory     Stimulus        SensoryCortex   (from Brain.perceive)
+  sensed      Stimulus        Thalamus
+  attended    Attended        Amygdala
+  tagged      Tagged          PrefrontalCortex
+  held        Held            Hippocampus
+  consolidate Consolidate     Neocortex, Cerebellum, BasalGanglia (each its own group)
+  recall      RecallRequest   Hippocampus
+  sleep       SleepRequest    SleepCycle
+  heartbeat   Heartbeat       SleepCycle (idle detection), `neurram top`
+  outcome     Outcome         observers (fate of every stimulus and consolidation)
+  changes     Change          every Hippocampus instance, by plain XREAD (index refresh)
+  reply:<id>  Outcome | RecallReply | SleepReply   one client's replies
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import msgspec
+
+from neurram.engram import Engram, MemoryType, dec_hook, enc_hook
+
+from .codec import Codec
+
+
+class Stimulus(msgspec.Struct, tag="stimulus", kw_only=True):
+    """Raw input as the client gave it; ``stimulus_id`` becomes the engram's id."""
+
+    stimulus_id: str
+    content: str
+    memory_type: MemoryType = MemoryType.EPISODIC
+    salience: float | None = None
+    reward: float = 0.0
+    modality: str = "text"
+    context: dict[str, Any] = msgspec.field(default_factory=dict)
+    context_hint: str | None = None
+    perceived_at: float
+    reply_to: str | None = None
+
+
+class Attended(msgspec.Struct, tag="attended", kw_only=True):
+    """A stimulus that passed the Thalamus, with the relevance it scored."""
+
+    stimulus: Stimulus
+    relevance: float
+
+
+class Tagged(msgspec.Struct, tag="tagged", kw_only=True):
+    """An encoded engram (salience and embedding set) on its way to working memory."""
+
+    engram: Engram
+    reply_to: str | None = None
+
+
+class Held(msgspec.Struct, tag="held", kw_only=True):
+    """An engram now held in working memory, for the stimulus ``request_id``; ``rehearsal``
+    when the stimulus restated an engram held or stored already."""
+
+    request_id: str
+    engram: Engram
+    reply_to: str | None = None
+    rehearsal: bool = False
+
+
+class Consolidate(msgspec.Struct, tag="consolidate", kw_only=True):
+    """Move ``engram`` into the long-term ``region``; the region answers with an Outcome."""
+
+    request_id: str
+    region: str
+    engram: Engram
+    reward: float = 0.0
+    reply_to: str | None = None
+
+
+Status = Literal["held", "stored", "gated", "expired"]
+
+
+class Outcome(msgspec.Struct, tag="outcome", kw_only=True):
+    """The fate of a stimulus or a consolidation; ``request_id`` is the stimulus id."""
+
+    request_id: str
+    status: Status
+    engram: Engram | None = None
+    detail: str = ""
+
+
+class RecallRequest(msgspec.Struct, tag="recall", kw_only=True):
+    """Pattern completion asked by a client."""
+
+    request_id: str
+    query: str
+    top_k: int = 5
+    memory_type: MemoryType | None = None
+    reply_to: str
+
+
+class RecallReply(msgspec.Struct, tag="recall_reply", kw_only=True):
+    """Engrams ranked by activation, or the error that prevented recall."""
+
+    request_id: str
+    results: list[tuple[Engram, float]] = msgspec.field(default_factory=list)
+    error: str | None = None
+
+
+class SleepRequest(msgspec.Struct, tag="sleep", kw_only=True):
+    """Ask the SleepCycle for one cycle now."""
+
+    request_id: str
+    reply_to: str
+
+
+class SleepReply(msgspec.Struct, tag="sleep_reply", kw_only=True):
+    """Counts of one sleep cycle: consolidated, pruned_wm, pruned_ltm, decayed."""
+
+    request_id: str
+    stats: dict[str, int] = msgspec.field(default_factory=dict)
+    error: str | None = None
+
+
+class Heartbeat(msgspec.Struct, tag="heartbeat", kw_only=True):
+    """Activity counters of one actor, sent every few seconds."""
+
+    region: str
+    consumer: str
+    at: float
+    handled: int
+    failed: int
+    dead: int
+    redelivered: int
+
+
+class Change(msgspec.Struct, tag="change", kw_only=True):
+    """Engram ids written or deleted in the store; index caches follow this log."""
+
+    upserted: list[str] = msgspec.field(default_factory=list)
+    deleted: list[str] = msgspec.field(default_factory=list)
+
+
+Message = (
+    Stimulus
+    | Attended
+    | Tagged
+    | Held
+    | Consolidate
+    | Outcome
+    | RecallRequest
+    | RecallReply
+    | SleepRequest
+    | SleepReply
+    | Heartbeat
+    | Change
+)
+Reply = Outcome | RecallReply | SleepReply
+
+MESSAGES: Codec[Message] = Codec(Message, enc_hook=enc_hook, dec_hook=dec_hook)  # type: ignore[arg-type]
+REPLIES: Codec[Reply] = Codec(Reply, enc_hook=enc_hook, dec_hook=dec_hook)  # type: ignore[arg-type]
+
+
+def request_id_of(reply: Reply) -> str:
+    """The id a reply answers."""
+    return reply.request_id

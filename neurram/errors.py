@@ -1,0 +1,29 @@
+"""Typed errors raised where bad input or a broken dependency enters neurram."""
+
+
+class NeurramError(Exception):
+    """Base class of every error neurram raises on purpose."""
+
+
+class InvalidInputError(NeurramError, ValueError):
+    """An argument is malformed; the message says what to pass instead. Nothing was stored."""
+
+
+class ContentTooLargeError(InvalidInputError):
+    """Content exceeds ``max_content_bytes``."""
+
+
+class UnknownMemoryTypeError(InvalidInputError):
+    """A memory type that is not one of :class:`neurram.MemoryType`."""
+
+
+class ConfigurationError(NeurramError, ValueError):
+    """A setting, environment variable or region path cannot be used."""
+
+
+class BrainUnavailableError(NeurramError, ConnectionError):
+    """Redis cannot be reached, or no region answered in time."""
+
+
+class EncoderUnavailableError(NeurramError, RuntimeError):
+    """The embedding model cannot be loaded offline."""

@@ -1,0 +1,1 @@
+"""One module per brain region: its logic as a plain class, and its actor."""

@@ -1,0 +1,171 @@
+"""Hippocampus: indexes every engram that reaches working memory, links it to related recent
+ones (temporal association), and recalls by pattern completion with spreading activation."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Sequence
+
+import numpy as np
+
+from neurram import dynamics
+from neurram.bus import Delivery
+from neurram.bus.messages import Held, Message, Outcome, RecallReply, RecallRequest
+from neurram.encoder import Encoder, resolve_encoder
+from neurram.engram import Engram, Layer, MemoryType, Vector
+from neurram.index import EngramIndex
+from neurram.runtime.actor import Actor
+from neurram.settings import Settings
+
+
+class Hippocampus:
+    """Usable on its own, with no Redis: ``Hippocampus().pattern_complete("cue", top_k=10)``."""
+
+    def __init__(self, encoder: Encoder | None = None, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        self._encoder = encoder
+        self.index = EngramIndex()
+        self._recent: deque[str] = deque(maxlen=self.settings.association_window)
+
+    @property
+    def encoder(self) -> Encoder:
+        """The encoder given, else the one the settings name (loaded on first use)."""
+        if self._encoder is None:
+            self._encoder = resolve_encoder(self.settings.model)
+        return self._encoder
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def encode(self, texts: Sequence[str]) -> list[Vector]:
+        return list(self.encoder.encode(texts))
+
+    def link(self, engram: Engram, recent: Sequence[Engram]) -> list[Engram]:
+        """Associate ``engram`` with related ``recent`` engrams, both ways, weight = cosine.
+
+        Returns every engram whose associations changed (``engram`` first when it did).
+        """
+        changed: list[Engram] = []
+        for other in recent:
+            if other.engram_id == engram.engram_id or other.embedding.size != engram.embedding.size:
+                continue
+            weight = float(np.dot(engram.embedding, other.embedding))
+            if weight >= self.settings.association_threshold:
+                _associate(engram, other.engram_id, weight)
+                _associate(other, engram.engram_id, weight)
+                changed.append(other)
+        return [engram, *changed] if changed else []
+
+    def remember(self, engram: Engram) -> Engram:
+        """Encode (if needed), link to the recent engrams and index ``engram``: direct use."""
+        if engram.embedding.size == 0:
+            engram.embedding = self.encode([engram.content])[0]
+        if engram.layer is Layer.SENSORY:
+            engram.layer = Layer.WORKING
+        recent = [e for i in self._recent if (e := self.index.get(i)) is not None]
+        for changed in self.link(engram, recent):
+            self.index.upsert(changed)
+        self.index.upsert(engram)
+        self._recent.appendleft(engram.engram_id)
+        return engram
+
+    def pattern_complete(
+        self,
+        cue: str | Vector,
+        top_k: int = 10,
+        memory_type: MemoryType | None = None,
+        now: float | None = None,
+    ) -> list[tuple[Engram, float]]:
+        """The ``top_k`` engrams most activated by ``cue``; each recalled one is potentiated."""
+        if len(self.index) == 0:
+            return []
+        query = self.encode([cue])[0] if isinstance(cue, str) else cue
+        now = time.time() if now is None else now
+        s = self.settings
+        activation = self.index.activation(
+            query, now, floor=s.activation_floor, hops=s.spread_hops, decay=s.spread_decay
+        )
+        results = self.index.top(activation, top_k, memory_type)
+        for engram, _ in results:
+            dynamics.potentiate(engram, now)
+            self.index.touch(engram)
+        return results
+
+
+def _associate(engram: Engram, other_id: str, weight: float) -> None:
+    engram.associations = [(i, w) for i, w in engram.associations if i != other_id]
+    engram.associations.append((other_id, weight))
+
+
+class HippocampusActor(Actor):
+    """Consumes ``held`` (link, then answer the perceiving client) and ``recall``.
+
+    Its index is a cache of the store, refreshed from the ``changes`` log before each recall,
+    so any number of instances each answer with every write that preceded the request.
+    """
+
+    region = "hippocampus"
+    consumes = ("held", "recall")
+    emits = ("outcome",)
+
+    async def setup(self) -> None:
+        self.logic = Hippocampus(self.encoder(), self.settings)
+        await asyncio.to_thread(self.logic.encode, ["warm up"])
+        self.position = await self.store.last_change_id()
+        for engram in await self.store.all():
+            self._index(engram)
+
+    async def handle(self, batch: list[Delivery[Message]]) -> None:
+        held = [d.message for d in batch if isinstance(d.message, Held)]
+        recalls = [d.message for d in batch if isinstance(d.message, RecallRequest)]
+        if held:
+            await self._link(held)
+        if recalls:
+            await self._recall(recalls)
+
+    async def _link(self, held: list[Held]) -> None:
+        window = self.settings.association_window
+        recent = await self.store.get_many(await self.store.recent_ids(window))
+        pipe = self.store.pipeline()
+        for message in held:
+            engram = message.engram
+            recent = [e for e in recent if e.engram_id != engram.engram_id]
+            self.store.stage_save(pipe, self.logic.link(engram, recent) or [engram])
+            self.store.stage_recent(pipe, engram.engram_id, window)
+            recent = [engram, *recent][:window]
+            status = "rehearsed" if message.rehearsal else "held"
+            outcome = Outcome(
+                request_id=message.request_id, status="held", engram=engram, detail=status
+            )
+            self.report(pipe, outcome, message.reply_to)
+        await pipe.execute()
+
+    async def _recall(self, requests: list[RecallRequest]) -> None:
+        await self.catch_up()
+        queries = await asyncio.to_thread(self.logic.encode, [r.query for r in requests])
+        now = time.time()
+        pipe = self.store.pipeline()
+        for request, query in zip(requests, queries, strict=True):
+            results = self.logic.pattern_complete(query, request.top_k, request.memory_type, now)
+            self.store.stage_save(pipe, [engram for engram, _ in results])
+            reply = RecallReply(request_id=request.request_id, results=results)
+            self.reply(pipe, request.reply_to, reply)
+        await pipe.execute()
+
+    async def catch_up(self) -> None:
+        """Apply every change logged since the index was last refreshed."""
+        self.position, change = await self.store.changes_since(self.position)
+        touched = sorted(set(change.upserted) | set(change.deleted))
+        present = {e.engram_id: e for e in await self.store.get_many(touched)}
+        for engram_id in touched:
+            if engram_id in present:
+                self._index(present[engram_id])
+            else:
+                self.logic.index.remove(engram_id)
+
+    def _index(self, engram: Engram) -> None:
+        if engram.embedding.size:
+            self.logic.index.upsert(engram)
+

@@ -1,0 +1,117 @@
+"""PrefrontalCortex: working memory, a few slots with LRU eviction (7 +/- 2)."""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Iterable
+
+from neurram import dynamics
+from neurram.bus import Delivery
+from neurram.bus.messages import Consolidate, Held, Message, Tagged
+from neurram.engram import Engram, Layer, new_id
+from neurram.regions.long_term import REGION_FOR_TYPE
+from neurram.runtime.actor import Actor
+from neurram.runtime.store import content_key
+
+
+class PrefrontalCortex:
+    """Holds at most ``capacity`` engrams; holding one already held is rehearsal."""
+
+    def __init__(self, capacity: int = 7, held: Iterable[Engram] = ()) -> None:
+        self.capacity = capacity
+        self._slots: OrderedDict[str, Engram] = OrderedDict((e.engram_id, e) for e in held)
+
+    @property
+    def held(self) -> list[Engram]:
+        """Held engrams, least recently used first."""
+        return list(self._slots.values())
+
+    def __contains__(self, engram_id: object) -> bool:
+        return engram_id in self._slots
+
+    def __len__(self) -> int:
+        return len(self._slots)
+
+    def hold(self, engram: Engram, now: float | None = None) -> Engram | None:
+        """Hold ``engram`` as the most recent; returns the engram displaced, if any."""
+        now = time.time() if now is None else now
+        if engram.engram_id in self._slots:
+            engram.last_accessed = now
+            self._slots[engram.engram_id] = engram
+            self._slots.move_to_end(engram.engram_id)
+            return None
+        if engram.layer is Layer.SENSORY:
+            engram.layer = Layer.WORKING
+        self._slots[engram.engram_id] = engram
+        if len(self._slots) > self.capacity:
+            return self._slots.popitem(last=False)[1]
+        return None
+
+    def release(self, engram_id: str) -> Engram | None:
+        return self._slots.pop(engram_id, None)
+
+
+class PrefrontalCortexActor(Actor):
+    """Consumes ``tagged``; stores each engram, updates the slots, emits ``held``, and sends a
+    displaced engram that already qualifies to ``consolidate`` (opportunistic consolidation).
+
+    A restatement (same type, same normalised content) rehearses and potentiates the engram it
+    restates instead of storing a duplicate; a redelivered engram is simply held again.
+    """
+
+    region = "prefrontal_cortex"
+    consumes = ("tagged",)
+    emits = ("held", "consolidate")
+
+    async def handle(self, batch: list[Delivery[Message]]) -> None:
+        tagged = [d.message for d in batch if isinstance(d.message, Tagged)]
+        if not tagged:
+            return
+        now = time.time()
+        pfc = PrefrontalCortex(self.settings.working_memory_capacity, await self.store.working_memory())
+        known = await self._known(tagged)
+        pipe = self.store.pipeline()
+        saved: dict[str, Engram] = {}
+        displaced: list[Engram] = []
+        for message in tagged:
+            new = message.engram
+            engram = known.get(new.engram_id) or known.get(content_key(new.memory_type, new.content))
+            rehearsal = engram is not None
+            if engram is None:
+                engram = new
+                known[content_key(new.memory_type, new.content)] = engram
+                self.store.stage_content(pipe, engram)
+            elif engram.engram_id != new.engram_id:
+                dynamics.potentiate(engram, now)
+            out = pfc.hold(engram, now)
+            if out is not None:
+                displaced.append(out)
+            saved[engram.engram_id] = engram
+            held = Held(
+                request_id=new.engram_id, engram=engram, reply_to=message.reply_to, rehearsal=rehearsal
+            )
+            self.emit(pipe, "held", held)
+        self.store.stage_save(pipe, saved.values())
+        self.store.stage_working_memory(pipe, [e.engram_id for e in pfc.held], now)
+        for engram in displaced:
+            if engram.engram_id not in pfc and self._qualifies(engram):
+                self.emit(pipe, "consolidate", Consolidate(
+                    request_id=new_id(), region=REGION_FOR_TYPE[engram.memory_type], engram=engram
+                ))
+        await pipe.execute()
+
+    async def _known(self, tagged: list[Tagged]) -> dict[str, Engram]:
+        """Stored engrams these messages repeat, by engram id and by content key."""
+        engrams = [t.engram for t in tagged]
+        restated = await self.store.find_restatements(engrams)
+        found = await self.store.get_many([e.engram_id for e in engrams] + restated)
+        known = {e.engram_id: e for e in found}
+        known.update({content_key(e.memory_type, e.content): e for e in found})
+        return known
+
+    def _qualifies(self, engram: Engram) -> bool:
+        s = self.settings
+        return dynamics.qualifies_for_consolidation(
+            engram, s.consolidation_access_count, s.consolidation_salience
+        )

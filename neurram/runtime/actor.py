@@ -1,0 +1,167 @@
+"""The actor base: a region declares what it consumes and emits; the loop, acks, retries,
+dead-lettering and heartbeats are owned here (and by :mod:`neurram.bus`)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar
+
+import redis.asyncio as aioredis
+import structlog
+from redis.asyncio.client import Pipeline
+
+from neurram.bus import ConsumerStats, Delivery, Namespace, StreamConsumer, stage, stage_reply
+from neurram.bus.messages import MESSAGES, Heartbeat, Message, Outcome
+from neurram.encoder import Encoder, resolve_encoder
+from neurram.runtime.store import MemoryStore
+from neurram.settings import Settings
+
+HEARTBEAT_MAXLEN = 1000
+
+
+@dataclass
+class ActorContext:
+    """What an actor is given: settings, connections, and its place in the topology."""
+
+    settings: Settings
+    redis: aioredis.Redis
+    name: str  # topology name = consumer group
+    encoder: Encoder | None = None  # explicit encoder; else resolved from settings.model
+
+    @property
+    def namespace(self) -> Namespace:
+        return Namespace(self.settings.brain_id)
+
+    @property
+    def consumer(self) -> str:
+        """Stable per process and region, so a restarted actor drains its own pending first."""
+        return f"{socket.gethostname()}-{os.getpid()}-{self.name}"
+
+
+async def stopped_within(stop: asyncio.Event, seconds: float) -> bool:
+    """Wait up to ``seconds`` for ``stop``; True if it was set."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+    return stop.is_set()
+
+
+class Actor:
+    """Base of every region actor. Subclasses set ``consumes``/``emits`` and write ``handle``."""
+
+    region: ClassVar[str] = ""
+    consumes: ClassVar[tuple[str, ...]] = ()
+    emits: ClassVar[tuple[str, ...]] = ()
+    tick_seconds: ClassVar[float | None] = None
+
+    def __init__(self, ctx: ActorContext) -> None:
+        self.ctx = ctx
+        self.settings = ctx.settings
+        self.ns = ctx.namespace
+        self.store = MemoryStore(ctx.redis, self.ns)
+        self.log = structlog.get_logger("neurram").bind(
+            brain=self.settings.brain_id, region=ctx.name
+        )
+
+    # hooks for subclasses
+    async def setup(self) -> None:
+        """Prepare before consuming (load a model, build a cache)."""
+
+    async def handle(self, batch: list[Delivery[Message]]) -> None:
+        """Handle a batch; return only once every effect is committed (then it is ACKed)."""
+        raise NotImplementedError
+
+    async def tick(self) -> None:
+        """Periodic work, every ``tick_seconds`` when set."""
+
+    async def teardown(self) -> None:
+        """Release what :meth:`setup` acquired."""
+
+    # helpers
+    def stream(self, name: str) -> str:
+        return self.ns.key(name)
+
+    def encoder(self) -> Encoder:
+        return self.ctx.encoder or resolve_encoder(self.settings.model)
+
+    def emit(self, pipe: Pipeline, stream: str, message: Message) -> None:
+        """Stage ``message`` on this brain's ``stream``."""
+        stage(pipe, self.stream(stream), MESSAGES.encode(message))
+
+    def reply(self, pipe: Pipeline, reply_to: str | None, message: Message) -> None:
+        """Stage a reply, if a client of this brain waits for one."""
+        if reply_to and reply_to.startswith(self.ns.prefix):
+            stage_reply(pipe, reply_to, MESSAGES.encode(message))
+
+    def report(self, pipe: Pipeline, outcome: Outcome, reply_to: str | None) -> None:
+        """Publish an outcome for observers and answer the waiting client."""
+        self.emit(pipe, "outcome", outcome)
+        self.reply(pipe, reply_to, outcome)
+
+    # lifecycle
+    async def run(self, stop: asyncio.Event, ready: Callable[[], None] = lambda: None) -> None:
+        """Consume until ``stop``; in-flight work is finished and ACKed before returning."""
+        consumer: StreamConsumer[Message] = StreamConsumer(
+            redis=self.ctx.redis,
+            streams=[self.stream(s) for s in self.consumes],
+            group=self.ctx.name,
+            consumer=self.ctx.consumer,
+            codec=MESSAGES,
+            handler=self.handle,
+            dead_stream=self.stream("dead"),
+            batch_size=self.settings.batch_size,
+            block_ms=self.settings.block_ms,
+            max_deliveries=self.settings.max_deliveries,
+            claim_idle_ms=self.settings.claim_idle_ms,
+            log=self.log,
+        )
+        await self.setup()
+        try:
+            await consumer.ensure_groups()
+            ready()
+            self.log.debug("actor.started", consumes=self.consumes)
+            async with asyncio.TaskGroup() as tasks:  # one failing task cancels the others
+                tasks.create_task(consumer.run(stop))
+                tasks.create_task(self._heartbeats(consumer.stats, stop))
+                if self.tick_seconds:
+                    tasks.create_task(self._ticks(self.tick_seconds, stop))
+        finally:
+            await self.teardown()
+        self.log.debug("actor.stopped")
+
+    async def _heartbeats(self, stats: ConsumerStats, stop: asyncio.Event) -> None:
+        while True:
+            try:
+                await self._beat(stats)
+            except aioredis.RedisError as exc:
+                self.log.warning("heartbeat.failed", error=str(exc))
+            if await stopped_within(stop, self.settings.heartbeat_seconds):
+                return
+
+    async def _beat(self, stats: ConsumerStats) -> None:
+        beat = Heartbeat(
+            region=self.ctx.name,
+            consumer=self.ctx.consumer,
+            at=time.time(),
+            handled=stats.handled,
+            failed=stats.failed,
+            dead=stats.dead,
+            redelivered=stats.redelivered,
+        )
+        stream = self.stream("heartbeat")
+        pipe = self.ctx.redis.pipeline(transaction=False)
+        stage(pipe, stream, MESSAGES.encode(beat))
+        pipe.xtrim(stream, maxlen=HEARTBEAT_MAXLEN, approximate=True)
+        await pipe.execute()
+
+    async def _ticks(self, seconds: float, stop: asyncio.Event) -> None:
+        while not await stopped_within(stop, seconds):
+            try:
+                await self.tick()
+            except Exception as exc:  # a failed tick is logged and retried next period
+                self.log.exception("tick.failed", error=str(exc))

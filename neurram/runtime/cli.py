@@ -1,0 +1,123 @@
+"""The ``neurram`` command: run regions, tap streams, run the demo."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+
+from neurram.bus import FIELD, DecodeError, Namespace, tail
+from neurram.bus.messages import MESSAGES
+from neurram.errors import NeurramError
+from neurram.runtime.connection import Connection
+from neurram.runtime.host import RegionHost
+from neurram.runtime.logs import configure_logging
+from neurram.settings import Settings, parse_setting
+
+READY_LINE = "neurram: regions ready"
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    configure_logging(logging.INFO if args.command == "run" else logging.WARNING)
+    try:
+        asyncio.run(args.handler(args))
+    except KeyboardInterrupt:
+        pass
+    except NeurramError as exc:
+        sys.exit(f"neurram: {exc}")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="neurram", description="Memory for AI agents.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="run regions until SIGINT/SIGTERM")
+    run.add_argument("--region", action="append", default=[], help="region to run (repeat; default all)")
+    _add_settings(run)
+    run.set_defaults(handler=_run)
+    tap = commands.add_parser("tap", help="print a brain's stream messages as JSON lines")
+    tap.add_argument("streams", nargs="+", metavar="STREAM", help="e.g. sensory held outcome")
+    tap.add_argument("--from", dest="start", default="$", help="entry id to start after ($ = new only, 0 = all)")
+    _add_settings(tap)
+    tap.set_defaults(handler=_tap)
+    demo = commands.add_parser("demo", help="the Quick start, on the embedded server by default")
+    _add_settings(demo)
+    demo.set_defaults(handler=_demo)
+    return parser
+
+
+def _add_settings(parser: argparse.ArgumentParser) -> None:
+    """One ``--name`` flag per setting; ``--brain`` is short for ``--brain-id``."""
+    group = parser.add_argument_group("settings (override NEURRAM_* environment variables)")
+    for name in Settings.__struct_fields__:
+        flags = [f"--{name.replace('_', '-')}"] + (["--brain"] if name == "brain_id" else [])
+        group.add_argument(*flags, dest=f"setting_{name}", metavar=name.upper())
+
+
+def _settings(args: argparse.Namespace, **defaults: Any) -> Settings:
+    given = {
+        name: parse_setting(name, value)
+        for name in Settings.__struct_fields__
+        if (value := getattr(args, f"setting_{name}")) is not None
+    }
+    return Settings.load(**{**defaults, **given})
+
+
+async def _run(args: argparse.Namespace) -> None:
+    settings = _settings(args)
+    connection = await Connection.open(settings)
+    host = RegionHost(settings, connection.redis, args.region)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, host.supervisor.stop.set)
+    try:
+        await host.start()
+        print(f"{READY_LINE}: {' '.join(host.names)} (brain {settings.brain_id!r})", file=sys.stderr, flush=True)
+        await host.run_until_stopped()
+    finally:
+        await host.stop()
+        await connection.close()
+
+
+async def _tap(args: argparse.Namespace) -> None:
+    settings = _settings(args)
+    namespace = Namespace(settings.brain_id)
+    connection = await Connection.open(settings)
+    try:
+        keys = {namespace.key(s): s for s in args.streams}
+        async for stream, entry_id, fields in tail(connection.redis, list(keys), args.start):
+            line = {"stream": keys.get(stream, stream), "id": entry_id, "message": _decoded(fields)}
+            sys.stdout.write(msgspec.json.encode(line, enc_hook=_json_hook).decode() + "\n")
+            sys.stdout.flush()
+    finally:
+        await connection.close()
+
+
+def _decoded(fields: dict[bytes, bytes]) -> Any:
+    """The message of an entry, or its raw fields (dead letters, foreign entries)."""
+    if FIELD in fields:
+        try:
+            return MESSAGES.decode(fields[FIELD])
+        except DecodeError:
+            pass
+    return {k.decode(errors="replace"): v.decode(errors="replace") for k, v in fields.items()}
+
+
+def _json_hook(obj: Any) -> Any:
+    import numpy as np
+
+    if isinstance(obj, np.ndarray):
+        return f"float32[{obj.size}]"
+    raise NotImplementedError(type(obj).__name__)
+
+
+async def _demo(args: argparse.Namespace) -> None:
+    from neurram.runtime.demo import quick_start
+
+    await quick_start(_settings(args, brain_id="demo"))

@@ -1,0 +1,51 @@
+"""Where a brain's state lives: a Redis URL, or the embedded server when none is given."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from neurram.errors import BrainUnavailableError
+from neurram.runtime import embedded
+from neurram.settings import Settings
+
+CONNECT_TIMEOUT = 5.0
+
+
+@dataclass
+class Connection:
+    """A Redis client, and the embedded server it uses if this process started one."""
+
+    redis: aioredis.Redis
+    url: str
+    server: embedded.EmbeddedServer | None = None
+
+    @classmethod
+    async def open(cls, settings: Settings) -> Connection:
+        """Connect to ``settings.redis_url``, or start/reuse the embedded server."""
+        server = None
+        url = settings.redis_url
+        if url is None:
+            server = await asyncio.to_thread(embedded.acquire, settings.data_path)
+            url = server.url
+        client = aioredis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT)
+        try:
+            await asyncio.wait_for(client.ping(), CONNECT_TIMEOUT)  # type: ignore[arg-type]
+        except (RedisError, OSError, TimeoutError) as exc:
+            await client.aclose()
+            if server is not None:
+                await asyncio.to_thread(embedded.release, server)
+            raise BrainUnavailableError(
+                f"cannot reach Redis at {url}: {exc}. Start it, or leave redis_url unset to "
+                "use the embedded server"
+            ) from exc
+        return cls(client, url, server)
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+        if self.server is not None:
+            await asyncio.to_thread(embedded.release, self.server)
+            self.server = None

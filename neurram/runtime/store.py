@@ -1,0 +1,199 @@
+"""One brain's state in Redis: engrams, working-memory slots, the change log.
+
+Keys under the brain's namespace:
+  engrams     HASH  engram_id -> msgpack Engram (embedding as raw float32 bytes); the index set
+  wm          ZSET  engram ids held in working memory, scored by recency (LRU first)
+  recent      LIST  the last engrams the Hippocampus linked, newest first
+  bycontent   HASH  memory type + normalised content -> engram id (restatements merge)
+  changes     STREAM Change entries: every write and delete, read by index caches
+  autosleep   STRING "1"/"0": background sleep switched on or off by a client
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import redis.asyncio as aioredis
+from redis.asyncio.client import Pipeline
+
+from neurram.bus import FIELD, Namespace, stage
+from neurram.bus.messages import MESSAGES, Change
+from neurram.engram import Engram, MemoryType, dump_engram, load_engram
+from neurram.salience import normalize_content
+
+SCAN_COUNT = 500
+
+
+def content_key(memory_type: MemoryType, content: str) -> str:
+    """Identity of a restatement: same type, same content up to case, spaces, punctuation."""
+    digest = hashlib.blake2b(normalize_content(content).encode(), digest_size=16).hexdigest()
+    return f"{memory_type.value}:{digest}"
+
+
+class MemoryStore:
+    """Reads and writes of one brain's state; writes are staged on a caller's pipeline so an
+    actor commits its state and its emitted messages in one transaction."""
+
+    def __init__(self, redis: aioredis.Redis, namespace: Namespace) -> None:
+        self.redis = redis
+        self.ns = namespace
+        self.engrams_key = namespace.key("engrams")
+        self.wm_key = namespace.key("wm")
+        self.recent_key = namespace.key("recent")
+        self.bycontent_key = namespace.key("bycontent")
+        self.changes_key = namespace.key("changes")
+        self.autosleep_key = namespace.key("autosleep")
+
+    def pipeline(self) -> Pipeline:
+        """A MULTI/EXEC pipeline: staged writes and emits commit together."""
+        return self.redis.pipeline(transaction=True)
+
+    # reads
+    async def get(self, engram_id: str) -> Engram | None:
+        data = await self.redis.hget(self.engrams_key, engram_id)  # type: ignore[misc]
+        return load_engram(data) if data else None
+
+    async def get_many(self, ids: Sequence[str]) -> list[Engram]:
+        """The engrams of ``ids`` that exist, in order."""
+        if not ids:
+            return []
+        blobs = await self.redis.hmget(self.engrams_key, list(ids))  # type: ignore[misc]
+        return [load_engram(b) for b in blobs if b]
+
+    async def all(self) -> list[Engram]:
+        """Every engram of the brain, whatever its layer (HSCAN over the index hash)."""
+        return [
+            load_engram(blob)
+            async for _, blob in self.redis.hscan_iter(self.engrams_key, count=SCAN_COUNT)
+        ]
+
+    async def count(self) -> int:
+        return int(await self.redis.hlen(self.engrams_key))  # type: ignore[misc]
+
+    async def working_memory_ids(self) -> list[str]:
+        """Held engram ids, least recently used first."""
+        return [i.decode() for i in await self.redis.zrange(self.wm_key, 0, -1)]
+
+    async def working_memory(self) -> list[Engram]:
+        return await self.get_many(await self.working_memory_ids())
+
+    async def recent_ids(self, n: int) -> list[str]:
+        return [i.decode() for i in await self.redis.lrange(self.recent_key, 0, n - 1)]  # type: ignore[misc]
+
+    async def find_restatements(self, engrams: Sequence[Engram]) -> list[str]:
+        """Ids of stored engrams that ``engrams`` restate (same type and normalised content)."""
+        if not engrams:
+            return []
+        keys = [content_key(e.memory_type, e.content) for e in engrams]
+        found = await self.redis.hmget(self.bycontent_key, keys)  # type: ignore[misc]
+        return [f.decode() for f in found if f]
+
+    async def last_change_id(self) -> str:
+        """Position of the newest change ("0-0" when there is none)."""
+        entries = await self.redis.xrevrange(self.changes_key, count=1)
+        return entries[0][0].decode() if entries else "0-0"
+
+    async def changes_since(self, position: str, count: int = 1000) -> tuple[str, Change]:
+        """All changes after ``position``, merged, and the new position."""
+        merged = Change()
+        while True:
+            batch = await self.redis.xrange(self.changes_key, min=f"({position}", count=count)
+            for entry_id, fields in batch:
+                change = MESSAGES.decode(fields[FIELD])
+                assert isinstance(change, Change)
+                merged.upserted.extend(change.upserted)
+                merged.deleted.extend(change.deleted)
+                position = entry_id.decode()
+            if len(batch) < count:
+                return position, merged
+
+    async def autosleep(self) -> bool | None:
+        """Whether a client switched background sleep on (True) or off (False); None if unset."""
+        value = await self.redis.get(self.autosleep_key)
+        return None if value is None else value == b"1"
+
+    # staged writes
+    def stage_save(self, pipe: Pipeline, engrams: Iterable[Engram]) -> None:
+        """Write engrams and log the change."""
+        mapping = {e.engram_id: dump_engram(e) for e in engrams}
+        if mapping:
+            pipe.hset(self.engrams_key, mapping=mapping)
+            self._stage_change(pipe, Change(upserted=list(mapping)))
+
+    def stage_content(self, pipe: Pipeline, engram: Engram) -> None:
+        """Remember the engram as the one its content restates into."""
+        pipe.hset(self.bycontent_key, content_key(engram.memory_type, engram.content), engram.engram_id)
+
+    def stage_working_memory(self, pipe: Pipeline, held: Sequence[str], now: float) -> None:
+        """Replace the slots with ``held`` (least recent first)."""
+        pipe.delete(self.wm_key)
+        if held:
+            pipe.zadd(self.wm_key, {engram_id: now + i * 1e-6 for i, engram_id in enumerate(held)})
+
+    def stage_release(self, pipe: Pipeline, ids: Sequence[str]) -> None:
+        """Take engrams out of working memory (they stay stored)."""
+        if ids:
+            pipe.zrem(self.wm_key, *ids)
+
+    def stage_recent(self, pipe: Pipeline, engram_id: str, window: int) -> None:
+        pipe.lrem(self.recent_key, 0, engram_id)
+        pipe.lpush(self.recent_key, engram_id)
+        pipe.ltrim(self.recent_key, 0, window - 1)
+
+    def _stage_change(self, pipe: Pipeline, change: Change) -> None:
+        stage(pipe, self.changes_key, MESSAGES.encode(change))
+
+    # deletion
+    async def delete(self, ids: Sequence[str]) -> list[str]:
+        """Remove engrams from every store and index, and their edges from neighbours.
+
+        Returns the ids that existed.
+        """
+        victims = await self.get_many(ids)
+        if not victims:
+            return []
+        gone = {v.engram_id for v in victims}
+        neighbour_ids = {n for v in victims for n, _ in v.associations} - gone
+        neighbours = await self.get_many(sorted(neighbour_ids))
+        for n in neighbours:
+            n.associations = [(i, w) for i, w in n.associations if i not in gone]
+        pipe = self.pipeline()
+        pipe.hdel(self.engrams_key, *gone)
+        pipe.zrem(self.wm_key, *gone)
+        for engram_id in gone:
+            pipe.lrem(self.recent_key, 0, engram_id)
+        for v in victims:
+            self._stage_uncontent(pipe, v)
+        self.stage_save(pipe, neighbours)
+        self._stage_change(pipe, Change(deleted=sorted(gone)))
+        await pipe.execute()
+        return sorted(gone)
+
+    def _stage_uncontent(self, pipe: Pipeline, engram: Engram) -> None:
+        # only if the content key still points at this engram
+        key = content_key(engram.memory_type, engram.content)
+        pipe.eval(
+            "if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then "
+            "return redis.call('HDEL', KEYS[1], ARGV[1]) end return 0",
+            1,
+            self.bycontent_key,
+            key,
+            engram.engram_id,
+        )
+
+    async def clear(self) -> int:
+        """Delete every key of this brain (SCAN, never KEYS). Returns how many."""
+        removed = 0
+        batch: list[Any] = []
+        pattern = self.ns.prefix.replace("{", "\\{").replace("}", "\\}") + "*"
+        async for key in self.redis.scan_iter(match=pattern, count=SCAN_COUNT):
+            batch.append(key)
+            if len(batch) >= SCAN_COUNT:
+                removed += await self.redis.delete(*batch)
+                batch = []
+        if batch:
+            removed += await self.redis.delete(*batch)
+        return removed
+

@@ -1,0 +1,110 @@
+"""Every tunable of neurram in one object.
+
+Precedence, rising: the defaults below, ``NEURRAM_<NAME>`` environment variables, keyword
+arguments (``Brain.create``), command-line flags (``neurram run --name``). The SPEC's numbers
+live here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from neurram.errors import ConfigurationError
+
+ENV_PREFIX = "NEURRAM_"
+
+
+class Settings(msgspec.Struct, kw_only=True, frozen=True):
+    """Configuration of one brain and the regions that serve it."""
+
+    # where and who
+    redis_url: str | None = None  # None: start the embedded server
+    brain_id: str = "default"
+    data_dir: str | None = None  # embedded server's data; default: the user's data directory
+    model: str | None = None  # path or model name; "hash" = deterministic stand-in
+    regions: dict[str, str] = msgspec.field(default_factory=dict)  # name -> "module:Class"
+    # SensoryCortex and Thalamus
+    sensory_ttl_seconds: float = 3.0
+    attention_threshold: float = 0.2
+    context_hint_weight: float = 0.3
+    max_content_bytes: int = 64 * 1024
+    # Amygdala
+    salience_boost_threshold: float = 0.75
+    salience_stability_boost: float = 2.0
+    # PrefrontalCortex
+    working_memory_capacity: int = 7
+    # Hippocampus
+    association_window: int = 5
+    association_threshold: float = 0.35
+    spread_decay: float = 0.6
+    spread_hops: int = 2
+    activation_floor: float = 0.08
+    # long-term regions
+    procedural_min_stability: float = 5.0
+    reward_shortcut: float = 0.3
+    # SleepCycle
+    forgetting_threshold: float = 0.05
+    consolidation_access_count: int = 3
+    consolidation_salience: float = 0.8
+    sleep_interval_seconds: float = 60.0
+    idle_seconds: float = 10.0
+    auto_sleep: bool = False
+    # runtime
+    batch_size: int = 64
+    block_ms: int = 1000
+    heartbeat_seconds: float = 2.0
+    max_deliveries: int = 5
+    claim_idle_ms: int = 60_000
+    request_timeout_seconds: float = 30.0
+
+    @classmethod
+    def load(cls, **overrides: Any) -> Settings:
+        """Defaults, then environment variables, then ``overrides`` whose value is not None."""
+        values: dict[str, Any] = {}
+        for name in cls.__struct_fields__:
+            raw = os.environ.get(ENV_PREFIX + name.upper())
+            if raw is not None:
+                values[name] = parse_setting(name, raw)
+        unknown = set(overrides) - set(cls.__struct_fields__)
+        if unknown:
+            raise ConfigurationError(
+                f"unknown setting(s) {sorted(unknown)}; known: {sorted(cls.__struct_fields__)}"
+            )
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        try:
+            return msgspec.convert(values, cls, strict=False)
+        except msgspec.ValidationError as exc:
+            raise ConfigurationError(f"invalid setting: {exc}") from exc
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with ``changes`` applied."""
+        return msgspec.structs.replace(self, **changes)
+
+    @property
+    def data_path(self) -> Path:
+        """Directory of the embedded server's data (AOF) and socket."""
+        if self.data_dir:
+            return Path(self.data_dir)
+        base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+        return Path(base) / "neurram"
+
+
+def parse_setting(name: str, raw: str) -> Any:
+    """A setting given as text (environment, command line); ``regions`` is JSON."""
+    if name == "regions":
+        try:
+            parsed = json.loads(raw)
+        except json.JSONDecodeError as exc:
+            raise ConfigurationError(
+                f"NEURRAM_REGIONS must be a JSON object like {{\"amygdala\": \"pkg.mod:Class\"}}: {exc}"
+            ) from exc
+        return parsed
+    if raw.strip().lower() in {"inf", "infinity"}:
+        return math.inf
+    return raw
