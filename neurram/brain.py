@@ -3,6 +3,7 @@ the regions' replies, and by default runs every region in this process."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -14,6 +15,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from neurram import validation
 from neurram.bus import Namespace, ReplyInbox, publish
+from neurram.bus.bounds import backlog
 from neurram.bus.messages import (
     MESSAGES,
     REPLIES,
@@ -36,13 +38,15 @@ from neurram.runtime.logs import configure_logging
 from neurram.runtime.store import MemoryStore
 from neurram.settings import Settings
 
+PIPELINE = ("sensory", "sensed", "attended", "tagged", "held")  # streams a stimulus crosses
+THROTTLE_EVERY = 100
+THROTTLE_PAUSE = 0.05
+
 
 class Brain:
     """Memory for one agent (``brain_id``); create it with :meth:`Brain.create`."""
 
-    def __init__(
-        self, settings: Settings, connection: Connection, host: RegionHost | None
-    ) -> None:
+    def __init__(self, settings: Settings, connection: Connection, host: RegionHost | None) -> None:
         self.settings = settings
         self._connection = connection
         self._host = host
@@ -51,6 +55,7 @@ class Brain:
             connection.redis, self._store.ns.key("reply", new_id()), REPLIES, request_id_of
         )
         self._working_memory: list[Engram] = []
+        self._unchecked = 0
         self._closed = False
 
     @classmethod
@@ -127,11 +132,14 @@ class Brain:
             reward=validation.unit_interval("reward", reward),
             modality=validation.text("modality", modality),
             context=validation.context(context),
-            context_hint=None if context_hint is None else validation.text("context_hint", context_hint),
+            context_hint=None
+            if context_hint is None
+            else validation.text("context_hint", context_hint),
             perceived_at=time.time(),
             reply_to=self._inbox.stream if wait else None,
         )
         if not wait:
+            await self._throttle()
             await self._send("sensory", stimulus)
             return _unencoded(stimulus)
         outcome = await self._request("sensory", stimulus, stimulus.stimulus_id)
@@ -214,14 +222,19 @@ class Brain:
         return self
 
     async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
     ) -> None:
         await self.close()
 
     # plumbing
     async def _send(self, stream: str, message: Message) -> None:
         async with self._redis_errors():
-            await publish(self._connection.redis, self._store.ns.key(stream), MESSAGES.encode(message))
+            await publish(
+                self._connection.redis, self._store.ns.key(stream), MESSAGES.encode(message)
+            )
 
     async def _request(self, stream: str, message: Message, request_id: str) -> Reply:
         self._inbox.expect(request_id)
@@ -232,8 +245,25 @@ class Brain:
         except TimeoutError:
             raise BrainUnavailableError(
                 f"no answer from the regions of brain {self.settings.brain_id!r} within "
-                f"{timeout:g} s: are they running (Brain.create(run_regions=True) or `neurram run`)?"
+                f"{timeout:g} s: are they running (Brain.create(run_regions=True) or "
+                "`neurram run`)?"
             ) from None
+
+    async def _throttle(self) -> None:
+        """Backpressure for ``perceive(wait=False)``: every ``THROTTLE_EVERY`` stimuli, wait
+        while more than ``max_backlog`` stimuli are still on their way through the regions."""
+        self._unchecked += 1
+        if self._unchecked < THROTTLE_EVERY:
+            return
+        self._unchecked = 0
+        while await self.backlog() > self.settings.max_backlog:  # noqa: ASYNC110 (a poll of Redis)
+            await asyncio.sleep(THROTTLE_PAUSE)
+
+    async def backlog(self) -> int:
+        """Stimuli perceived but not yet through the pipeline's streams."""
+        async with self._redis_errors():
+            lags = [await backlog(self._connection.redis, self._store.ns.key(s)) for s in PIPELINE]
+        return sum(lags)
 
     async def _refresh(self) -> None:
         async with self._redis_errors():
@@ -244,7 +274,9 @@ class Brain:
         try:
             yield
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-            raise BrainUnavailableError(f"Redis at {self._connection.url} is unreachable: {exc}") from exc
+            raise BrainUnavailableError(
+                f"Redis at {self._connection.url} is unreachable: {exc}"
+            ) from exc
 
 
 def _unencoded(stimulus: Stimulus) -> Engram:

@@ -73,9 +73,11 @@ def enc_hook(obj: Any) -> Any:
 
 def dec_hook(tp: type, obj: Any) -> Any:
     """Decode raw float32 bytes back into an embedding vector."""
-    if getattr(tp, "__origin__", tp) is np.ndarray and isinstance(obj, bytes | bytearray | memoryview):
+    if getattr(tp, "__origin__", tp) is np.ndarray and isinstance(
+        obj, bytes | bytearray | memoryview
+    ):
         return np.frombuffer(obj, dtype=np.float32).copy()
-    raise NotImplementedError(f"cannot decode {tp!r}")
+    raise TypeError(f"cannot decode {tp!r}")
 
 
 _encoder = msgspec.msgpack.Encoder(enc_hook=enc_hook)

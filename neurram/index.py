@@ -34,7 +34,9 @@ class EngramIndex:
         self._salience = np.zeros(0)
         self._type = np.zeros(0, dtype=np.int8)
         self._alive = np.zeros(0, dtype=bool)
-        self._edges: tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.float64]] | None = None
+        self._edges: (
+            tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.float64]] | None
+        ) = None
 
     def __len__(self) -> int:
         return len(self._engrams)

@@ -62,6 +62,20 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     max_deliveries: int = 5
     claim_idle_ms: int = 60_000
     request_timeout_seconds: float = 30.0
+    max_backlog: int = 10_000  # perceive(wait=False) waits while more are in flight
+
+    def __post_init__(self) -> None:
+        for name in (
+            "working_memory_capacity",
+            "batch_size",
+            "max_content_bytes",
+            "max_deliveries",
+        ):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1")
+        for name in ("attention_threshold", "forgetting_threshold", "consolidation_salience"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1]")
 
     @classmethod
     def load(cls, **overrides: Any) -> Settings:
@@ -102,9 +116,12 @@ def parse_setting(name: str, raw: str) -> Any:
             parsed = json.loads(raw)
         except json.JSONDecodeError as exc:
             raise ConfigurationError(
-                f"NEURRAM_REGIONS must be a JSON object like {{\"amygdala\": \"pkg.mod:Class\"}}: {exc}"
+                f'NEURRAM_REGIONS must be a JSON object like {{"amygdala": "pkg.mod:Class"}}: {exc}'
             ) from exc
         return parsed
-    if raw.strip().lower() in {"inf", "infinity"}:
+    if name in _FLOAT_FIELDS and raw.strip().lower() in {"inf", "infinity"}:
         return math.inf
     return raw
+
+
+_FLOAT_FIELDS = {f.name for f in msgspec.structs.fields(Settings) if f.type is float}

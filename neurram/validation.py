@@ -72,5 +72,7 @@ def context(value: Any) -> dict[str, Any]:
     try:
         msgspec.msgpack.encode(value)
     except (TypeError, msgspec.EncodeError) as exc:
-        raise InvalidInputError(f"context values must be plain data (str, numbers, lists, dicts): {exc}") from exc
+        raise InvalidInputError(
+            f"context values must be plain data (str, numbers, lists, dicts): {exc}"
+        ) from exc
     return dict(value)

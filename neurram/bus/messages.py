@@ -17,7 +17,8 @@ Stream -> message -> consumer:
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import functools
+from typing import Any, Literal, Union
 
 import msgspec
 
@@ -79,11 +80,15 @@ Status = Literal["held", "stored", "gated", "expired"]
 
 
 class Outcome(msgspec.Struct, tag="outcome", kw_only=True):
-    """The fate of a stimulus or a consolidation; ``request_id`` is the stimulus id."""
+    """The fate of a stimulus or a consolidation; ``request_id`` is the stimulus id.
+
+    The client's reply carries the whole engram; the ``outcome`` stream only its id.
+    """
 
     request_id: str
     status: Status
     engram: Engram | None = None
+    engram_id: str | None = None
     detail: str = ""
 
 
@@ -155,8 +160,33 @@ Message = (
 )
 Reply = Outcome | RecallReply | SleepReply
 
-MESSAGES: Codec[Message] = Codec(Message, enc_hook=enc_hook, dec_hook=dec_hook)  # type: ignore[arg-type]
-REPLIES: Codec[Reply] = Codec(Reply, enc_hook=enc_hook, dec_hook=dec_hook)  # type: ignore[arg-type]
+MESSAGES: Codec[Message] = Codec(Message, enc_hook=enc_hook, dec_hook=dec_hook)
+REPLIES: Codec[Reply] = Codec(Reply, enc_hook=enc_hook, dec_hook=dec_hook)
+
+STREAM_TYPES: dict[str, Any] = {
+    "sensory": Stimulus,
+    "sensed": Stimulus,
+    "attended": Attended,
+    "tagged": Tagged,
+    "held": Held,
+    "consolidate": Consolidate,
+    "outcome": Outcome,
+    "recall": RecallRequest,
+    "sleep": SleepRequest,
+    "heartbeat": Heartbeat,
+    "changes": Change,
+}
+"""What each stream carries; a message of another type on it is malformed (dead-lettered)."""
+
+
+@functools.cache
+def codec_for(streams: tuple[str, ...]) -> Codec[Message]:
+    """A codec that accepts only what ``streams`` carry (any message on an unknown stream)."""
+    if not all(s in STREAM_TYPES for s in streams):
+        return MESSAGES
+    kinds = tuple(dict.fromkeys(STREAM_TYPES[s] for s in streams))
+    union = kinds[0] if len(kinds) == 1 else Union[kinds]  # noqa: UP007 (built at run time)
+    return Codec(union, enc_hook=enc_hook, dec_hook=dec_hook)
 
 
 def request_id_of(reply: Reply) -> str:

@@ -22,7 +22,9 @@ class Amygdala:
         self.boost = boost
 
     def salience(self, stimulus: Stimulus) -> float:
-        return stimulus.salience if stimulus.salience is not None else salience_score(stimulus.content)
+        return (
+            stimulus.salience if stimulus.salience is not None else salience_score(stimulus.content)
+        )
 
     def encode(self, stimulus: Stimulus, embedding: Vector, now: float) -> Engram:
         """The engram of ``stimulus``; its id is the stimulus id, so redelivery is idempotent."""
@@ -68,13 +70,17 @@ class AmygdalaActor(Actor):
         for stimulus, vector in zip(stimuli, vectors, strict=True):
             engram = self.logic.encode(stimulus, vector, now)
             if self.shortcut.takes_shortcut(stimulus.reward):
-                self.emit(pipe, "consolidate", Consolidate(
-                    request_id=stimulus.stimulus_id,
-                    region=BasalGanglia.region,
-                    engram=engram,
-                    reward=stimulus.reward,
-                    reply_to=stimulus.reply_to,
-                ))
+                self.emit(
+                    pipe,
+                    "consolidate",
+                    Consolidate(
+                        request_id=stimulus.stimulus_id,
+                        region=BasalGanglia.region,
+                        engram=engram,
+                        reward=stimulus.reward,
+                        reply_to=stimulus.reply_to,
+                    ),
+                )
             else:
                 self.emit(pipe, "tagged", Tagged(engram=engram, reply_to=stimulus.reply_to))
         await pipe.execute()

@@ -68,6 +68,8 @@ class Hippocampus:
         for changed in self.link(engram, recent):
             self.index.upsert(changed)
         self.index.upsert(engram)
+        if engram.engram_id in self._recent:
+            self._recent.remove(engram.engram_id)
         self._recent.appendleft(engram.engram_id)
         return engram
 
@@ -81,7 +83,7 @@ class Hippocampus:
         """The ``top_k`` engrams most activated by ``cue``; each recalled one is potentiated."""
         if len(self.index) == 0:
             return []
-        query = self.encode([cue])[0] if isinstance(cue, str) else cue
+        query = self.encode([cue])[0] if isinstance(cue, str) else dynamics.normalize(cue)
         now = time.time() if now is None else now
         s = self.settings
         activation = self.index.activation(
@@ -113,9 +115,15 @@ class HippocampusActor(Actor):
     async def setup(self) -> None:
         self.logic = Hippocampus(self.encoder(), self.settings)
         await asyncio.to_thread(self.logic.encode, ["warm up"])
-        self.position = await self.store.last_change_id()
-        for engram in await self.store.all():
-            self._index(engram)
+        await self.rebuild()
+
+    async def rebuild(self) -> None:
+        """Index every stored engram; changes logged from here on are applied by catch_up."""
+        self.logic.index = EngramIndex()
+        self.position, self.seen, _ = await self.store.change_log_head()
+        async for chunk in self.store.scan():
+            for engram in chunk:
+                self._index(engram)
 
     async def handle(self, batch: list[Delivery[Message]]) -> None:
         held = [d.message for d in batch if isinstance(d.message, Held)]
@@ -155,8 +163,15 @@ class HippocampusActor(Actor):
         await pipe.execute()
 
     async def catch_up(self) -> None:
-        """Apply every change logged since the index was last refreshed."""
-        self.position, change = await self.store.changes_since(self.position)
+        """Apply every change logged since the index was last refreshed (rebuild when the log
+        was trimmed past changes this instance had not read)."""
+        _, added, held = await self.store.change_log_head()
+        if self.seen < added - held:
+            self.log.warning("hippocampus.rebuild", reason="change log trimmed past position")
+            await self.rebuild()
+            return
+        self.position, change, read = await self.store.changes_since(self.position)
+        self.seen += read
         touched = sorted(set(change.upserted) | set(change.deleted))
         present = {e.engram_id: e for e in await self.store.get_many(touched)}
         for engram_id in touched:
@@ -166,6 +181,8 @@ class HippocampusActor(Actor):
                 self.logic.index.remove(engram_id)
 
     def _index(self, engram: Engram) -> None:
-        if engram.embedding.size:
+        """Index a stored engram; one that cannot be indexed is logged, never fatal."""
+        try:
             self.logic.index.upsert(engram)
-
+        except ValueError as exc:
+            self.log.error("hippocampus.unindexable", engram_id=engram.engram_id, error=str(exc))

@@ -51,9 +51,12 @@ class LongTermActor(Actor):
         ]
         if not mine:
             return
-        current = {e.engram_id: e for e in await self.store.get_many([m.engram.engram_id for m in mine])}
+        current = {
+            e.engram_id: e for e in await self.store.get_many([m.engram.engram_id for m in mine])
+        }
         stored = [
-            self.logic.consolidate(current.get(m.engram.engram_id, m.engram), m.reward) for m in mine
+            self.logic.consolidate(current.get(m.engram.engram_id, m.engram), m.reward)
+            for m in mine
         ]
         pipe = self.store.pipeline()
         self.store.stage_save(pipe, stored)

@@ -36,13 +36,13 @@ class PrefrontalCortex:
     def hold(self, engram: Engram, now: float | None = None) -> Engram | None:
         """Hold ``engram`` as the most recent; returns the engram displaced, if any."""
         now = time.time() if now is None else now
+        if engram.layer is Layer.SENSORY:
+            engram.layer = Layer.WORKING
         if engram.engram_id in self._slots:
             engram.last_accessed = now
             self._slots[engram.engram_id] = engram
             self._slots.move_to_end(engram.engram_id)
             return None
-        if engram.layer is Layer.SENSORY:
-            engram.layer = Layer.WORKING
         self._slots[engram.engram_id] = engram
         if len(self._slots) > self.capacity:
             return self._slots.popitem(last=False)[1]
@@ -69,14 +69,18 @@ class PrefrontalCortexActor(Actor):
         if not tagged:
             return
         now = time.time()
-        pfc = PrefrontalCortex(self.settings.working_memory_capacity, await self.store.working_memory())
+        pfc = PrefrontalCortex(
+            self.settings.working_memory_capacity, await self.store.working_memory()
+        )
         known = await self._known(tagged)
         pipe = self.store.pipeline()
         saved: dict[str, Engram] = {}
         displaced: list[Engram] = []
         for message in tagged:
             new = message.engram
-            engram = known.get(new.engram_id) or known.get(content_key(new.memory_type, new.content))
+            engram = known.get(new.engram_id) or known.get(
+                content_key(new.memory_type, new.content)
+            )
             rehearsal = engram is not None
             if engram is None:
                 engram = new
@@ -89,16 +93,25 @@ class PrefrontalCortexActor(Actor):
                 displaced.append(out)
             saved[engram.engram_id] = engram
             held = Held(
-                request_id=new.engram_id, engram=engram, reply_to=message.reply_to, rehearsal=rehearsal
+                request_id=new.engram_id,
+                engram=engram,
+                reply_to=message.reply_to,
+                rehearsal=rehearsal,
             )
             self.emit(pipe, "held", held)
         self.store.stage_save(pipe, saved.values())
         self.store.stage_working_memory(pipe, [e.engram_id for e in pfc.held], now)
         for engram in displaced:
             if engram.engram_id not in pfc and self._qualifies(engram):
-                self.emit(pipe, "consolidate", Consolidate(
-                    request_id=new_id(), region=REGION_FOR_TYPE[engram.memory_type], engram=engram
-                ))
+                self.emit(
+                    pipe,
+                    "consolidate",
+                    Consolidate(
+                        request_id=new_id(),
+                        region=REGION_FOR_TYPE[engram.memory_type],
+                        engram=engram,
+                    ),
+                )
         await pipe.execute()
 
     async def _known(self, tagged: list[Tagged]) -> dict[str, Engram]:

@@ -42,7 +42,8 @@ class SensoryCortexActor(Actor):
                 outcome = Outcome(
                     request_id=stimulus.stimulus_id,
                     status="expired",
-                    detail=f"not attended within {self.logic.ttl_seconds:g} s (waited {waited:.1f} s)",
+                    detail=f"not attended within {self.logic.ttl_seconds:g} s "
+                    f"(waited {waited:.1f} s)",
                 )
                 self.report(pipe, outcome, stimulus.reply_to)
             else:

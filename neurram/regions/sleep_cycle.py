@@ -102,12 +102,14 @@ class SleepCycleActor(Actor):
     region = "sleep_cycle"
     consumes = ("sleep", "heartbeat")
     emits = ("consolidate",)
-    tick_seconds = 1.0
 
     async def setup(self) -> None:
         s = self.settings
-        self.logic = SleepCycle(s.forgetting_threshold, s.consolidation_access_count, s.consolidation_salience)
+        self.logic = SleepCycle(
+            s.forgetting_threshold, s.consolidation_access_count, s.consolidation_salience
+        )
         self.idle = IdleDetector(s.idle_seconds, s.sleep_interval_seconds, time.time())
+        self.tick_seconds = min(1.0, s.heartbeat_seconds)
         self.inbox: ReplyInbox[Reply] = ReplyInbox(
             self.ctx.redis, self.stream(f"reply:{self.ctx.consumer}"), REPLIES, request_id_of
         )
@@ -126,12 +128,16 @@ class SleepCycleActor(Actor):
             elif isinstance(message, SleepRequest):
                 stats = await self.cycle()
                 pipe = self.store.pipeline()
-                self.reply(pipe, message.reply_to, SleepReply(request_id=message.request_id, stats=stats))
+                self.reply(
+                    pipe, message.reply_to, SleepReply(request_id=message.request_id, stats=stats)
+                )
                 await pipe.execute()
 
     async def tick(self) -> None:
         enabled = await self.store.autosleep()
-        if (self.settings.auto_sleep if enabled is None else enabled) and self.idle.due(time.time()):
+        if (self.settings.auto_sleep if enabled is None else enabled) and self.idle.due(
+            time.time()
+        ):
             stats = await self.cycle()
             self.log.info("sleep.cycle", trigger="idle", **stats)
 
@@ -139,29 +145,34 @@ class SleepCycleActor(Actor):
         """One sleep cycle over the whole brain; one at a time across all instances."""
         lock_key = self.ns.key("sleeplock")
         async with self.lock:
-            while not await self.ctx.redis.set(lock_key, self.ctx.consumer, nx=True, px=LOCK_MS):
-                await asyncio.sleep(0.05)  # another instance is sleeping; wait for its lock
+            while not await self.ctx.redis.set(lock_key, self.ctx.consumer, nx=True, px=LOCK_MS):  # noqa: ASYNC110
+                # another instance is sleeping: poll its lock (it expires if that one died)
+                await asyncio.sleep(0.05)
             try:
                 return await self._cycle()
             finally:
                 await self.ctx.redis.delete(lock_key)
 
     async def _cycle(self) -> dict[str, int]:
+        """Chunk by chunk, so memory stays bounded whatever the size of the brain."""
         now = time.time()
-        engrams = await self.store.all()
-        plan = self.logic.plan(engrams, set(await self.store.working_memory_ids()), now)
-        consolidated = await self._consolidate(plan.consolidate)
-        pruned = set(await self.store.delete(plan.prune_wm + plan.prune_ltm))
-        pipe = self.store.pipeline()
-        self.store.stage_save(pipe, plan.decayed)
-        await pipe.execute()
+        working_memory = set(await self.store.working_memory_ids())
+        seen: set[str] = set()
+        stats = dict.fromkeys(("consolidated", "pruned_wm", "pruned_ltm", "decayed"), 0)
+        async for chunk in self.store.scan():
+            fresh = [e for e in chunk if e.engram_id not in seen]
+            seen.update(e.engram_id for e in fresh)
+            plan = self.logic.plan(fresh, working_memory, now)
+            stats["consolidated"] += await self._consolidate(plan.consolidate)
+            pruned = set(await self.store.delete(plan.prune_wm + plan.prune_ltm))
+            stats["pruned_wm"] += len(pruned.intersection(plan.prune_wm))
+            stats["pruned_ltm"] += len(pruned.intersection(plan.prune_ltm))
+            pipe = self.store.pipeline()
+            self.store.stage_save(pipe, plan.decayed)
+            await pipe.execute()
+            stats["decayed"] += len(plan.decayed)
         self.idle.slept(time.time())
-        return {
-            "consolidated": consolidated,
-            "pruned_wm": len(pruned.intersection(plan.prune_wm)),
-            "pruned_ltm": len(pruned.intersection(plan.prune_ltm)),
-            "decayed": len(plan.decayed),
-        }
+        return stats
 
     async def _consolidate(self, engrams: list[Engram]) -> int:
         """Send each engram to its long-term region; count the ones stored in time."""
@@ -172,12 +183,16 @@ class SleepCycleActor(Actor):
             self.inbox.expect(request_id)
         pipe = self.store.pipeline()
         for request_id, engram in requests.items():
-            self.emit(pipe, "consolidate", Consolidate(
-                request_id=request_id,
-                region=REGION_FOR_TYPE[engram.memory_type],
-                engram=engram,
-                reply_to=self.inbox.stream,
-            ))
+            self.emit(
+                pipe,
+                "consolidate",
+                Consolidate(
+                    request_id=request_id,
+                    region=REGION_FOR_TYPE[engram.memory_type],
+                    engram=engram,
+                    reply_to=self.inbox.stream,
+                ),
+            )
         await pipe.execute()
         timeout = self.settings.request_timeout_seconds
         answers = await asyncio.gather(

@@ -17,14 +17,20 @@ class Thalamus:
         self.hint_weight = hint_weight
 
     def relevance(self, stimulus: Stimulus) -> float:
-        base = stimulus.salience if stimulus.salience is not None else salience_score(stimulus.content)
+        base = (
+            stimulus.salience if stimulus.salience is not None else salience_score(stimulus.content)
+        )
         overlap = word_overlap(stimulus.content, stimulus.context_hint or "")
         return base + self.hint_weight * overlap
 
     def attend(self, stimulus: Stimulus) -> Attended | None:
         """The stimulus with its relevance, or None when it is filtered out."""
         relevance = self.relevance(stimulus)
-        return Attended(stimulus=stimulus, relevance=relevance) if relevance >= self.threshold else None
+        return (
+            Attended(stimulus=stimulus, relevance=relevance)
+            if relevance >= self.threshold
+            else None
+        )
 
 
 class ThalamusActor(Actor):

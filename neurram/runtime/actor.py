@@ -8,21 +8,25 @@ import contextlib
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import ClassVar
 
+import msgspec
 import redis.asyncio as aioredis
 import structlog
 from redis.asyncio.client import Pipeline
 
 from neurram.bus import ConsumerStats, Delivery, Namespace, StreamConsumer, stage, stage_reply
-from neurram.bus.messages import MESSAGES, Heartbeat, Message, Outcome
+from neurram.bus.bounds import stage_cap, trim_acknowledged
+from neurram.bus.messages import MESSAGES, Heartbeat, Message, Outcome, codec_for
 from neurram.encoder import Encoder, resolve_encoder
 from neurram.runtime.store import MemoryStore
 from neurram.settings import Settings
 
 HEARTBEAT_MAXLEN = 1000
+OUTCOME_MAXLEN = 100_000
 
 
 @dataclass
@@ -44,6 +48,36 @@ class ActorContext:
         return f"{socket.gethostname()}-{os.getpid()}-{self.name}"
 
 
+Loop = Callable[[asyncio.Event], Awaitable[None]]
+
+
+async def run_together(stop: asyncio.Event, loops: Sequence[Loop]) -> None:
+    """Run loops that each return once their stop event is set. When one fails, the others
+    are stopped by that event, never cancelled (a cancelled Redis call can hang), and its
+    error is raised."""
+    local = asyncio.Event()
+
+    async def relay() -> None:
+        await stop.wait()
+        local.set()
+
+    async def guarded(loop: Loop) -> None:
+        try:
+            await loop(local)
+        except Exception:
+            local.set()
+            raise
+
+    relaying = asyncio.create_task(relay())
+    try:
+        results = await asyncio.gather(*(guarded(loop) for loop in loops), return_exceptions=True)
+    finally:
+        relaying.cancel()
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+
+
 async def stopped_within(stop: asyncio.Event, seconds: float) -> bool:
     """Wait up to ``seconds`` for ``stop``; True if it was set."""
     with contextlib.suppress(TimeoutError):
@@ -57,7 +91,7 @@ class Actor:
     region: ClassVar[str] = ""
     consumes: ClassVar[tuple[str, ...]] = ()
     emits: ClassVar[tuple[str, ...]] = ()
-    tick_seconds: ClassVar[float | None] = None
+    tick_seconds: float | None = None  # set (in the class or in setup) for periodic ticks
 
     def __init__(self, ctx: ActorContext) -> None:
         self.ctx = ctx
@@ -99,8 +133,12 @@ class Actor:
             stage_reply(pipe, reply_to, MESSAGES.encode(message))
 
     def report(self, pipe: Pipeline, outcome: Outcome, reply_to: str | None) -> None:
-        """Publish an outcome for observers and answer the waiting client."""
-        self.emit(pipe, "outcome", outcome)
+        """Publish an outcome for observers (without the engram's bulk, capped at
+        ``OUTCOME_MAXLEN``) and answer the waiting client."""
+        engram_id = outcome.engram.engram_id if outcome.engram else None
+        summary = msgspec.structs.replace(outcome, engram=None, engram_id=engram_id)
+        self.emit(pipe, "outcome", summary)
+        stage_cap(pipe, self.stream("outcome"), OUTCOME_MAXLEN)
         self.reply(pipe, reply_to, outcome)
 
     # lifecycle
@@ -111,7 +149,7 @@ class Actor:
             streams=[self.stream(s) for s in self.consumes],
             group=self.ctx.name,
             consumer=self.ctx.consumer,
-            codec=MESSAGES,
+            codec=codec_for(self.consumes),
             handler=self.handle,
             dead_stream=self.stream("dead"),
             batch_size=self.settings.batch_size,
@@ -125,21 +163,24 @@ class Actor:
             await consumer.ensure_groups()
             ready()
             self.log.debug("actor.started", consumes=self.consumes)
-            async with asyncio.TaskGroup() as tasks:  # one failing task cancels the others
-                tasks.create_task(consumer.run(stop))
-                tasks.create_task(self._heartbeats(consumer.stats, stop))
-                if self.tick_seconds:
-                    tasks.create_task(self._ticks(self.tick_seconds, stop))
+            loops: list[Loop] = [consumer.run, partial(self._housekeeping, consumer.stats)]
+            if self.tick_seconds:
+                loops.append(partial(self._ticks, self.tick_seconds))
+            await run_together(stop, loops)
         finally:
             await self.teardown()
         self.log.debug("actor.stopped")
 
-    async def _heartbeats(self, stats: ConsumerStats, stop: asyncio.Event) -> None:
+    async def _housekeeping(self, stats: ConsumerStats, stop: asyncio.Event) -> None:
+        """Every heartbeat period: report activity, and trim what every group acknowledged
+        from the streams this actor consumes (so streams stay bounded)."""
         while True:
             try:
                 await self._beat(stats)
+                for stream in self.consumes:
+                    await trim_acknowledged(self.ctx.redis, self.stream(stream))
             except aioredis.RedisError as exc:
-                self.log.warning("heartbeat.failed", error=str(exc))
+                self.log.warning("housekeeping.failed", error=str(exc))
             if await stopped_within(stop, self.settings.heartbeat_seconds):
                 return
 
@@ -156,7 +197,7 @@ class Actor:
         stream = self.stream("heartbeat")
         pipe = self.ctx.redis.pipeline(transaction=False)
         stage(pipe, stream, MESSAGES.encode(beat))
-        pipe.xtrim(stream, maxlen=HEARTBEAT_MAXLEN, approximate=True)
+        stage_cap(pipe, stream, HEARTBEAT_MAXLEN)
         await pipe.execute()
 
     async def _ticks(self, seconds: float, stop: asyncio.Event) -> None:

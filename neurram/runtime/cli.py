@@ -38,12 +38,16 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="neurram", description="Memory for AI agents.")
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run regions until SIGINT/SIGTERM")
-    run.add_argument("--region", action="append", default=[], help="region to run (repeat; default all)")
+    run.add_argument(
+        "--region", action="append", default=[], help="region to run (repeat; default all)"
+    )
     _add_settings(run)
     run.set_defaults(handler=_run)
     tap = commands.add_parser("tap", help="print a brain's stream messages as JSON lines")
     tap.add_argument("streams", nargs="+", metavar="STREAM", help="e.g. sensory held outcome")
-    tap.add_argument("--from", dest="start", default="$", help="entry id to start after ($ = new only, 0 = all)")
+    tap.add_argument(
+        "--from", dest="start", default="$", help="entry id to start after ($ = new only, 0 = all)"
+    )
     _add_settings(tap)
     tap.set_defaults(handler=_tap)
     demo = commands.add_parser("demo", help="the Quick start, on the embedded server by default")
@@ -78,7 +82,11 @@ async def _run(args: argparse.Namespace) -> None:
         loop.add_signal_handler(sig, host.supervisor.stop.set)
     try:
         await host.start()
-        print(f"{READY_LINE}: {' '.join(host.names)} (brain {settings.brain_id!r})", file=sys.stderr, flush=True)
+        print(
+            f"{READY_LINE}: {' '.join(host.names)} (brain {settings.brain_id!r})",
+            file=sys.stderr,
+            flush=True,
+        )
         await host.run_until_stopped()
     finally:
         await host.stop()

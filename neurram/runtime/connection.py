@@ -13,6 +13,7 @@ from neurram.runtime import embedded
 from neurram.settings import Settings
 
 CONNECT_TIMEOUT = 5.0
+SOCKET_TIMEOUT = 15.0  # above every BLOCK of the bus (redis-py #2807)
 
 
 @dataclass
@@ -31,9 +32,11 @@ class Connection:
         if url is None:
             server = await asyncio.to_thread(embedded.acquire, settings.data_path)
             url = server.url
-        client = aioredis.from_url(url, socket_connect_timeout=CONNECT_TIMEOUT)
+        client = aioredis.from_url(
+            url, socket_connect_timeout=CONNECT_TIMEOUT, socket_timeout=SOCKET_TIMEOUT
+        )
         try:
-            await asyncio.wait_for(client.ping(), CONNECT_TIMEOUT)  # type: ignore[arg-type]
+            await asyncio.wait_for(client.ping(), CONNECT_TIMEOUT)
         except (RedisError, OSError, TimeoutError) as exc:
             await client.aclose()
             if server is not None:

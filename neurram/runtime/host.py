@@ -31,17 +31,21 @@ class RegionHost:
     ) -> None:
         classes = topology.select(settings, names)
         self.names = list(classes)
-        self.supervisor = Supervisor({
-            name: partial(cls, ActorContext(settings, redis, name, encoder))
-            for name, cls in classes.items()
-        })
+        self.supervisor = Supervisor(
+            {
+                name: partial(cls, ActorContext(settings, redis, name, encoder))
+                for name, cls in classes.items()
+            }
+        )
         self._task: asyncio.Task[None] | None = None
 
     async def start(self, timeout: float = START_TIMEOUT) -> None:  # noqa: ASYNC109
         """Start every region and wait until each consumes its streams."""
         self._task = asyncio.create_task(self.supervisor.run(), name="neurram:supervisor")
         ready = asyncio.create_task(self.supervisor.wait_ready())
-        await asyncio.wait({ready, self._task}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(
+            {ready, self._task}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
+        )
         if not ready.done():
             ready.cancel()
             await self.stop()

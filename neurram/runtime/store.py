@@ -12,18 +12,22 @@ Keys under the brain's namespace:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
+from redis.typing import EncodableT
 
 from neurram.bus import FIELD, Namespace, stage
+from neurram.bus.bounds import log_head, stage_cap
+from neurram.bus.entries import text
 from neurram.bus.messages import MESSAGES, Change
 from neurram.engram import Engram, MemoryType, dump_engram, load_engram
 from neurram.salience import normalize_content
 
 SCAN_COUNT = 500
+CHANGE_LOG_MAXLEN = 200_000  # a reader further behind than this rebuilds from the engrams
 
 
 def content_key(memory_type: MemoryType, content: str) -> str:
@@ -52,62 +56,77 @@ class MemoryStore:
 
     # reads
     async def get(self, engram_id: str) -> Engram | None:
-        data = await self.redis.hget(self.engrams_key, engram_id)  # type: ignore[misc]
+        data: bytes | None = await self.redis.hget(self.engrams_key, engram_id)  # type: ignore[assignment]
         return load_engram(data) if data else None
 
     async def get_many(self, ids: Sequence[str]) -> list[Engram]:
         """The engrams of ``ids`` that exist, in order."""
         if not ids:
             return []
-        blobs = await self.redis.hmget(self.engrams_key, list(ids))  # type: ignore[misc]
+        blobs: list[bytes | None] = await self.redis.hmget(self.engrams_key, list(ids))  # type: ignore[assignment]
         return [load_engram(b) for b in blobs if b]
 
     async def all(self) -> list[Engram]:
-        """Every engram of the brain, whatever its layer (HSCAN over the index hash)."""
-        return [
-            load_engram(blob)
-            async for _, blob in self.redis.hscan_iter(self.engrams_key, count=SCAN_COUNT)
-        ]
+        """Every engram of the brain, whatever its layer."""
+        return [engram async for chunk in self.scan() for engram in chunk]
+
+    async def scan(self, count: int = SCAN_COUNT) -> AsyncIterator[list[Engram]]:
+        """Every engram in chunks of about ``count`` (HSCAN: memory stays bounded; an engram
+        written meanwhile may come twice)."""
+        cursor = 0
+        while True:
+            reply: tuple[int, dict[bytes, bytes]] = await self.redis.hscan(  # type: ignore[assignment]
+                self.engrams_key, cursor, count=count
+            )
+            cursor, blobs = reply
+            yield [load_engram(blob) for blob in blobs.values()]
+            if cursor == 0:
+                return
 
     async def count(self) -> int:
-        return int(await self.redis.hlen(self.engrams_key))  # type: ignore[misc]
+        return int(await self.redis.hlen(self.engrams_key))  # type: ignore[misc,unused-ignore]
 
     async def working_memory_ids(self) -> list[str]:
         """Held engram ids, least recently used first."""
-        return [i.decode() for i in await self.redis.zrange(self.wm_key, 0, -1)]
+        ids: list[bytes] = await self.redis.zrange(self.wm_key, 0, -1)  # type: ignore[assignment]
+        return [text(i) for i in ids]
 
     async def working_memory(self) -> list[Engram]:
         return await self.get_many(await self.working_memory_ids())
 
     async def recent_ids(self, n: int) -> list[str]:
-        return [i.decode() for i in await self.redis.lrange(self.recent_key, 0, n - 1)]  # type: ignore[misc]
+        ids: list[bytes] = await self.redis.lrange(self.recent_key, 0, n - 1)  # type: ignore[assignment]
+        return [text(i) for i in ids]
 
     async def find_restatements(self, engrams: Sequence[Engram]) -> list[str]:
         """Ids of stored engrams that ``engrams`` restate (same type and normalised content)."""
         if not engrams:
             return []
         keys = [content_key(e.memory_type, e.content) for e in engrams]
-        found = await self.redis.hmget(self.bycontent_key, keys)  # type: ignore[misc]
-        return [f.decode() for f in found if f]
+        found: list[bytes | None] = await self.redis.hmget(self.bycontent_key, keys)  # type: ignore[assignment]
+        return [text(f) for f in found if f]
 
-    async def last_change_id(self) -> str:
-        """Position of the newest change ("0-0" when there is none)."""
-        entries = await self.redis.xrevrange(self.changes_key, count=1)
-        return entries[0][0].decode() if entries else "0-0"
+    async def change_log_head(self) -> tuple[str, int, int]:
+        """(newest change id, changes ever logged, changes still held)."""
+        return await log_head(self.redis, self.changes_key)
 
-    async def changes_since(self, position: str, count: int = 1000) -> tuple[str, Change]:
-        """All changes after ``position``, merged, and the new position."""
+    async def changes_since(self, position: str, count: int = 1000) -> tuple[str, Change, int]:
+        """All changes after ``position``, merged; the new position; how many entries."""
         merged = Change()
+        read = 0
         while True:
-            batch = await self.redis.xrange(self.changes_key, min=f"({position}", count=count)
+            batch: list[tuple[bytes, dict[bytes, bytes]]] = await self.redis.xrange(  # type: ignore[assignment]
+                self.changes_key, min=f"({position}", count=count
+            )
             for entry_id, fields in batch:
                 change = MESSAGES.decode(fields[FIELD])
                 assert isinstance(change, Change)
                 merged.upserted.extend(change.upserted)
                 merged.deleted.extend(change.deleted)
-                position = entry_id.decode()
+                position = text(entry_id)
+            read += len(batch)
             if len(batch) < count:
-                return position, merged
+                return position, merged, read
 
     async def autosleep(self) -> bool | None:
         """Whether a client switched background sleep on (True) or off (False); None if unset."""
@@ -117,14 +136,17 @@ class MemoryStore:
     # staged writes
     def stage_save(self, pipe: Pipeline, engrams: Iterable[Engram]) -> None:
         """Write engrams and log the change."""
-        mapping = {e.engram_id: dump_engram(e) for e in engrams}
-        if mapping:
-            pipe.hset(self.engrams_key, mapping=mapping)
-            self._stage_change(pipe, Change(upserted=list(mapping)))
+        blobs: dict[EncodableT, EncodableT] = {e.engram_id: dump_engram(e) for e in engrams}
+        ids = [str(i) for i in blobs]
+        if blobs:
+            pipe.hset(self.engrams_key, mapping=blobs)
+            self._stage_change(pipe, Change(upserted=ids))
 
     def stage_content(self, pipe: Pipeline, engram: Engram) -> None:
         """Remember the engram as the one its content restates into."""
-        pipe.hset(self.bycontent_key, content_key(engram.memory_type, engram.content), engram.engram_id)
+        pipe.hset(
+            self.bycontent_key, content_key(engram.memory_type, engram.content), engram.engram_id
+        )
 
     def stage_working_memory(self, pipe: Pipeline, held: Sequence[str], now: float) -> None:
         """Replace the slots with ``held`` (least recent first)."""
@@ -144,6 +166,7 @@ class MemoryStore:
 
     def _stage_change(self, pipe: Pipeline, change: Change) -> None:
         stage(pipe, self.changes_key, MESSAGES.encode(change))
+        stage_cap(pipe, self.changes_key, CHANGE_LOG_MAXLEN)
 
     # deletion
     async def delete(self, ids: Sequence[str]) -> list[str]:
@@ -196,4 +219,3 @@ class MemoryStore:
         if batch:
             removed += await self.redis.delete(*batch)
         return removed
-

@@ -63,4 +63,6 @@ class Supervisor:
         recent.append(now)
         self.restarts[name] = recent
         if len(recent) >= STORM_RESTARTS:
-            self.log.error("actor.restart_storm", region=name, restarts=len(recent), window_s=STORM_WINDOW)
+            self.log.error(
+                "actor.restart_storm", region=name, restarts=len(recent), window_s=STORM_WINDOW
+            )

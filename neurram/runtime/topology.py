@@ -46,7 +46,9 @@ def load_actor(path: str) -> type[Actor]:
     try:
         cls = getattr(importlib.import_module(module_name), class_name)
     except (ImportError, AttributeError, ValueError) as exc:
-        raise ConfigurationError(f"cannot load region actor {path!r} (want 'module:Class'): {exc}") from exc
+        raise ConfigurationError(
+            f"cannot load region actor {path!r} (want 'module:Class'): {exc}"
+        ) from exc
     if not (isinstance(cls, type) and issubclass(cls, Actor) and cls.consumes):
         raise ConfigurationError(f"{path!r} is not an Actor subclass with streams in `consumes`")
     return cls

@@ -1,0 +1,57 @@
+"""Blocking reads that another task can interrupt, without cancelling a command in flight.
+
+Cancelling a redis-py 8.1 command in flight is unreliable: measured here, a cancel that lands
+while a blocked XREAD is starting is sometimes swallowed, and the task never ends. So blocking
+reads run on a dedicated connection, and are interrupted server-side with CLIENT UNBLOCK (the
+read then returns empty, as if its BLOCK had timed out).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from redis.asyncio import Redis
+
+R = TypeVar("R")
+
+_UNBLOCK_RETRY_SECONDS = 0.05
+
+
+class InterruptibleConnection:
+    """One connection of ``redis``'s pool kept for blocking reads; ``aclose`` returns it."""
+
+    def __init__(self, redis: Redis) -> None:
+        self._redis = redis
+        self._client = redis.client()
+        self._client_id: int | None = None
+
+    async def read(self, command: Callable[[Redis], Awaitable[R]], stop: asyncio.Event) -> R:
+        """Run ``command`` on the dedicated connection; when ``stop`` is set, unblock it."""
+        if self._client_id is None:
+            self._client_id = int(await self._client.client_id())
+        read = asyncio.ensure_future(command(self._client))
+        stopped = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({read, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            while not read.done():  # the read may not have reached the server yet: repeat
+                await self._redis.client_unblock(self._client_id)
+                await asyncio.wait({read}, timeout=_UNBLOCK_RETRY_SECONDS)
+        finally:
+            stopped.cancel()
+            if not read.done():  # CLIENT UNBLOCK failed: the server is gone, the read will fail
+                self._client_id = None
+                read.add_done_callback(_retrieve)
+        if read.exception() is not None:
+            self._client_id = None  # the connection is re-established with a new id
+        return read.result()
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    """Mark an abandoned read's outcome as seen, so asyncio does not warn about it."""
+    if not task.cancelled():
+        task.exception()

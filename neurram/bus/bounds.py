@@ -1,0 +1,80 @@
+"""Keeping streams bounded: trim only what every group has acknowledged; measure backlog.
+
+A stream consumed by groups is trimmed up to the oldest entry some group still needs: its
+oldest pending entry, or the entry after the last one it was delivered. Nothing a group has not
+acknowledged is ever dropped. A stream nobody consumes through a group (observers only) is
+capped by length instead, by its producer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import ResponseError
+
+from neurram.bus.entries import text
+
+
+def parse_id(entry_id: str) -> tuple[int, int]:
+    """A stream id as a sortable pair."""
+    ms, _, seq = entry_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
+async def _groups(redis: Redis, stream: str) -> list[dict[str, Any]]:
+    try:
+        return await redis.xinfo_groups(stream)
+    except ResponseError:  # no such stream yet
+        return []
+
+
+async def oldest_needed(redis: Redis, stream: str) -> str | None:
+    """The oldest entry id some group of ``stream`` still needs; None without groups."""
+    groups = await _groups(redis, stream)
+    if not groups:
+        return None
+    bounds: list[str] = []
+    for group in groups:
+        if group["pending"]:
+            summary = await redis.xpending(stream, group["name"])
+            bounds.append(text(summary["min"]))
+        else:
+            bounds.append(text(group["last-delivered-id"]))  # kept: MINID keeps ids >= it
+    return min(bounds, key=parse_id)
+
+
+async def trim_acknowledged(redis: Redis, stream: str) -> int:
+    """Drop entries every group has acknowledged (approximately: whole nodes); how many."""
+    minid = await oldest_needed(redis, stream)
+    if minid is None or minid == "0-0":
+        return 0
+    return int(await redis.xtrim(stream, minid=minid, approximate=True))
+
+
+async def backlog(redis: Redis, stream: str) -> int:
+    """Entries of ``stream`` not yet delivered to its slowest group (all of them without a
+    group: nobody has started reading)."""
+    groups = await _groups(redis, stream)
+    lags = [g.get("lag") for g in groups]
+    if groups and all(lag is not None for lag in lags):
+        return max(int(lag) for lag in lags if lag is not None)
+    return int(await redis.xlen(stream))
+
+
+async def log_head(redis: Redis, stream: str) -> tuple[str, int, int]:
+    """(last id, entries ever added, entries still held) of a log read by plain XREAD.
+
+    A reader that has read ``n`` entries since the log began missed some to trimming when
+    ``n < added - held``.
+    """
+    try:
+        info = await redis.xinfo_stream(stream)
+    except ResponseError:  # no such stream yet
+        return "0-0", 0, 0
+    return text(info["last-generated-id"]), int(info["entries-added"]), int(info["length"])
+
+
+def stage_cap(pipe: Any, stream: str, maxlen: int) -> None:
+    """Cap a stream that no group consumes (a log, observers) at about ``maxlen`` entries."""
+    pipe.xtrim(stream, maxlen=maxlen, approximate=True)

@@ -1,0 +1,327 @@
+"""The consumer loop: batched XREADGROUP, ACK after handling, retries, dead letters.
+
+Delivery is at least once. Each turn of :meth:`StreamConsumer.run`:
+
+1. every ``claim_idle_ms / 2``: XAUTOCLAIM entries idle that long at other (dead) consumers
+   and handle them at once;
+2. when their backoff has elapsed: re-read this consumer's own pending entries (XREADGROUP
+   id "0") — entries whose handler failed, or that a crash left unacknowledged;
+3. read new entries (XREADGROUP ">"), blocking at most ``block_ms``.
+
+On Valkey 9 (and Redis 7) both XREADGROUP "0" and XAUTOCLAIM increment an entry's delivery
+count (measured), so XPENDING tells how often a redelivered entry has been tried. An entry
+tried ``max_deliveries`` times, or one that does not decode, goes to the dead stream.
+Setting ``stop`` interrupts a blocked read with CLIENT UNBLOCK (see ``blocking.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+import structlog
+from redis import exceptions as redis_errors
+from redis.asyncio import Redis
+from redis.typing import KeyT, StreamIdT
+
+from neurram.bus.blocking import InterruptibleConnection
+from neurram.bus.codec import FIELD, Codec, DecodeError
+from neurram.bus.entries import Entry, read_entries, text
+from neurram.bus.timing import Backoff, check_block_ms
+
+T = TypeVar("T")
+
+Handler = Callable[[list["Delivery[T]"]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Delivery(Generic[T]):
+    """A decoded message; ``redelivered`` when it had been delivered before (retry or claim)."""
+
+    stream: str
+    entry_id: str
+    message: T
+    redelivered: bool
+
+
+@dataclass
+class ConsumerStats:
+    """Counters kept by the loop, for heartbeats and tests."""
+
+    handled: int = 0
+    failed: int = 0
+    dead: int = 0
+    redelivered: int = 0
+    last_handled_at: float | None = None
+
+
+class StreamConsumer(Generic[T]):
+    """Consumes ``streams`` as ``consumer`` of ``group`` and hands decoded batches to ``handler``.
+
+    The handler must be idempotent: after a crash, or when a batch fails and its entries are
+    retried one by one, a message can be handled again.
+    """
+
+    def __init__(
+        self,
+        *,
+        redis: Redis,
+        streams: Sequence[str],
+        group: str,
+        consumer: str,
+        codec: Codec[T],
+        handler: Handler[T],
+        dead_stream: str,
+        batch_size: int = 64,
+        block_ms: int = 1000,
+        max_deliveries: int = 5,
+        claim_idle_ms: int = 60000,
+        log: structlog.typing.FilteringBoundLogger | None = None,
+    ) -> None:
+        if not streams:
+            raise ValueError("StreamConsumer needs at least one stream")
+        if batch_size < 1 or max_deliveries < 1 or claim_idle_ms < 1:
+            raise ValueError("batch_size, max_deliveries and claim_idle_ms must be positive")
+        check_block_ms(redis, block_ms)
+        self.streams = list(streams)
+        self.group = group
+        self.consumer = consumer
+        self.dead_stream = dead_stream
+        self.stats = ConsumerStats()
+        self._redis = redis
+        self._codec = codec
+        self._handler = handler
+        self._batch_size = batch_size
+        self._block_ms = block_ms
+        self._max_deliveries = max_deliveries
+        self._claim_idle_ms = claim_idle_ms
+        self._log = (log or structlog.get_logger("neurram.bus")).bind(
+            group=group, consumer=consumer
+        )
+        self._claim_at = 0.0  # monotonic time of the next XAUTOCLAIM
+        self._retry_at: float | None = 0.0  # when to re-read own pending; None: nothing pending
+        self._retry_backoff = Backoff()
+        self._blocking = InterruptibleConnection(redis)
+
+    async def ensure_groups(self) -> None:
+        """Create the group on every stream (and the stream itself) if missing."""
+        for stream in self.streams:
+            try:
+                await self._redis.xgroup_create(stream, self.group, id="0", mkstream=True)
+            except redis_errors.ResponseError as exc:
+                if "BUSYGROUP" not in str(exc):
+                    raise
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Consume until ``stop`` is set; a handler running then finishes and is ACKed first."""
+        outage = Backoff()
+        try:
+            await self._until_connected(self.ensure_groups, stop, outage)
+            while not stop.is_set():
+                try:
+                    await self._turn(stop)
+                except (redis_errors.ConnectionError, redis_errors.TimeoutError) as exc:
+                    self._log.warning("redis unavailable, retrying", error=repr(exc))
+                    await outage.wait(stop)
+                except redis_errors.ResponseError as exc:
+                    if "NOGROUP" not in str(exc):
+                        raise
+                    self._log.warning("consumer group missing, recreating", error=str(exc))
+                    await self._until_connected(self.ensure_groups, stop, outage)
+                else:
+                    outage.reset()
+        finally:
+            await self._blocking.aclose()
+
+    async def _until_connected(
+        self, call: Callable[[], Awaitable[None]], stop: asyncio.Event, outage: Backoff
+    ) -> None:
+        while not stop.is_set():
+            try:
+                await call()
+                return
+            except (redis_errors.ConnectionError, redis_errors.TimeoutError) as exc:
+                self._log.warning("redis unavailable, retrying", error=repr(exc))
+                await outage.wait(stop)
+
+    async def _turn(self, stop: asyncio.Event) -> None:
+        if time.monotonic() >= self._claim_at:
+            self._claim_at = time.monotonic() + self._claim_idle_ms / 2000
+            await self._reclaim(stop)
+        if self._retry_at is not None and time.monotonic() >= self._retry_at:
+            pending = read_entries(
+                await self._redis.xreadgroup(
+                    self.group, self.consumer, dict.fromkeys(self.streams, "0"), self._batch_size
+                )
+            )
+            if not pending:
+                self._retry_at = None
+                self._retry_backoff.reset()
+                return
+            self._after(await self._process(pending, redelivered=True), drained=True)
+            return
+        fresh = await self._read_new(stop)
+        if fresh:
+            self._after(await self._process(fresh, redelivered=False), drained=False)
+
+    def _after(self, failed: int, *, drained: bool) -> None:
+        """Schedule the next read of own pending entries after a batch."""
+        if failed:
+            if drained or self._retry_at is None:
+                self._retry_at = time.monotonic() + self._retry_backoff.delay()
+        elif drained:
+            self._retry_at = time.monotonic()  # more may be pending: read again at once
+            self._retry_backoff.reset()
+
+    async def _reclaim(self, stop: asyncio.Event) -> None:
+        for stream in self.streams:
+            cursor = "0-0"
+            while not stop.is_set():
+                reply: Any = await self._redis.xautoclaim(
+                    stream,
+                    self.group,
+                    self.consumer,
+                    min_idle_time=self._claim_idle_ms,
+                    start_id=cursor,
+                    count=self._batch_size,
+                )
+                cursor = text(reply[0])
+                claimed = [Entry(stream, text(i), dict(f or {})) for i, f in reply[1]]
+                if claimed:
+                    self._log.info("reclaimed idle entries", stream=stream, count=len(claimed))
+                    self._after(await self._process(claimed, redelivered=True), drained=False)
+                if cursor == "0-0":
+                    break
+
+    async def _read_new(self, stop: asyncio.Event) -> list[Entry]:
+        """XREADGROUP ">", interrupted (reading nothing more) when ``stop`` is set."""
+        wake_at = self._claim_at if self._retry_at is None else min(self._claim_at, self._retry_at)
+        block = max(1, min(self._block_ms, int((wake_at - time.monotonic()) * 1000)))
+        streams: dict[KeyT, StreamIdT] = dict.fromkeys(self.streams, ">")
+        reply = await self._blocking.read(
+            lambda client: client.xreadgroup(
+                self.group, self.consumer, streams, self._batch_size, block
+            ),
+            stop,
+        )
+        return read_entries(reply)
+
+    async def _process(self, entries: list[Entry], *, redelivered: bool) -> int:
+        """Dead-letter, decode and handle ``entries``; returns how many were left pending."""
+        counts = await self._delivery_counts(entries) if redelivered else {}
+        deliveries: list[Delivery[T]] = []
+        gone: list[Entry] = []
+        dead: list[tuple[Entry, str]] = []
+        for entry in entries:
+            if not entry.fields:
+                gone.append(entry)  # trimmed or deleted while pending
+                continue
+            count = counts.get((entry.stream, entry.entry_id), 1)
+            if count == 0:
+                continue  # claimed by another consumer meanwhile
+            if count > self._max_deliveries:
+                dead.append((entry, f"failed {count - 1} deliveries"))
+                continue
+            try:
+                message = self._codec.decode(entry.fields.get(FIELD, b""))
+            except DecodeError as exc:
+                dead.append((entry, f"undecodable: {exc}"))
+                continue
+            deliveries.append(Delivery(entry.stream, entry.entry_id, message, redelivered))
+        await self._bury(dead)
+        await self._ack(gone)
+        if redelivered:
+            self.stats.redelivered += len(deliveries)
+        return await self._handle(deliveries) if deliveries else 0
+
+    async def _delivery_counts(self, entries: list[Entry]) -> dict[tuple[str, str], int]:
+        """Delivery count of each entry still pending at this consumer (0 if no longer)."""
+        pipe = self._redis.pipeline(transaction=False)
+        for entry in entries:
+            pipe.xpending_range(
+                entry.stream, self.group, entry.entry_id, entry.entry_id, 1, self.consumer
+            )
+        replies: list[list[dict[str, Any]]] = await pipe.execute()
+        return {
+            (entry.stream, entry.entry_id): reply[0]["times_delivered"] if reply else 0
+            for entry, reply in zip(entries, replies, strict=True)
+        }
+
+    async def _handle(self, deliveries: list[Delivery[T]]) -> int:
+        """Run the handler on the batch, then one by one if the batch fails; returns failures."""
+        try:
+            await self._handler(deliveries)
+        except Exception as exc:
+            self._log.warning(
+                "handler failed",
+                streams=sorted({d.stream for d in deliveries}),
+                ids=[d.entry_id for d in deliveries],
+                error=repr(exc),
+                exc_info=exc,
+            )
+        else:
+            await self._ack(deliveries)
+            return 0
+        if len(deliveries) == 1:
+            self.stats.failed += 1
+            return 1
+        failed = 0
+        for delivery in deliveries:
+            try:
+                await self._handler([delivery])
+            except Exception as exc:
+                failed += 1
+                self._log.warning(
+                    "handler failed on a single entry, left pending",
+                    stream=delivery.stream,
+                    entry_id=delivery.entry_id,
+                    error=repr(exc),
+                )
+            else:
+                await self._ack([delivery])
+        self.stats.failed += failed
+        return failed
+
+    async def _ack(self, done: Sequence[Delivery[T] | Entry]) -> None:
+        if not done:
+            return
+        by_stream: dict[str, list[str]] = {}
+        for item in done:
+            by_stream.setdefault(item.stream, []).append(item.entry_id)
+        pipe = self._redis.pipeline(transaction=False)
+        for stream, ids in by_stream.items():
+            pipe.xack(stream, self.group, *ids)
+        await pipe.execute()
+        handled = sum(isinstance(item, Delivery) for item in done)
+        if handled:
+            self.stats.handled += handled
+            self.stats.last_handled_at = time.time()
+
+    async def _bury(self, dead: list[tuple[Entry, str]]) -> None:
+        """Move poison entries to the dead stream with the reason, and ACK them."""
+        if not dead:
+            return
+        pipe = self._redis.pipeline(transaction=False)
+        for entry, reason in dead:
+            self._log.error(
+                "entry moved to dead stream",
+                stream=entry.stream,
+                entry_id=entry.entry_id,
+                reason=reason,
+            )
+            pipe.xadd(
+                self.dead_stream,
+                {
+                    "stream": entry.stream,
+                    "entry_id": entry.entry_id,
+                    "group": self.group,
+                    "reason": reason,
+                    "payload": entry.fields.get(FIELD, b""),
+                },
+            )
+            pipe.xack(entry.stream, self.group, entry.entry_id)
+        await pipe.execute()
+        self.stats.dead += len(dead)

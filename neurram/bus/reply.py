@@ -1,0 +1,125 @@
+"""Request/reply over streams: a client reads replies from a stream of its own."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, TypeVar
+
+import structlog
+from redis import exceptions as redis_errors
+from redis.asyncio import Redis
+
+from neurram.bus.blocking import InterruptibleConnection
+from neurram.bus.codec import FIELD, Codec, DecodeError
+from neurram.bus.entries import Entry, read_entries
+from neurram.bus.timing import Backoff, check_block_ms
+
+T = TypeVar("T")
+
+
+class ReplyInbox(Generic[T]):
+    """Resolves one future per request id from the replies arriving on ``stream``.
+
+    ``stream`` must be unique to this client: it is read with plain XREAD from the start,
+    and deleted on :meth:`close`.
+    """
+
+    def __init__(
+        self,
+        redis: Redis,
+        stream: str,
+        codec: Codec[T],
+        request_id_of: Callable[[T], str],
+        block_ms: int = 1000,
+    ) -> None:
+        check_block_ms(redis, block_ms)
+        self.stream = stream
+        self._redis = redis
+        self._codec = codec
+        self._request_id_of = request_id_of
+        self._block_ms = block_ms
+        self._waiting: dict[str, asyncio.Future[T]] = {}
+        self._reader: asyncio.Task[None] | None = None
+        self._closing = asyncio.Event()
+        self._failure: BaseException | None = None
+        self._log = structlog.get_logger("neurram.bus").bind(inbox=stream)
+
+    async def start(self) -> None:
+        """Start the reader task."""
+        if self._reader is None:
+            self._reader = asyncio.create_task(self._read(), name=f"reply-inbox:{self.stream}")
+
+    def expect(self, request_id: str) -> asyncio.Future[T]:
+        """Register interest in a reply; call it BEFORE sending the request."""
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        if self._failure is not None:
+            future.set_exception(self._failure)
+        self._waiting[request_id] = future
+        return future
+
+    async def wait(self, request_id: str, timeout: float) -> T:  # noqa: ASYNC109 (API)
+        """The reply to ``request_id``; raises TimeoutError if none comes within ``timeout`` s."""
+        future = self._waiting.get(request_id) or self.expect(request_id)
+        try:
+            return await asyncio.wait_for(future, timeout)
+        except TimeoutError:
+            raise TimeoutError(f"no reply to request {request_id} within {timeout} s") from None
+        finally:
+            self._waiting.pop(request_id, None)
+
+    async def close(self) -> None:
+        """Stop the reader, cancel waiting futures and delete the reply stream."""
+        self._closing.set()
+        if self._reader is not None:
+            await self._reader
+            self._reader = None
+        for future in self._waiting.values():
+            future.cancel()
+        self._waiting.clear()
+        try:
+            await self._redis.delete(self.stream)
+        except redis_errors.ConnectionError as exc:
+            self._log.warning("reply stream not deleted; it expires on its own", error=repr(exc))
+
+    async def _read(self) -> None:
+        last_id = "0-0"
+        outage = Backoff()
+        connection = InterruptibleConnection(self._redis)
+        try:
+            while not self._closing.is_set():
+                try:
+                    entries = read_entries(
+                        await connection.read(self._xread_after(last_id), self._closing)
+                    )
+                    if entries:
+                        last_id = entries[-1].entry_id
+                        await self._redis.xdel(self.stream, *(e.entry_id for e in entries))
+                except (redis_errors.ConnectionError, redis_errors.TimeoutError) as exc:
+                    self._log.warning("redis unavailable, retrying", error=repr(exc))
+                    await outage.wait(self._closing)
+                    continue
+                outage.reset()
+                for entry in entries:
+                    self._resolve(entry)
+        except Exception as exc:
+            self._log.exception("reply reader died")
+            self._failure = exc
+            for future in self._waiting.values():
+                if not future.done():
+                    future.set_exception(exc)
+        finally:
+            await connection.aclose()
+
+    def _xread_after(self, last_id: str) -> Callable[[Redis], Awaitable[Any]]:
+        return lambda client: client.xread({self.stream: last_id}, block=self._block_ms)
+
+    def _resolve(self, entry: Entry) -> None:
+        try:
+            reply = self._codec.decode(entry.fields.get(FIELD, b""))
+        except DecodeError as exc:
+            self._log.warning("undecodable reply dropped", entry_id=entry.entry_id, error=str(exc))
+            return
+        future = self._waiting.get(self._request_id_of(reply))
+        if future is not None and not future.done():
+            future.set_result(reply)

@@ -1,0 +1,1 @@
+"""Runtime: actors, supervision, the embedded server and the CLI."""

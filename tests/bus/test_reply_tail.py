@@ -1,0 +1,67 @@
+"""ReplyInbox request/reply and the read-only tail."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import msgspec
+import pytest
+import redis.asyncio as aioredis
+
+from neurram.bus import Codec, Namespace, ReplyInbox, publish, stage_reply, tail
+
+
+class Answer(msgspec.Struct):
+    request_id: str
+    value: int
+
+
+CODEC = Codec(Answer)
+
+
+async def test_reply_inbox_resolves_by_request_id(redis: aioredis.Redis, brain_id: str) -> None:
+    stream = Namespace(brain_id).key("reply", "client1")
+    inbox = ReplyInbox(redis, stream, CODEC, lambda a: a.request_id)
+    await inbox.start()
+    inbox.expect("r1")
+    pipe = redis.pipeline()
+    stage_reply(pipe, stream, CODEC.encode(Answer("unknown", 0)))
+    stage_reply(pipe, stream, CODEC.encode(Answer("r1", 42)), ttl_seconds=60)
+    await pipe.execute()
+    assert 0 < await redis.ttl(stream) <= 60
+    assert await inbox.wait("r1", timeout=5) == Answer("r1", 42)
+    await inbox.close()
+    assert await redis.exists(stream) == 0
+
+
+async def test_reply_inbox_times_out(redis: aioredis.Redis, brain_id: str) -> None:
+    inbox = ReplyInbox(redis, Namespace(brain_id).key("reply", "c"), CODEC, lambda a: a.request_id)
+    await inbox.start()
+    inbox.expect("never")
+    with pytest.raises(TimeoutError, match="never"):
+        await inbox.wait("never", timeout=0.05)
+    await inbox.close()
+
+
+async def test_tail_sees_new_entries_without_touching_groups(
+    redis: aioredis.Redis, brain_id: str
+) -> None:
+    stream = Namespace(brain_id).key("sensory")
+    await publish(redis, stream, b"old")
+    entries = tail(redis, [stream], block_ms=200)
+    first = asyncio.ensure_future(anext(entries))
+    deadline = time.monotonic() + 5
+    while not await _blocked_clients(redis):  # tail has pinned "$" and is waiting
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.01)
+    entry_id = await publish(redis, stream, b"new")
+    assert await asyncio.wait_for(first, 5) == (stream, entry_id, {b"m": b"new"})
+    await entries.aclose()
+    assert await redis.xinfo_groups(stream) == []
+
+
+async def _blocked_clients(redis: aioredis.Redis) -> bool:
+    info: dict[str, Any] = await redis.info("clients")
+    return int(info["blocked_clients"]) > 0

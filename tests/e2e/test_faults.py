@@ -1,0 +1,171 @@
+"""Faults on a real server: killed regions, poison messages, a server restart, an outage."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+
+from neurram import Brain, BrainUnavailableError, Layer, MemoryType
+from neurram.bus import FIELD, Namespace
+from neurram.bus.messages import MESSAGES, Outcome
+from neurram.runtime.embedded import EmbeddedServer
+from neurram.runtime.store import MemoryStore
+
+from ..conftest import BrainFactory, eventually
+from .conftest import RegionsFactory
+
+pytestmark = pytest.mark.e2e
+
+STIMULI = 2000
+
+
+async def outcomes(redis: aioredis.Redis, brain_id: str) -> dict[str, set[str]]:
+    """Stimulus id -> the statuses reported for it on the outcome stream."""
+    seen: dict[str, set[str]] = {}
+    for _, fields in await redis.xrange(Namespace(brain_id).key("outcome")):
+        outcome = MESSAGES.decode(fields[FIELD])
+        assert isinstance(outcome, Outcome)
+        seen.setdefault(outcome.request_id, set()).add(outcome.status)
+    return seen
+
+
+async def test_kill_9_during_ingest_loses_and_duplicates_nothing(
+    start_regions: RegionsFactory, redis_url: str, brain_id: str, redis: aioredis.Redis
+) -> None:
+    first = await start_regions("--claim-idle-ms", "2000", "--batch-size", "16")
+    store = MemoryStore(redis, Namespace(brain_id))
+    async with await Brain.create(
+        redis_url=redis_url, brain_id=brain_id, run_regions=False
+    ) as brain:
+        sent: list[str] = []
+
+        async def ingest() -> None:
+            for i in range(STIMULI):
+                engram = await brain.perceive(f"load test fact {i} about item {i}", wait=False)
+                sent.append(engram.engram_id)
+
+        ingesting = asyncio.create_task(ingest())
+
+        async def some_stored() -> bool:
+            return await store.count() >= 200
+
+        await eventually(some_stored, within=60)
+        first.send_signal(signal.SIGKILL)
+        assert await first.wait() == -signal.SIGKILL
+        await ingesting
+        assert await store.count() < STIMULI  # killed mid-way: the rest is up to the next one
+        await start_regions("--claim-idle-ms", "2000")
+
+        async def all_decided() -> bool:
+            return set(sent) <= set(await outcomes(redis, brain_id))
+
+        await eventually(all_decided, within=120)
+
+    statuses = await outcomes(redis, brain_id)
+    engrams = await store.all()
+    held = {i for i in sent if "held" in statuses[i]}
+    dropped = {i for i in sent if statuses[i] & {"expired", "gated"}}
+    assert len(sent) == STIMULI
+    assert held | dropped == set(sent)  # nothing lost
+    assert not held & dropped  # a stimulus has one fate
+    assert sorted(e.engram_id for e in engrams) == sorted(held)  # exactly one engram each
+    assert len({e.content for e in engrams}) == len(engrams)  # no duplicate memory
+
+
+async def test_poison_messages_are_dead_lettered_and_the_actor_goes_on(
+    make_brain: BrainFactory, redis: aioredis.Redis
+) -> None:
+    brain = await make_brain()
+    ns = Namespace(brain.settings.brain_id)
+    await redis.xadd(ns.key("sensory"), {FIELD: b"\xc1 not msgpack"})
+    await redis.xadd(
+        ns.key("sensory"), {FIELD: MESSAGES.encode(Outcome(request_id="x", status="held"))}
+    )
+    await redis.xadd(ns.key("sensory"), {b"other": b"field"})
+    engram = await brain.perceive("The plant needs water on Fridays")
+    assert engram.layer is Layer.WORKING
+
+    async def buried() -> bool:
+        return await redis.xlen(ns.key("dead")) == 3
+
+    await eventually(buried)
+    reasons = [fields[b"reason"].decode() for _, fields in await redis.xrange(ns.key("dead"))]
+    assert all(r.startswith("undecodable") for r in reasons[:1]), reasons
+    assert all(r for r in reasons)
+
+
+@pytest.fixture
+async def own_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[EmbeddedServer]:
+    """A server of the test's own, which the test may stop and start again."""
+    server = EmbeddedServer(Path(tmp_path_factory.mktemp("srv", numbered=True)))
+    server.start()
+    yield server
+    server.stop()
+
+
+async def test_long_term_memory_survives_a_server_restart(
+    own_server: EmbeddedServer, brain_id: str
+) -> None:
+    async with await Brain.create(
+        redis_url=own_server.url, brain_id=brain_id, model="hash"
+    ) as brain:
+        habit = await brain.perceive("Prefers tea", memory_type=MemoryType.HABITUAL, reward=0.8)
+        fact = await brain.perceive(
+            "Water boils at 100 C", memory_type=MemoryType.SEMANTIC, salience=0.9
+        )
+        assert (await brain.sleep())["consolidated"] == 1
+        before = {e.engram_id: e.layer for e in await brain.engrams()}
+    own_server.stop()
+    own_server.start()
+    async with await Brain.create(
+        redis_url=own_server.url, brain_id=brain_id, model="hash"
+    ) as brain:
+        after = {e.engram_id: e.layer for e in await brain.engrams()}
+        assert (
+            after == before == {habit.engram_id: Layer.LONG_TERM, fact.engram_id: Layer.LONG_TERM}
+        )
+        assert (await brain.recall("Prefers tea"))[0][0].engram_id == habit.engram_id
+
+
+async def test_calls_fail_fast_while_the_server_is_down_and_recover(
+    own_server: EmbeddedServer, brain_id: str
+) -> None:
+    async with await Brain.create(
+        redis_url=own_server.url, brain_id=brain_id, model="hash"
+    ) as brain:
+        await brain.perceive("Before the outage")
+        own_server.stop()
+        started = time.monotonic()
+        with pytest.raises(BrainUnavailableError):
+            await brain.perceive("During the outage")
+        with pytest.raises(BrainUnavailableError):
+            await brain.recall("outage")
+        assert time.monotonic() - started < 5
+        own_server.start()
+
+        async def recovered() -> bool:
+            try:
+                engram = await brain.perceive("After the outage")
+            except BrainUnavailableError:
+                return False
+            return engram.layer is Layer.WORKING
+
+        await eventually(recovered, within=30)
+        contents = {e.content for e, _ in await brain.recall("the outage", top_k=5)}
+        assert {"Before the outage", "After the outage"} <= contents
+        assert "During the outage" not in {e.content for e in await brain.engrams()}
+
+
+async def test_create_fails_fast_without_a_server(tmp_path: Path) -> None:
+    started = time.monotonic()
+    with pytest.raises(BrainUnavailableError, match="cannot reach Redis"):
+        await Brain.create(redis_url=f"unix://{tmp_path}/nothing.sock", model="hash")
+    assert time.monotonic() - started < 5
+    assert os.listdir(tmp_path) == []

@@ -1,0 +1,67 @@
+"""Amygdala: salience (caller's else heuristic), stability boost, encoding into an engram."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neurram.engram import Layer, MemoryType
+from neurram.regions.amygdala import Amygdala
+
+from .conftest import unit
+
+EMBEDDING = unit(1.0, 2.0, 2.0)
+
+
+def test_caller_salience_is_kept(make_stimulus) -> None:
+    assert Amygdala().salience(make_stimulus("fyi maybe", salience=0.9)) == 0.9
+    assert Amygdala().salience(make_stimulus("URGENT! fix it now", salience=0.0)) == 0.0
+
+
+def test_heuristic_when_caller_gives_none(make_stimulus) -> None:
+    assert Amygdala().salience(make_stimulus("Paris is the capital of France")) == pytest.approx(
+        0.4
+    )
+    urgent = make_stimulus("URGENT: the server is down, fix it immediately!")
+    assert Amygdala().salience(urgent) == pytest.approx(0.75)
+
+
+def test_encode_builds_a_sensory_engram_from_the_stimulus(make_stimulus, now) -> None:
+    stimulus = make_stimulus(
+        "deploy on friday",
+        stimulus_id="abc123",
+        memory_type=MemoryType.PROCEDURAL,
+        salience=0.6,
+        modality="speech",
+        context={"user": "ana"},
+    )
+    engram = Amygdala().encode(stimulus, EMBEDDING, now)
+    assert engram.engram_id == "abc123"
+    assert engram.content == "deploy on friday"
+    assert engram.memory_type is MemoryType.PROCEDURAL
+    assert engram.salience == 0.6
+    assert engram.layer is Layer.SENSORY
+    assert engram.encoded_at == engram.last_accessed == now
+    assert np.array_equal(engram.embedding, EMBEDDING)
+    assert engram.context == {"user": "ana", "modality": "speech"}
+    assert stimulus.context == {"user": "ana"}  # the stimulus is not mutated
+
+
+def test_reward_is_recorded_in_context(make_stimulus, now) -> None:
+    engram = Amygdala().encode(make_stimulus("won the bet", reward=0.5), EMBEDDING, now)
+    assert engram.context["reward"] == 0.5
+
+
+@pytest.mark.parametrize(
+    ("salience", "stability"), [(0.5, 1.0), (0.74, 1.0), (0.75, 2.0), (0.9, 2.0), (1.0, 2.0)]
+)
+def test_salience_at_or_above_075_doubles_initial_stability(
+    make_stimulus, now, salience, stability
+) -> None:
+    engram = Amygdala().encode(make_stimulus("x", salience=salience), EMBEDDING, now)
+    assert engram.stability == stability
+
+
+def test_heuristic_salience_also_gets_the_boost(make_stimulus, now) -> None:
+    urgent = make_stimulus("URGENT: the server is down, fix it immediately!")
+    assert Amygdala().encode(urgent, EMBEDDING, now).stability == 2.0

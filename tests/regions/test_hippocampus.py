@@ -1,0 +1,230 @@
+"""Hippocampus: association links, pattern completion with spreading activation and LTP."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from neurram.encoder import HashEncoder
+from neurram.engram import Engram, Layer, MemoryType
+from neurram.regions import hippocampus as hippocampus_module
+from neurram.regions.hippocampus import Hippocampus
+
+from .conftest import HOUR, unit
+
+LTP_ONCE = 1.0 + 0.3 * math.log(2)  # stability after one recall at salience 0.5: 1.2079
+
+
+@pytest.fixture
+def hippocampus() -> Hippocampus:
+    return Hippocampus(encoder=HashEncoder())
+
+
+def weights(engram: Engram) -> dict[str, float]:
+    return dict(engram.associations)
+
+
+# --- link -------------------------------------------------------------------------------
+
+
+def test_link_associates_both_ways_with_weight_cosine(hippocampus, make_engram) -> None:
+    new = make_engram("new", engram_id="new", embedding=unit(1, 0, 0))
+    close = make_engram("close", engram_id="close", embedding=unit(0.6, 0.8, 0))  # cos 0.6
+    far = make_engram("far", engram_id="far", embedding=unit(0.34, math.sqrt(1 - 0.34**2), 0))
+    changed = hippocampus.link(new, [close, far])
+    assert changed == [new, close]
+    assert weights(new) == {"close": pytest.approx(0.6)}
+    assert weights(close) == {"new": pytest.approx(0.6)}
+    assert far.associations == []
+
+
+def test_link_threshold_is_035(hippocampus, make_engram) -> None:
+    new = make_engram("new", embedding=unit(1, 0))
+    above = make_engram("above", engram_id="above", embedding=unit(0.36, math.sqrt(1 - 0.36**2)))
+    below = make_engram("below", engram_id="below", embedding=unit(0.34, math.sqrt(1 - 0.34**2)))
+    hippocampus.link(new, [above, below])
+    assert list(weights(new)) == ["above"]
+
+
+def test_link_only_with_the_given_recent_engrams(hippocampus, make_engram) -> None:
+    indexed = make_engram("indexed", engram_id="indexed", embedding=unit(1, 0))
+    hippocampus.index.upsert(indexed)
+    new = make_engram("new", embedding=unit(1, 0))
+    assert hippocampus.link(new, []) == []
+    assert new.associations == [] and indexed.associations == []
+
+
+def test_link_twice_keeps_one_edge(hippocampus, make_engram) -> None:
+    a = make_engram("a", engram_id="a", embedding=unit(1, 0))
+    b = make_engram("b", engram_id="b", embedding=unit(0.8, 0.6))
+    hippocampus.link(a, [b])
+    hippocampus.link(a, [b])
+    assert a.associations == [("b", pytest.approx(0.8))]
+    assert b.associations == [("a", pytest.approx(0.8))]
+
+
+def test_link_skips_itself(hippocampus, make_engram) -> None:
+    a = make_engram("a", engram_id="a", embedding=unit(1, 0))
+    assert hippocampus.link(a, [a]) == []
+
+
+# --- remember ---------------------------------------------------------------------------
+
+
+def test_remember_encodes_indexes_and_moves_to_working(hippocampus, make_engram) -> None:
+    engram = hippocampus.remember(make_engram("the cat sat on the mat"))
+    assert engram.layer is Layer.WORKING
+    assert engram.embedding.shape == (384,)
+    assert np.array_equal(engram.embedding, HashEncoder().encode([engram.content])[0])
+    assert engram.engram_id in hippocampus.index
+    assert len(hippocampus) == 1
+
+
+def test_remember_links_within_the_last_five(hippocampus, make_engram) -> None:
+    # all pairwise cosines are about 0.9 under HashEncoder
+    words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf"]
+    engrams = [
+        hippocampus.remember(
+            make_engram(f"the deploy script lives in the ops repo {w}", engram_id=w)
+        )
+        for w in words
+    ]
+    assert set(weights(engrams[6])) == {"bravo", "charlie", "delta", "echo", "foxtrot"}
+    assert set(weights(engrams[5])) == {"alpha", "bravo", "charlie", "delta", "echo", "golf"}
+    assert "golf" not in weights(engrams[0])
+    assert "alpha" not in weights(engrams[6])
+    assert all(0.35 <= w <= 1.0 for e in engrams for _, w in e.associations)
+
+
+def test_remembering_an_engram_again_keeps_five_distinct_in_the_window(
+    hippocampus, make_engram
+) -> None:
+    words = ["alpha", "bravo", "charlie", "delta", "echo"]
+    engrams = [
+        hippocampus.remember(
+            make_engram(f"the deploy script lives in the ops repo {w}", engram_id=w)
+        )
+        for w in words
+    ]
+    hippocampus.remember(engrams[-1])  # echo again: still one of the last five, once
+    new = hippocampus.remember(make_engram("the deploy script lives in the ops repo golf"))
+    assert set(weights(new)) == set(words)
+
+
+def test_remember_does_not_link_unrelated(hippocampus, make_engram) -> None:
+    cat = hippocampus.remember(make_engram("the cat sat on the mat"))
+    stocks = hippocampus.remember(make_engram("stock prices fell sharply today"))
+    assert cat.associations == [] and stocks.associations == []
+
+
+# --- pattern completion -----------------------------------------------------------------
+
+
+def test_empty_hippocampus_returns_nothing_without_loading_a_model(monkeypatch) -> None:
+    def no_model(*_: object) -> None:
+        raise AssertionError("the encoder must not be loaded")
+
+    monkeypatch.setattr(hippocampus_module, "resolve_encoder", no_model)
+    assert Hippocampus().pattern_complete("cue", top_k=10) == []
+
+
+def test_closest_first_and_ltp_on_results(hippocampus, make_engram, now) -> None:
+    cat = hippocampus.remember(make_engram("the cat sat on the mat"))
+    chase = hippocampus.remember(make_engram("the cat chased a mouse"))
+    stocks = hippocampus.remember(make_engram("stock prices fell sharply today"))
+    results = hippocampus.pattern_complete("the cat sat on the mat", top_k=5, now=now + HOUR)
+    ranked = [e for e, _ in results]
+    assert ranked[:2] == [cat, chase]
+    assert stocks not in ranked
+    scores = [s for _, s in results]
+    assert scores == sorted(scores, reverse=True)
+    assert scores[0] == pytest.approx(math.exp(-1) * 0.75, rel=1e-5)  # cos 1 x R(1 h) x 0.75
+    for engram in ranked:
+        assert engram.access_count == 1
+        assert engram.last_accessed == now + HOUR
+        assert engram.stability == pytest.approx(LTP_ONCE)
+        assert engram.synaptic_strength == 1.0
+    assert (stocks.access_count, stocks.stability) == (0, 1.0)
+
+
+def test_ltp_is_visible_to_the_next_recall(hippocampus, make_engram, now) -> None:
+    hippocampus.remember(make_engram("the cat sat on the mat"))
+    later = now + 2 * HOUR
+    hippocampus.pattern_complete("the cat sat on the mat", now=later)
+    ((_, score),) = hippocampus.pattern_complete("the cat sat on the mat", now=later)
+    # last_accessed refreshed to `later` in the index: retention 1, not exp(-2)
+    assert score == pytest.approx(0.75, rel=1e-5)
+
+
+def test_top_k_limits_results(hippocampus, make_engram, now) -> None:
+    for w in ["alpha", "bravo", "charlie", "delta"]:
+        hippocampus.remember(make_engram(f"the deploy script lives in the ops repo {w}"))
+    assert len(hippocampus.pattern_complete("deploy script ops repo", top_k=2, now=now)) == 2
+    assert len(hippocampus.pattern_complete("deploy script ops repo", top_k=10, now=now)) == 4
+
+
+def test_memory_type_filter(hippocampus, make_engram, now) -> None:
+    fact = hippocampus.remember(
+        make_engram("the deploy script lives in the ops repo", memory_type=MemoryType.SEMANTIC)
+    )
+    hippocampus.remember(make_engram("the deploy script lives in the ops repo today"))
+    results = hippocampus.pattern_complete(
+        "deploy script", top_k=10, memory_type=MemoryType.SEMANTIC, now=now
+    )
+    assert [e for e, _ in results] == [fact]
+
+
+def test_spreading_activation_reaches_associates_two_hops(hippocampus, make_engram, now) -> None:
+    """cue -> a (cos 1) -> b (w 0.9) -> c (w 0.8) -> d (w 1.0, a third hop: not reached)."""
+    a = make_engram("api keys rotate monthly", engram_id="a", embedding=unit(1, 0, 0, 0))
+    b = make_engram("ask Priya in security", engram_id="b", embedding=unit(0, 1, 0, 0))
+    c = make_engram("her desk is on floor 3", engram_id="c", embedding=unit(0, 0, 1, 0))
+    d = make_engram("floor 3 has a cafe", engram_id="d", embedding=unit(0, 0, 0, 1))
+    a.associations, b.associations = [("b", 0.9)], [("a", 0.9), ("c", 0.8)]
+    c.associations, d.associations = [("b", 0.8), ("d", 1.0)], [("c", 1.0)]
+    for engram in (a, b, c, d):
+        hippocampus.index.upsert(engram)
+    results = dict(
+        (e.engram_id, s) for e, s in hippocampus.pattern_complete(unit(1, 0, 0, 0), now=now)
+    )
+    assert results == {
+        "a": pytest.approx(0.75),  # 1 x 1 x (0.5 + 0.5 x 0.5)
+        "b": pytest.approx(0.75 * 0.9 * 0.6),  # 0.405
+        "c": pytest.approx(0.75 * 0.9 * 0.6 * 0.8 * 0.6),  # 0.1944
+    }
+
+
+def test_spreading_brings_in_an_engram_sharing_no_words(hippocampus, make_engram, now) -> None:
+    keys = hippocampus.remember(make_engram("api keys rotate monthly", engram_id="keys"))
+    embedding = HashEncoder().encode(["ask Priya in security"])[0]
+    priya = make_engram("ask Priya in security", engram_id="priya", embedding=embedding)
+    keys.associations, priya.associations = [("priya", 0.9)], [("keys", 0.9)]
+    hippocampus.index.upsert(priya)
+    hippocampus.index.upsert(keys)
+    results = hippocampus.pattern_complete("when do api keys rotate", now=now)
+    assert [e.engram_id for e, _ in results] == ["keys", "priya"]
+
+
+def test_long_unaccessed_engram_scores_below_an_identical_fresh_one(
+    hippocampus, make_engram, now
+) -> None:
+    text = "the deploy script lives in the ops repo"
+    fresh = make_engram(text, engram_id="fresh")
+    stale = make_engram(text, engram_id="stale", last_accessed=now - 48 * HOUR, stability=1.0)
+    one_hour = make_engram(text, engram_id="hour", last_accessed=now - HOUR, stability=1.0)
+    for engram in (fresh, stale, one_hour):
+        engram.embedding = HashEncoder().encode([text])[0]
+        hippocampus.index.upsert(engram)
+    results = dict((e.engram_id, s) for e, s in hippocampus.pattern_complete(text, now=now))
+    assert results["fresh"] == pytest.approx(0.75, rel=1e-5)
+    assert results["hour"] == pytest.approx(0.75 * math.exp(-1), rel=1e-5)
+    assert "stale" not in results  # exp(-48) x 0.75 is below the 0.08 floor
+
+
+def test_salience_scales_activation(hippocampus, make_engram, now) -> None:
+    hippocampus.index.upsert(make_engram("x", engram_id="hi", salience=1.0, embedding=unit(1, 0)))
+    hippocampus.index.upsert(make_engram("x", engram_id="lo", salience=0.0, embedding=unit(1, 0)))
+    results = [(e.engram_id, s) for e, s in hippocampus.pattern_complete(unit(1, 0), now=now)]
+    assert results == [("hi", pytest.approx(1.0)), ("lo", pytest.approx(0.5))]

@@ -1,0 +1,149 @@
+"""SleepCycle: the plan of one cycle (replay, decay, prune) and the idle trigger."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from neurram.engram import Layer
+from neurram.regions.sleep_cycle import IdleDetector, SleepCycle
+
+from .conftest import HOUR
+
+# retention exp(-t/S) with S = 1: 1 h -> 0.368 (kept), 3 h -> 0.0498 (pruned), 2.99 h -> 0.0503
+
+
+def ids(engrams) -> list[str]:
+    return [e.engram_id for e in engrams]
+
+
+def test_qualifying_engrams_are_consolidated(make_engram, now) -> None:
+    rehearsed = make_engram(engram_id="rehearsed", layer=Layer.WORKING, access_count=3)
+    salient = make_engram(engram_id="salient", layer=Layer.WORKING, salience=0.8)
+    neither = make_engram(engram_id="neither", layer=Layer.WORKING, access_count=2, salience=0.79)
+    plan = SleepCycle().plan([rehearsed, salient, neither], {"rehearsed"}, now)
+    assert ids(plan.consolidate) == ["rehearsed", "salient"]
+    assert ids(plan.decayed) == ["neither"]
+
+
+def test_replay_comes_before_pruning(make_engram, now) -> None:
+    """A salient engram consolidates even if it has faded below 5 % (step 1 precedes 2)."""
+    faded = make_engram(
+        engram_id="faded", layer=Layer.WORKING, salience=0.9, last_accessed=now - 10 * HOUR
+    )
+    plan = SleepCycle().plan([faded], {"faded"}, now)
+    assert ids(plan.consolidate) == ["faded"]
+    assert plan.prune_wm == [] and plan.prune_ltm == []
+
+
+def test_long_term_engrams_are_never_reconsolidated(make_engram, now) -> None:
+    lt = make_engram(engram_id="lt", layer=Layer.LONG_TERM, access_count=9, salience=1.0)
+    plan = SleepCycle().plan([lt], set(), now)
+    assert plan.consolidate == []
+    assert ids(plan.decayed) == ["lt"]
+
+
+def test_faded_working_memory_goes_to_prune_wm(make_engram, now) -> None:
+    wm = make_engram(engram_id="wm", layer=Layer.WORKING, last_accessed=now - 3 * HOUR)
+    plan = SleepCycle().plan([wm], {"wm"}, now)
+    assert plan.prune_wm == ["wm"]
+    assert plan.prune_ltm == [] and plan.decayed == []
+
+
+@pytest.mark.parametrize("layer", [Layer.WORKING, Layer.LONG_TERM])
+def test_other_faded_engrams_go_to_prune_ltm(make_engram, now, layer) -> None:
+    """Hippocampal (not in working memory) and long-term engrams below 5 %."""
+    old = make_engram(engram_id="old", layer=layer, last_accessed=now - 3 * HOUR)
+    plan = SleepCycle().plan([old], set(), now)
+    assert plan.prune_ltm == ["old"]
+    assert plan.prune_wm == [] and plan.decayed == []
+
+
+def test_survivors_decay_to_their_retention(make_engram, now) -> None:
+    hour = make_engram(engram_id="hour", layer=Layer.WORKING, last_accessed=now - HOUR)
+    edge = make_engram(engram_id="edge", layer=Layer.LONG_TERM, last_accessed=now - 2.99 * HOUR)
+    stable = make_engram(
+        engram_id="stable", layer=Layer.LONG_TERM, stability=10.0, last_accessed=now - 10 * HOUR
+    )
+    plan = SleepCycle().plan([hour, edge, stable], {"hour"}, now)
+    assert ids(plan.decayed) == ["hour", "edge", "stable"]
+    assert hour.synaptic_strength == pytest.approx(math.exp(-1))
+    assert edge.synaptic_strength == pytest.approx(math.exp(-2.99))
+    assert stable.synaptic_strength == pytest.approx(math.exp(-1))
+
+
+def test_mixed_snapshot(make_engram, now) -> None:
+    engrams = [
+        make_engram(engram_id="c", layer=Layer.WORKING, access_count=4),
+        make_engram(engram_id="w", layer=Layer.WORKING, last_accessed=now - 5 * HOUR),
+        make_engram(engram_id="h", layer=Layer.WORKING, last_accessed=now - 5 * HOUR),
+        make_engram(engram_id="l", layer=Layer.LONG_TERM, last_accessed=now - 5 * HOUR),
+        make_engram(engram_id="k", layer=Layer.LONG_TERM),
+    ]
+    plan = SleepCycle().plan(engrams, {"c", "w"}, now)
+    assert ids(plan.consolidate) == ["c"]
+    assert plan.prune_wm == ["w"]
+    assert plan.prune_ltm == ["h", "l"]
+    assert ids(plan.decayed) == ["k"]
+
+
+def test_custom_thresholds(make_engram, now) -> None:
+    engram = make_engram(
+        engram_id="e", layer=Layer.WORKING, access_count=2, last_accessed=now - HOUR
+    )
+    plan = SleepCycle(threshold=0.5, min_access_count=5).plan([engram], set(), now)
+    assert plan.consolidate == [] and plan.prune_ltm == ["e"]  # exp(-1) = 0.37 < 0.5
+    plan = SleepCycle(min_access_count=2).plan([engram], set(), now)
+    assert ids(plan.consolidate) == ["e"]
+
+
+# --- IdleDetector -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def idle(now) -> IdleDetector:
+    return IdleDetector(idle_seconds=10.0, interval_seconds=60.0, now=now)
+
+
+def test_not_due_without_activity(idle, now) -> None:
+    assert not idle.due(now + 1000)
+    idle.observe("pfc-1", 0, now + 5)  # a heartbeat, but nothing handled
+    assert not idle.due(now + 1000)
+
+
+def test_due_after_idle_seconds_following_activity(idle, now) -> None:
+    idle.observe("pfc-1", 3, now + 5)
+    assert not idle.due(now + 14.9)
+    assert idle.due(now + 15)
+
+
+def test_unchanged_count_is_not_activity(idle, now) -> None:
+    idle.observe("pfc-1", 3, now + 5)
+    idle.observe("pfc-1", 3, now + 12)
+    assert idle.due(now + 15)
+
+
+def test_due_every_interval_while_activity_continues(idle, now) -> None:
+    for second in range(0, 60, 5):
+        idle.observe("pfc-1", second + 1, now + second)
+        assert not idle.due(now + second)
+    idle.observe("pfc-1", 100, now + 60)
+    assert idle.due(now + 60)
+
+
+def test_not_due_again_right_after_sleeping(idle, now) -> None:
+    idle.observe("pfc-1", 3, now + 5)
+    assert idle.due(now + 15)
+    idle.slept(now + 15)
+    assert not idle.due(now + 16)
+    assert not idle.due(now + 1000)  # no new activity since
+    idle.observe("pfc-1", 4, now + 1001)
+    assert idle.due(now + 1011)
+
+
+def test_consumers_are_tracked_separately(idle, now) -> None:
+    idle.observe("pfc-1", 10, now + 1)
+    idle.slept(now + 2)
+    idle.observe("amygdala-1", 1, now + 3)  # lower count, but a different consumer
+    assert idle.due(now + 13)

@@ -1,0 +1,236 @@
+"""The Brain facade with every region in process, on a real server, with the hash encoder."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from neurram import (
+    ContentTooLargeError,
+    InvalidInputError,
+    Layer,
+    MemoryType,
+    UnknownMemoryTypeError,
+)
+from neurram.bus import Namespace
+from neurram.bus.messages import MESSAGES, Outcome
+from neurram.runtime.store import MemoryStore
+
+from .conftest import BrainFactory, eventually
+
+
+async def test_perceive_holds_and_recall_reads_its_write(make_brain: BrainFactory) -> None:
+    brain = await make_brain()
+    engram = await brain.perceive("Paris is the capital of France", memory_type=MemoryType.SEMANTIC)
+    assert engram.layer is Layer.WORKING
+    assert engram.embedding.shape == (384,)
+    assert [e.engram_id for e in brain.working_memory] == [engram.engram_id]
+    results = await brain.recall("capital of France")
+    assert results[0][0].engram_id == engram.engram_id
+    assert results[0][0].access_count == 1  # recall potentiates
+    assert 0 < results[0][1] <= 1
+
+
+async def test_working_memory_keeps_seven_and_displaced_stay_recallable(
+    make_brain: BrainFactory,
+) -> None:
+    brain = await make_brain()
+    engrams = [await brain.perceive(f"note number {i} about topic {i}") for i in range(9)]
+    held = [e.engram_id for e in brain.working_memory]
+    assert held == [e.engram_id for e in engrams[2:]]  # LRU: the two oldest were displaced
+    results = await brain.recall("note number 0 about topic 0", top_k=1)
+    assert results[0][0].engram_id == engrams[0].engram_id
+    assert results[0][0].layer is Layer.WORKING  # left to the hippocampal index
+
+
+async def test_thalamus_gates_and_nothing_is_stored(make_brain: BrainFactory) -> None:
+    brain = await make_brain()
+    engram = await brain.perceive("fyi maybe the printer is slow")
+    assert engram.context["outcome"] == "gated"
+    assert await brain.engrams() == []
+
+
+async def test_context_hint_lifts_attention(make_brain: BrainFactory) -> None:
+    brain = await make_brain()
+    engram = await brain.perceive("fyi maybe the printer is slow", context_hint="printer slow")
+    assert engram.layer is Layer.WORKING
+
+
+async def test_stale_stimulus_expires_visibly(make_brain: BrainFactory, redis) -> None:
+    brain = await make_brain(sensory_ttl_seconds=0.0)
+    engram = await brain.perceive("Remember the meeting at noon")
+    assert engram.context["outcome"] == "expired"
+    assert await brain.engrams() == []
+    entries = await redis.xrange(Namespace(brain.settings.brain_id).key("outcome"))
+    outcomes = [MESSAGES.decode(fields[b"m"]) for _, fields in entries]
+    assert [(o.request_id, o.status) for o in outcomes if isinstance(o, Outcome)] == [
+        (engram.engram_id, "expired")
+    ]
+
+
+async def test_reward_takes_the_dopamine_shortcut(make_brain: BrainFactory) -> None:
+    brain = await make_brain()
+    engram = await brain.perceive(
+        "User always prefers concise answers",
+        memory_type=MemoryType.HABITUAL,
+        reward=0.9,
+        salience=0.5,
+    )
+    assert engram.layer is Layer.LONG_TERM
+    assert engram.context["region"] == "basal_ganglia"
+    assert engram.stability == pytest.approx(1 + 4 * 0.9)
+    assert engram.salience == pytest.approx(0.5 + 0.2 * 0.9)
+    assert brain.working_memory == []
+    assert (await brain.recall("concise answers"))[0][0].engram_id == engram.engram_id
+
+
+async def test_sleep_consolidates_into_each_long_term_region(make_brain: BrainFactory) -> None:
+    brain = await make_brain()
+    episode = await brain.perceive("I had a great meeting with Alice today", salience=0.8)
+    skill = await brain.perceive(
+        "To debug Python add breakpoint", memory_type=MemoryType.PROCEDURAL
+    )
+    plain = await brain.perceive("The office plant is green", salience=0.5)
+    for _ in range(3):
+        await brain.recall("debug Python breakpoint", top_k=1)
+    stats = await brain.sleep()
+    assert stats["consolidated"] == 2
+    assert stats["pruned_wm"] == 0 and stats["pruned_ltm"] == 0
+    stored = {e.engram_id: e for e in await brain.engrams()}
+    assert stored[episode.engram_id].context["region"] == "neocortex"
+    assert stored[skill.engram_id].context["region"] == "cerebellum"
+    assert stored[skill.engram_id].stability >= 5
+    assert stored[plain.engram_id].layer is Layer.WORKING
+    assert [e.engram_id for e in brain.working_memory] == [plain.engram_id]
+
+
+async def test_sleep_prunes_what_decayed(make_brain: BrainFactory, redis) -> None:
+    brain = await make_brain()
+    kept = await brain.perceive("The office plant is green")
+    faded = await brain.perceive("The parking lot was full on Monday")
+    store = MemoryStore(redis, Namespace(brain.settings.brain_id))
+    old = await store.get(faded.engram_id)
+    assert old is not None
+    old.last_accessed = time.time() - 10 * 3600  # R = e^-10 < 5 %
+    pipe = store.pipeline()
+    store.stage_save(pipe, [old])
+    await pipe.execute()
+    stats = await brain.sleep()
+    assert stats["pruned_wm"] == 1
+    assert [e.engram_id for e in await brain.engrams()] == [kept.engram_id]
+    assert [e.engram_id for e in brain.working_memory] == [kept.engram_id]
+
+
+async def test_forget_removes_from_every_store_and_index(make_brain: BrainFactory) -> None:
+    brain = await make_brain()
+    first = await brain.perceive("Alpha project kickoff with Bob")
+    second = await brain.perceive("Alpha project review with Bob")
+    assert first.engram_id in dict(second.associations)
+    assert await brain.forget(first.engram_id) is True
+    assert await brain.forget(first.engram_id) is False
+    assert [e.engram_id for e in await brain.engrams()] == [second.engram_id]
+    assert [e.engram_id for e in brain.working_memory] == [second.engram_id]
+    results = await brain.recall("Alpha project kickoff with Bob")
+    assert [e.engram_id for e, _ in results] == [second.engram_id]
+    assert results[0][0].associations == []
+
+
+async def test_restart_remembers_every_layer(make_brain: BrainFactory) -> None:
+    brain = await make_brain()
+    fact = await brain.perceive("Paris is the capital of France", memory_type=MemoryType.SEMANTIC)
+    habit = await brain.perceive("Prefers tea", memory_type=MemoryType.HABITUAL, reward=0.8)
+    await brain.close()
+    again = await make_brain(brain_id=brain.settings.brain_id)
+    assert [e.engram_id for e in again.working_memory] == [fact.engram_id]
+    assert (await again.recall("capital of France"))[0][0].engram_id == fact.engram_id
+    assert (await again.recall("tea"))[0][0].engram_id == habit.engram_id
+
+
+async def test_brains_are_isolated(make_brain: BrainFactory) -> None:
+    one = await make_brain()
+    other = await make_brain()
+    await one.perceive("The vault code is kept by Carol")
+    assert await other.recall("vault code Carol") == []
+    assert await other.engrams() == []
+
+
+async def test_restatement_merges_but_a_different_fact_does_not(make_brain: BrainFactory) -> None:
+    brain = await make_brain()
+    pin = await brain.perceive("The PIN is 1234.")
+    again = await brain.perceive("the pin   is 1234")
+    assert again.engram_id == pin.engram_id
+    assert again.access_count == 1
+    other = await brain.perceive("The PIN is 5678.")
+    assert other.engram_id != pin.engram_id
+    assert len(await brain.engrams()) == 2
+
+
+async def test_bulk_perceive_without_waiting(make_brain: BrainFactory) -> None:
+    brain = await make_brain()
+    sent = [await brain.perceive(f"bulk fact {i} is stored", wait=False) for i in range(100)]
+    assert all(e.layer is Layer.SENSORY for e in sent)
+    await brain.perceive("the last fact closes the batch")  # FIFO through every region
+    stored = {e.engram_id for e in await brain.engrams()}
+    assert {e.engram_id for e in sent} <= stored
+    assert len(brain.working_memory) == 7
+
+
+async def test_background_sleep_runs_when_idle(make_brain: BrainFactory) -> None:
+    brain = await make_brain(idle_seconds=0.3, heartbeat_seconds=0.1)
+    engram = await brain.perceive("Deadline moved to Friday, tell the team!", salience=0.9)
+    await brain.start_sleep_cycle()
+
+    async def consolidated() -> bool:
+        stored = {e.engram_id: e for e in await brain.engrams()}
+        return stored[engram.engram_id].layer is Layer.LONG_TERM
+
+    await eventually(consolidated, within=15)
+    await brain.stop_sleep_cycle()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
+        ({"content": ""}, InvalidInputError),
+        ({"content": "   "}, InvalidInputError),
+        ({"content": 42}, InvalidInputError),
+        ({"content": "x" * 70_000}, ContentTooLargeError),
+        ({"content": "ok", "salience": 1.5}, InvalidInputError),
+        ({"content": "ok", "salience": float("nan")}, InvalidInputError),
+        ({"content": "ok", "reward": -0.1}, InvalidInputError),
+        ({"content": "ok", "memory_type": "dreams"}, UnknownMemoryTypeError),
+        ({"content": "ok", "context": {"k": object()}}, InvalidInputError),
+    ],
+)
+async def test_bad_input_is_refused_and_nothing_stored(
+    make_brain: BrainFactory, kwargs: dict, error: type[Exception]
+) -> None:
+    brain = await make_brain()
+    kept = await brain.perceive("Keep this one")
+    with pytest.raises(error):
+        await brain.perceive(**kwargs)
+    assert [e.engram_id for e in await brain.engrams()] == [kept.engram_id]
+
+
+async def test_a_region_can_be_replaced(make_brain: BrainFactory) -> None:
+    brain = await make_brain(regions={"amygdala": "tests.custom_regions:CertainAmygdalaActor"})
+    engram = await brain.perceive("The office plant is green")
+    assert engram.salience == 1.0
+    assert engram.stability == 2.0  # the boost for salience >= 0.75 still applies
+
+
+async def test_a_region_can_be_added_beside_the_builtins(make_brain: BrainFactory, redis) -> None:
+    brain = await make_brain(regions={"auditor": "tests.custom_regions:Auditor"})
+    first = await brain.perceive("The office plant is green")
+    second = await brain.perceive("The lamp is blue")
+    key = Namespace(brain.settings.brain_id).key("audit")
+
+    async def audited() -> bool:
+        return await redis.lrange(key, 0, -1) == [
+            first.engram_id.encode(),
+            second.engram_id.encode(),
+        ]
+
+    await eventually(audited)
+    assert len(await brain.recall("office plant")) >= 1  # the hippocampus saw them too

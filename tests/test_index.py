@@ -1,0 +1,166 @@
+"""EngramIndex: the Hippocampus's vector index."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neurram.engram import Engram, MemoryType
+from neurram.index import EngramIndex
+
+T0 = 1_700_000_000.0
+
+
+def unit(*components: float) -> np.ndarray:
+    v = np.asarray(components, dtype=np.float32)
+    return v / np.float32(np.linalg.norm(v))
+
+
+def engram(engram_id: str, *components: float, **fields: object) -> Engram:
+    values = {"last_accessed": T0, "encoded_at": T0, **fields}
+    return Engram(content=engram_id, engram_id=engram_id, embedding=unit(*components), **values)  # type: ignore[arg-type]
+
+
+def ranked(
+    index: EngramIndex, query: np.ndarray, k: int = 1000, **kw: object
+) -> list[tuple[str, float]]:
+    activation = index.activation(query, T0, floor=0.08, hops=2, decay=0.6)
+    return [(e.engram_id, s) for e, s in index.top(activation, k, **kw)]  # type: ignore[arg-type]
+
+
+def test_upsert_get_contains_len() -> None:
+    index = EngramIndex()
+    a = engram("a", 1, 0)
+    index.upsert(a)
+    assert len(index) == 1 and "a" in index and index.get("a") is a
+    assert index.get("b") is None and index.dim == 2
+    assert list(index) == [a]
+
+
+def test_empty_index() -> None:
+    index = EngramIndex()
+    assert index.dim is None
+    assert index.activation(unit(1, 0), T0, floor=0.08, hops=2, decay=0.6).size == 0
+
+
+def test_upsert_replaces_an_engram_with_the_same_id() -> None:
+    index = EngramIndex()
+    index.upsert(engram("a", 1, 0))
+    replacement = engram("a", 0, 1)
+    index.upsert(replacement)
+    assert len(index) == 1 and index.get("a") is replacement
+    assert ranked(index, unit(0, 1)) == [("a", pytest.approx(0.75))]
+    assert ranked(index, unit(1, 0)) == []
+
+
+def test_remove() -> None:
+    index = EngramIndex()
+    index.upsert(engram("a", 1, 0))
+    index.upsert(engram("b", 1, 0.1))
+    assert index.remove("a") is True
+    assert index.remove("a") is False
+    assert "a" not in index and len(index) == 1
+    assert [i for i, _ in ranked(index, unit(1, 0))] == ["b"]
+
+
+def test_removed_engram_no_longer_receives_or_spreads_activation() -> None:
+    index = EngramIndex()
+    index.upsert(engram("a", 1, 0, associations=[("b", 1.0)]))
+    index.upsert(engram("b", 0, 1, associations=[("a", 1.0)]))
+    assert [i for i, _ in ranked(index, unit(1, 0))] == ["a", "b"]
+    index.remove("b")
+    assert [i for i, _ in ranked(index, unit(1, 0))] == ["a"]
+
+
+def test_compaction_keeps_results_identical_after_many_removals() -> None:
+    rng = np.random.default_rng(7)
+    vectors = rng.normal(size=(100, 8))
+    engrams = [
+        engram(
+            f"e{i}",
+            *vectors[i],
+            salience=float(rng.uniform()),
+            last_accessed=T0 - float(rng.uniform(0, 3600)),
+            associations=[(f"e{(i + 2) % 100}", 0.9)],
+        )
+        for i in range(100)
+    ]
+    index = EngramIndex()
+    for e in engrams:
+        index.upsert(e)
+    for e in engrams[::2] + engrams[1:30:2]:  # 65 removals: compaction happens past 50
+        index.remove(e.engram_id)
+    survivors = engrams[31::2]
+    fresh = EngramIndex()
+    for e in survivors:
+        fresh.upsert(e)
+    assert len(index) == len(fresh) == 35
+    assert len(index._ids) < 100  # the matrix was compacted
+    for query in rng.normal(size=(5, 8)):
+        q = unit(*query)
+        got, want = ranked(index, q), ranked(fresh, q)
+        assert got and [i for i, _ in got] == [i for i, _ in want]
+        assert [s for _, s in got] == pytest.approx([s for _, s in want])
+
+
+def test_dimension_mismatch_raises_a_clear_value_error() -> None:
+    index = EngramIndex()
+    index.upsert(engram("a", 1, 0, 0))
+    with pytest.raises(ValueError, match=r"4-dim embedding, the index holds 3-dim .*one encoder"):
+        index.upsert(engram("b", 1, 0, 0, 0))
+    assert "b" not in index
+
+
+def test_unencoded_engram_is_refused() -> None:
+    with pytest.raises(ValueError, match="no embedding; encode it first"):
+        EngramIndex().upsert(Engram(content="x"))
+
+
+def test_top_with_k_larger_than_candidates() -> None:
+    index = EngramIndex()
+    index.upsert(engram("a", 1, 0, 0))
+    index.upsert(engram("b", 1, 1, 0))  # cos 0.707
+    index.upsert(engram("c", 0, 0, 1))  # cos 0: no activation, not a candidate
+    assert ranked(index, unit(1, 0, 0), k=50) == [
+        ("a", pytest.approx(0.75)),
+        ("b", pytest.approx(0.75 * 2**-0.5)),
+    ]
+
+
+def test_top_k_and_memory_type() -> None:
+    index = EngramIndex()
+    for i in range(5):
+        index.upsert(
+            engram(
+                f"e{i}",
+                1,
+                0.1 * i,
+                memory_type=MemoryType.SEMANTIC if i % 2 else MemoryType.EPISODIC,
+            )
+        )
+    assert [i for i, _ in ranked(index, unit(1, 0), k=2)] == ["e0", "e1"]
+    assert [i for i, _ in ranked(index, unit(1, 0), k=0)] == []
+    assert [i for i, _ in ranked(index, unit(1, 0), memory_type=MemoryType.SEMANTIC)] == [
+        "e1",
+        "e3",
+    ]
+
+
+def test_touch_refreshes_retention_inputs() -> None:
+    index = EngramIndex()
+    a = engram("a", 1, 0, last_accessed=T0 - 3600.0)
+    index.upsert(a)
+    assert ranked(index, unit(1, 0)) == [("a", pytest.approx(0.75 * np.exp(-1)))]
+    a.last_accessed = T0
+    assert ranked(index, unit(1, 0)) == [("a", pytest.approx(0.75 * np.exp(-1)))]  # not yet
+    index.touch(a)
+    assert ranked(index, unit(1, 0)) == [("a", pytest.approx(0.75))]
+
+
+def test_grows_past_initial_capacity() -> None:
+    index = EngramIndex()
+    for i in range(200):
+        index.upsert(engram(f"e{i}", 1, i / 200))
+    assert len(index) == 200
+    assert ranked(index, unit(1, 0), k=1) == [("e0", pytest.approx(0.75))]
+    assert index.get("e199") is not None
