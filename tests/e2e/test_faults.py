@@ -169,3 +169,78 @@ async def test_create_fails_fast_without_a_server(tmp_path: Path) -> None:
         await Brain.create(redis_url=f"unix://{tmp_path}/nothing.sock", model="hash")
     assert time.monotonic() - started < 5
     assert os.listdir(tmp_path) == []
+
+
+async def test_sigterm_finishes_in_flight_work_and_leaves_the_rest(
+    start_regions: RegionsFactory, redis_url: str, brain_id: str, redis: aioredis.Redis
+) -> None:
+    first = await start_regions("--batch-size", "8")
+    store = MemoryStore(redis, Namespace(brain_id))
+    async with await Brain.create(
+        redis_url=redis_url, brain_id=brain_id, run_regions=False
+    ) as brain:
+        sent = [
+            (await brain.perceive(f"fact {i} of the stop test", wait=False)).engram_id
+            for i in range(STIMULI // 2)
+        ]
+
+        async def some_stored() -> bool:
+            return await store.count() >= 50
+
+        await eventually(some_stored, within=60)
+        first.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(first.wait(), 30) == 0
+        for stream in ("sensory", "sensed", "attended", "tagged", "held"):
+            for group in await redis.xinfo_groups(Namespace(brain_id).key(stream)):
+                assert group["pending"] == 0, (stream, group)  # in-flight work was ACKed
+        assert await store.count() < len(sent)  # the rest waits for the next process
+        await start_regions()
+
+        async def all_decided() -> bool:
+            return set(sent) <= set(await outcomes(redis, brain_id))
+
+        await eventually(all_decided, within=120)
+    assert sorted(e.engram_id for e in await store.all()) == sorted(sent)
+
+
+async def test_streams_are_trimmed_but_never_past_an_unacknowledged_entry(
+    make_brain: BrainFactory, redis: aioredis.Redis
+) -> None:
+    brain = await make_brain(heartbeat_seconds=0.05, batch_size=16)
+    ns = Namespace(brain.settings.brain_id)
+    await redis.xgroup_create(ns.key("held"), "laggard", id="0", mkstream=True)  # reads nothing
+    for i in range(600):
+        await brain.perceive(f"bounded fact {i}", wait=False)
+    await brain.perceive("the last one")
+
+    async def trimmed() -> bool:
+        return await redis.xlen(ns.key("sensory")) < 200
+
+    await eventually(trimmed, within=30)
+    assert await redis.xlen(ns.key("held")) == 601  # the laggard group still needs every entry
+
+
+async def test_perceive_without_waiting_is_throttled_by_the_backlog(
+    start_regions: RegionsFactory, redis_url: str, brain_id: str, redis: aioredis.Redis
+) -> None:
+    async with await Brain.create(
+        redis_url=redis_url, brain_id=brain_id, run_regions=False, max_backlog=300
+    ) as brain:
+        sent: list[str] = []
+
+        async def ingest() -> None:
+            for i in range(1000):
+                sent.append((await brain.perceive(f"throttled fact {i}", wait=False)).engram_id)
+
+        ingesting = asyncio.create_task(ingest())
+
+        async def stalled() -> bool:
+            return await brain.backlog() > 300
+
+        await eventually(stalled)  # no region runs: the backlog only grows, until throttled
+        await asyncio.sleep(0.5)  # give an unthrottled producer time to overrun the bound
+        assert not ingesting.done()
+        assert len(sent) <= 300 + 100  # max_backlog + one check interval
+        await start_regions()
+        await asyncio.wait_for(ingesting, 60)
+        assert len(sent) == 1000

@@ -1,0 +1,143 @@
+"""Load test: push many stimuli through regions running in their own process.
+
+    .venv/bin/python benchmarks/load.py --stimuli 100000
+
+Starts a private embedded server (unless --redis-url is given) and `neurram run` with the
+hash encoder, perceives with wait=False (backpressure included), follows the outcome stream
+until every stimulus has a fate, then reports: throughput, peak RSS of the regions process and
+of the client, Redis memory, stream lengths, and lost / duplicated / expired / gated counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import redis.asyncio as aioredis
+
+from neurram import Brain
+from neurram.bus import FIELD, Namespace, tail
+from neurram.bus.messages import MESSAGES, Outcome
+from neurram.runtime.cli import READY_LINE
+from neurram.runtime.embedded import EmbeddedServer
+from neurram.runtime.store import MemoryStore
+
+STREAMS = ("sensory", "sensed", "attended", "tagged", "held", "outcome", "changes", "dead")
+
+
+def peak_rss_mib(pid: int) -> float:
+    """Peak resident set (VmHWM) of a live process, in MiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmHWM for pid {pid}")
+
+
+async def follow_outcomes(
+    redis: aioredis.Redis, brain_id: str, fates: dict[str, set[str]], wanted: int
+) -> None:
+    stream = Namespace(brain_id).key("outcome")
+    async for _, _, fields in tail(redis, [stream], start="0"):
+        outcome = MESSAGES.decode(fields[FIELD])
+        assert isinstance(outcome, Outcome)
+        fates.setdefault(outcome.request_id, set()).add(outcome.status)
+        if len(fates) >= wanted:
+            return
+
+
+async def run(stimuli: int, redis_url: str) -> None:
+    brain_id = f"load-{int(time.time())}"
+    regions = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "neurram",
+        "run",
+        "--redis-url",
+        redis_url,
+        "--brain",
+        brain_id,
+        "--model",
+        "hash",
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert regions.stderr is not None
+    while READY_LINE not in (await regions.stderr.readline()).decode():
+        pass
+    drain = asyncio.create_task(regions.stderr.read())
+    brain = await Brain.create(redis_url=redis_url, brain_id=brain_id, run_regions=False)
+    redis = aioredis.from_url(redis_url)
+    fates: dict[str, set[str]] = {}
+    following = asyncio.create_task(follow_outcomes(redis, brain_id, fates, stimuli))
+    started = time.perf_counter()
+    sent = [
+        (await brain.perceive(f"load fact {i}: item {i} weighs {i % 97} kg", wait=False)).engram_id
+        for i in range(stimuli)
+    ]
+    sent_at = time.perf_counter()
+    await following
+    done_at = time.perf_counter()
+    client_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    regions_rss = peak_rss_mib(regions.pid)
+
+    info = await redis.info("memory")
+    stored: list[str] = []
+    contents: set[str] = set()
+    async for chunk in MemoryStore(redis, Namespace(brain_id)).scan():
+        stored.extend(e.engram_id for e in chunk)
+        contents.update(e.content for e in chunk)
+    lengths = {s: await redis.xlen(Namespace(brain_id).key(s)) for s in STREAMS}
+    held = [i for i in sent if "held" in fates.get(i, ())]
+    expired = sum("expired" in fates.get(i, ()) for i in sent)
+    gated = sum("gated" in fates.get(i, ()) for i in sent)
+    lost = sum(i not in fates for i in sent)
+    duplicated = len(stored) - len(contents)
+    await brain.close()
+    await redis.aclose()
+    regions.terminate()
+    await regions.wait()
+    await drain
+
+    print(f"stimuli                 {stimuli}")
+    print(f"ingest (client)         {stimuli / (sent_at - started):,.0f} stimuli/s")
+    print(
+        f"end to end              {stimuli / (done_at - started):,.0f} stimuli/s "
+        f"({done_at - started:.1f} s)"
+    )
+    print(f"engrams stored          {len(set(stored))}  (held {len(held)})")
+    print(f"lost                    {lost}")
+    print(f"duplicated              {duplicated}")
+    print(f"expired / gated         {expired} / {gated}")
+    print(f"peak RSS regions        {regions_rss:.0f} MiB")
+    print(f"peak RSS client         {client_rss:.0f} MiB")
+    print(
+        f"redis used_memory       {info['used_memory'] / 2**20:.0f} MiB "
+        f"(peak {info['used_memory_peak'] / 2**20:.0f} MiB)"
+    )
+    print("stream lengths          " + ", ".join(f"{k} {v}" for k, v in lengths.items()))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stimuli", type=int, default=100_000)
+    parser.add_argument("--redis-url", default=None, help="default: a private embedded server")
+    args = parser.parse_args()
+    if args.redis_url:
+        asyncio.run(run(args.stimuli, args.redis_url))
+        return
+    with tempfile.TemporaryDirectory(prefix="nr-load-") as data:
+        server = EmbeddedServer(Path(data))
+        try:
+            asyncio.run(run(args.stimuli, server.start()))
+        finally:
+            server.stop()
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("NEURRAM_MODEL", "hash")
+    main()
