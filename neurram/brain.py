@@ -162,11 +162,8 @@ class Brain:
             memory_type=None if memory_type is None else validation.memory_type(memory_type),
             reply_to=self._inbox.stream,
         )
-        reply = await self._request("recall", request, request.request_id)
+        reply = await self._ask("recall", request)
         assert isinstance(reply, RecallReply)
-        if reply.error:
-            raise NeurramError(f"recall failed: {reply.error}")
-        await self._refresh()
         return reply.results
 
     @property
@@ -177,11 +174,8 @@ class Brain:
     async def sleep(self) -> dict[str, int]:
         """Run one sleep cycle now; returns its counts."""
         request = SleepRequest(request_id=new_id(), reply_to=self._inbox.stream)
-        reply = await self._request("sleep", request, request.request_id)
+        reply = await self._ask("sleep", request)
         assert isinstance(reply, SleepReply)
-        if reply.error:
-            raise NeurramError(f"sleep failed: {reply.error}")
-        await self._refresh()
         return reply.stats
 
     async def start_sleep_cycle(self) -> None:
@@ -248,6 +242,14 @@ class Brain:
                 f"{timeout:g} s: are they running (Brain.create(run_regions=True) or "
                 "`neurram run`)?"
             ) from None
+
+    async def _ask(self, stream: str, request: RecallRequest | SleepRequest) -> Reply:
+        """Send a request, await its reply, raise the error it reports, refresh the view."""
+        reply = await self._request(stream, request, request.request_id)
+        if isinstance(reply, RecallReply | SleepReply) and reply.error:
+            raise NeurramError(f"{stream} failed: {reply.error}")
+        await self._refresh()
+        return reply
 
     async def _throttle(self) -> None:
         """Backpressure for ``perceive(wait=False)``: every ``THROTTLE_EVERY`` stimuli, wait

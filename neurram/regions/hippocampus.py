@@ -156,9 +156,15 @@ class HippocampusActor(Actor):
         now = time.time()
         pipe = self.store.pipeline()
         for request, query in zip(requests, queries, strict=True):
-            results = self.logic.pattern_complete(query, request.top_k, request.memory_type, now)
-            self.store.stage_save(pipe, [engram for engram, _ in results])
-            reply = RecallReply(request_id=request.request_id, results=results)
+            try:
+                results = self.logic.pattern_complete(
+                    query, request.top_k, request.memory_type, now
+                )
+            except ValueError as exc:  # e.g. a query vector of another model's dimension
+                reply = RecallReply(request_id=request.request_id, error=str(exc))
+            else:
+                self.store.stage_save(pipe, [engram for engram, _ in results])
+                reply = RecallReply(request_id=request.request_id, results=results)
             self.reply(pipe, request.reply_to, reply)
         await pipe.execute()
 

@@ -19,16 +19,18 @@ from neurram.bus.messages import (
     SleepRequest,
     request_id_of,
 )
-from neurram.engram import Engram, Layer, new_id
+from neurram.engram import Engram, Layer, load_engram, new_id
 from neurram.regions.long_term import REGION_FOR_TYPE
 from neurram.runtime.actor import Actor
 
 LOCK_MS = 120_000
+STRENGTH_STEP = 0.01  # a decay smaller than this is not worth a write
 
 
 @dataclass
 class SleepPlan:
-    """What one cycle does, decided from a snapshot of the brain."""
+    """What one cycle does, decided from a snapshot of the brain; ``decayed`` holds the
+    survivors whose strength moved by at least ``STRENGTH_STEP``."""
 
     consolidate: list[Engram] = field(default_factory=list)
     prune_wm: list[str] = field(default_factory=list)
@@ -59,8 +61,10 @@ class SleepCycle:
             ):
                 plan.consolidate.append(engram)
                 continue
+            before = engram.synaptic_strength
             if dynamics.decay(engram, now) >= self.threshold:
-                plan.decayed.append(engram)
+                if abs(engram.synaptic_strength - before) >= STRENGTH_STEP:
+                    plan.decayed.append(engram)
             elif engram.engram_id in working_memory:
                 plan.prune_wm.append(engram.engram_id)
             else:
@@ -126,12 +130,18 @@ class SleepCycleActor(Actor):
             if isinstance(message, Heartbeat) and message.region != self.ctx.name:
                 self.idle.observe(message.consumer, message.handled, now)
             elif isinstance(message, SleepRequest):
-                stats = await self.cycle()
-                pipe = self.store.pipeline()
-                self.reply(
-                    pipe, message.reply_to, SleepReply(request_id=message.request_id, stats=stats)
-                )
-                await pipe.execute()
+                await self._answer(message)
+
+    async def _answer(self, request: SleepRequest) -> None:
+        """Run a cycle for a client; a failure is answered (the client may ask again)."""
+        try:
+            reply = SleepReply(request_id=request.request_id, stats=await self.cycle())
+        except Exception as exc:
+            self.log.exception("sleep.failed", error=repr(exc))
+            reply = SleepReply(request_id=request.request_id, error=repr(exc))
+        pipe = self.store.pipeline()
+        self.reply(pipe, request.reply_to, reply)
+        await pipe.execute()
 
     async def tick(self) -> None:
         enabled = await self.store.autosleep()
@@ -159,18 +169,20 @@ class SleepCycleActor(Actor):
         working_memory = set(await self.store.working_memory_ids())
         seen: set[str] = set()
         stats = dict.fromkeys(("consolidated", "pruned_wm", "pruned_ltm", "decayed"), 0)
-        async for chunk in self.store.scan():
-            fresh = [e for e in chunk if e.engram_id not in seen]
-            seen.update(e.engram_id for e in fresh)
-            plan = self.logic.plan(fresh, working_memory, now)
+        async for blobs in self.store.scan_blobs():
+            fresh = {i: b for i, b in blobs.items() if i not in seen}
+            seen.update(fresh)
+            engrams = [load_engram(b) for b in fresh.values()]
+            plan = self.logic.plan(engrams, working_memory, now)
             stats["consolidated"] += await self._consolidate(plan.consolidate)
-            pruned = set(await self.store.delete(plan.prune_wm + plan.prune_ltm))
+            # what was recalled or changed while we planned is neither pruned nor overwritten
+            pruned = set(await self.store.delete(plan.prune_wm + plan.prune_ltm, fresh))
             stats["pruned_wm"] += len(pruned.intersection(plan.prune_wm))
             stats["pruned_ltm"] += len(pruned.intersection(plan.prune_ltm))
-            pipe = self.store.pipeline()
-            self.store.stage_save(pipe, plan.decayed)
-            await pipe.execute()
-            stats["decayed"] += len(plan.decayed)
+            decayed = await self.store.save_unchanged(
+                [(fresh[e.engram_id], e) for e in plan.decayed]
+            )
+            stats["decayed"] += len(decayed)
         self.idle.slept(time.time())
         return stats
 

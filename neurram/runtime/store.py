@@ -12,7 +12,7 @@ Keys under the brain's namespace:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -27,6 +27,22 @@ from neurram.engram import Engram, MemoryType, dump_engram, load_engram
 from neurram.salience import normalize_content
 
 SCAN_COUNT = 500
+CAS_ATTEMPTS = 5
+
+_COMPARE_AND_SET = """
+local done = {}
+for i = 1, #ARGV, 3 do
+  if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[i + 1] then
+    if ARGV[i + 2] == '' then
+      redis.call('HDEL', KEYS[1], ARGV[i])
+    else
+      redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 2])
+    end
+    done[#done + 1] = ARGV[i]
+  end
+end
+return done
+"""
 CHANGE_LOG_MAXLEN = 200_000  # a reader further behind than this rebuilds from the engrams
 
 
@@ -49,6 +65,7 @@ class MemoryStore:
         self.bycontent_key = namespace.key("bycontent")
         self.changes_key = namespace.key("changes")
         self.autosleep_key = namespace.key("autosleep")
+        self._compare_and_set = redis.register_script(_COMPARE_AND_SET)
 
     def pipeline(self) -> Pipeline:
         """A MULTI/EXEC pipeline: staged writes and emits commit together."""
@@ -71,15 +88,20 @@ class MemoryStore:
         return [engram async for chunk in self.scan() for engram in chunk]
 
     async def scan(self, count: int = SCAN_COUNT) -> AsyncIterator[list[Engram]]:
-        """Every engram in chunks of about ``count`` (HSCAN: memory stays bounded; an engram
-        written meanwhile may come twice)."""
+        """Every engram in chunks of about ``count`` (bounded memory)."""
+        async for blobs in self.scan_blobs(count):
+            yield [load_engram(blob) for blob in blobs.values()]
+
+    async def scan_blobs(self, count: int = SCAN_COUNT) -> AsyncIterator[dict[str, bytes]]:
+        """Every engram's msgpack by id, in chunks (HSCAN: one written meanwhile may come
+        twice)."""
         cursor = 0
         while True:
             reply: tuple[int, dict[bytes, bytes]] = await self.redis.hscan(  # type: ignore[assignment]
                 self.engrams_key, cursor, count=count
             )
             cursor, blobs = reply
-            yield [load_engram(blob) for blob in blobs.values()]
+            yield {text(i): blob for i, blob in blobs.items()}
             if cursor == 0:
                 return
 
@@ -168,31 +190,85 @@ class MemoryStore:
         stage(pipe, self.changes_key, MESSAGES.encode(change))
         stage_cap(pipe, self.changes_key, CHANGE_LOG_MAXLEN)
 
+    # compare-and-set: writers that read, think, then write must not undo a concurrent write
+    async def compare_and_set(self, updates: Sequence[tuple[str, bytes, bytes]]) -> list[str]:
+        """For each (id, expected blob, new blob), write the new blob (empty: delete) only if
+        the stored one is still the expected one. Returns the ids written."""
+        if not updates:
+            return []
+        args = [part for update in updates for part in update]
+        done = await self._compare_and_set(keys=[self.engrams_key], args=args)
+        return [text(i) for i in done]
+
+    async def save_unchanged(self, pairs: Sequence[tuple[bytes, Engram]]) -> list[str]:
+        """Save each (blob it was read from, changed engram) unless written meanwhile."""
+        done = await self.compare_and_set([(e.engram_id, old, dump_engram(e)) for old, e in pairs])
+        if done:
+            pipe = self.pipeline()
+            self._stage_change(pipe, Change(upserted=done))
+            await pipe.execute()
+        return done
+
+    async def get_blobs(self, ids: Sequence[str]) -> dict[str, bytes]:
+        """The stored msgpack of those ``ids`` that exist."""
+        if not ids:
+            return {}
+        blobs: list[bytes | None] = await self.redis.hmget(self.engrams_key, list(ids))  # type: ignore[assignment]
+        return {i: b for i, b in zip(ids, blobs, strict=True) if b}
+
     # deletion
-    async def delete(self, ids: Sequence[str]) -> list[str]:
+    async def delete(
+        self, ids: Sequence[str], unchanged: Mapping[str, bytes] | None = None
+    ) -> list[str]:
         """Remove engrams from every store and index, and their edges from neighbours.
 
-        Returns the ids that existed.
+        With ``unchanged`` (id -> the blob the caller judged), an engram written since is
+        kept: a memory recalled meanwhile is not pruned. Returns the ids removed.
         """
-        victims = await self.get_many(ids)
-        if not victims:
+        if unchanged is None:
+            blobs, gone = await self._delete_current(ids)
+        else:
+            blobs = dict(unchanged)
+            gone = await self.compare_and_set([(i, blobs[i], b"") for i in ids if i in blobs])
+        if not gone:
             return []
-        gone = {v.engram_id for v in victims}
-        neighbour_ids = {n for v in victims for n, _ in v.associations} - gone
-        neighbours = await self.get_many(sorted(neighbour_ids))
-        for n in neighbours:
-            n.associations = [(i, w) for i, w in n.associations if i not in gone]
+        victims = [load_engram(blobs[i]) for i in gone]
         pipe = self.pipeline()
-        pipe.hdel(self.engrams_key, *gone)
         pipe.zrem(self.wm_key, *gone)
         for engram_id in gone:
             pipe.lrem(self.recent_key, 0, engram_id)
-        for v in victims:
-            self._stage_uncontent(pipe, v)
-        self.stage_save(pipe, neighbours)
-        self._stage_change(pipe, Change(deleted=sorted(gone)))
+        for victim in victims:
+            self._stage_uncontent(pipe, victim)
+        self._stage_change(pipe, Change(deleted=gone))
         await pipe.execute()
-        return sorted(gone)
+        await self._unlink(victims)
+        return gone
+
+    async def _delete_current(self, ids: Sequence[str]) -> tuple[dict[str, bytes], list[str]]:
+        """Delete whatever ``ids`` hold now, retrying the ones written while we looked."""
+        blobs: dict[str, bytes] = {}
+        gone: list[str] = []
+        remaining = list(ids)
+        for _ in range(CAS_ATTEMPTS):
+            current = await self.get_blobs(remaining)
+            blobs.update(current)
+            gone += await self.compare_and_set([(i, b, b"") for i, b in current.items()])
+            remaining = [i for i in current if i not in gone]
+            if not remaining:
+                break
+        return blobs, gone
+
+    async def _unlink(self, victims: Sequence[Engram]) -> None:
+        """Drop the edges that neighbours hold to removed engrams (a conflicting neighbour
+        keeps a dangling edge, which the index ignores)."""
+        gone = {v.engram_id for v in victims}
+        ids = sorted({n for v in victims for n, _ in v.associations} - gone)
+        pairs = []
+        for blob in (await self.get_blobs(ids)).values():
+            neighbour = load_engram(blob)
+            neighbour.associations = [(i, w) for i, w in neighbour.associations if i not in gone]
+            pairs.append((blob, neighbour))
+        await self.save_unchanged(pairs)
 
     def _stage_uncontent(self, pipe: Pipeline, engram: Engram) -> None:
         # only if the content key still points at this engram

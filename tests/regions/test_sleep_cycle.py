@@ -21,7 +21,13 @@ def ids(engrams) -> list[str]:
 def test_qualifying_engrams_are_consolidated(make_engram, now) -> None:
     rehearsed = make_engram(engram_id="rehearsed", layer=Layer.WORKING, access_count=3)
     salient = make_engram(engram_id="salient", layer=Layer.WORKING, salience=0.8)
-    neither = make_engram(engram_id="neither", layer=Layer.WORKING, access_count=2, salience=0.79)
+    neither = make_engram(
+        engram_id="neither",
+        layer=Layer.WORKING,
+        access_count=2,
+        salience=0.79,
+        last_accessed=now - HOUR,
+    )
     plan = SleepCycle().plan([rehearsed, salient, neither], {"rehearsed"}, now)
     assert ids(plan.consolidate) == ["rehearsed", "salient"]
     assert ids(plan.decayed) == ["neither"]
@@ -38,7 +44,13 @@ def test_replay_comes_before_pruning(make_engram, now) -> None:
 
 
 def test_long_term_engrams_are_never_reconsolidated(make_engram, now) -> None:
-    lt = make_engram(engram_id="lt", layer=Layer.LONG_TERM, access_count=9, salience=1.0)
+    lt = make_engram(
+        engram_id="lt",
+        layer=Layer.LONG_TERM,
+        access_count=9,
+        salience=1.0,
+        last_accessed=now - HOUR,
+    )
     plan = SleepCycle().plan([lt], set(), now)
     assert plan.consolidate == []
     assert ids(plan.decayed) == ["lt"]
@@ -73,13 +85,21 @@ def test_survivors_decay_to_their_retention(make_engram, now) -> None:
     assert stable.synaptic_strength == pytest.approx(math.exp(-1))
 
 
+def test_an_unchanged_strength_is_not_rewritten(make_engram, now) -> None:
+    fresh = make_engram(engram_id="fresh", layer=Layer.WORKING, last_accessed=now - 10.0)
+    faded_a_little = make_engram(engram_id="little", layer=Layer.WORKING, last_accessed=now - 72.0)
+    plan = SleepCycle().plan([fresh, faded_a_little], set(), now)
+    assert ids(plan.decayed) == ["little"]  # 1 - e^-0.02 >= 0.01 > 1 - e^-(10/3600)
+    assert fresh.synaptic_strength == pytest.approx(math.exp(-10 / HOUR))
+
+
 def test_mixed_snapshot(make_engram, now) -> None:
     engrams = [
         make_engram(engram_id="c", layer=Layer.WORKING, access_count=4),
         make_engram(engram_id="w", layer=Layer.WORKING, last_accessed=now - 5 * HOUR),
         make_engram(engram_id="h", layer=Layer.WORKING, last_accessed=now - 5 * HOUR),
         make_engram(engram_id="l", layer=Layer.LONG_TERM, last_accessed=now - 5 * HOUR),
-        make_engram(engram_id="k", layer=Layer.LONG_TERM),
+        make_engram(engram_id="k", layer=Layer.LONG_TERM, last_accessed=now - HOUR),
     ]
     plan = SleepCycle().plan(engrams, {"c", "w"}, now)
     assert ids(plan.consolidate) == ["c"]

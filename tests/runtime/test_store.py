@@ -1,0 +1,86 @@
+"""The brain's state in Redis: compare-and-set writes, deletion everywhere, scans, change log."""
+
+from __future__ import annotations
+
+import numpy as np
+import redis.asyncio as aioredis
+
+from neurram.bus import Namespace
+from neurram.engram import Engram, MemoryType
+from neurram.runtime.store import MemoryStore
+
+
+def engram(engram_id: str, content: str = "x", **fields: object) -> Engram:
+    return Engram(
+        engram_id=engram_id, content=content, embedding=np.ones(4, np.float32) / 2, **fields
+    )
+
+
+async def save(store: MemoryStore, *engrams: Engram) -> None:
+    pipe = store.pipeline()
+    store.stage_save(pipe, engrams)
+    for e in engrams:
+        store.stage_content(pipe, e)
+    await pipe.execute()
+
+
+async def test_a_stale_writer_neither_overwrites_nor_deletes(
+    redis: aioredis.Redis, brain_id: str
+) -> None:
+    store = MemoryStore(redis, Namespace(brain_id))
+    await save(store, engram("a"))
+    seen = (await store.get_blobs(["a"]))["a"]
+    recalled = engram("a", access_count=1)
+    await save(store, recalled)  # a recall lands after the sleeper read "a"
+    decayed = engram("a", synaptic_strength=0.5)
+    assert await store.save_unchanged([(seen, decayed)]) == []
+    assert await store.delete(["a"], unchanged={"a": seen}) == []
+    kept = await store.get("a")
+    assert kept is not None and kept.access_count == 1 and kept.synaptic_strength == 1.0
+
+
+async def test_delete_removes_every_trace(redis: aioredis.Redis, brain_id: str) -> None:
+    store = MemoryStore(redis, Namespace(brain_id))
+    a = engram("a", "alpha", associations=[("b", 0.9)])
+    b = engram("b", "beta", associations=[("a", 0.9)])
+    await save(store, a, b)
+    pipe = store.pipeline()
+    store.stage_working_memory(pipe, ["a", "b"], now=1.0)
+    store.stage_recent(pipe, "a", 5)
+    await pipe.execute()
+    assert await store.delete(["a", "missing"]) == ["a"]
+    assert await store.get("a") is None
+    assert await store.working_memory_ids() == ["b"]
+    assert await store.recent_ids(5) == []
+    assert await store.find_restatements([engram("z", "alpha")]) == []
+    remaining = await store.get("b")
+    assert remaining is not None and remaining.associations == []
+
+
+async def test_scan_covers_everything_in_chunks(redis: aioredis.Redis, brain_id: str) -> None:
+    store = MemoryStore(redis, Namespace(brain_id))
+    await save(store, *(engram(f"e{i}", f"fact {i}") for i in range(1200)))
+    chunks = [chunk async for chunk in store.scan(count=100)]
+    assert len(chunks) > 1
+    assert sorted(e.engram_id for c in chunks for e in c) == sorted(f"e{i}" for i in range(1200))
+
+
+async def test_change_log_lists_writes_and_deletes(redis: aioredis.Redis, brain_id: str) -> None:
+    store = MemoryStore(redis, Namespace(brain_id))
+    position, added, held = await store.change_log_head()
+    assert (position, added, held) == ("0-0", 0, 0)
+    await save(store, engram("a"), engram("b"))
+    await store.delete(["a"])
+    position, change, read = await store.changes_since(position)
+    assert change.upserted == ["a", "b"] and change.deleted == ["a"] and read == 2
+    assert (await store.change_log_head())[0] == position
+
+
+async def test_restatements_are_found_by_normalised_content(
+    redis: aioredis.Redis, brain_id: str
+) -> None:
+    store = MemoryStore(redis, Namespace(brain_id))
+    await save(store, engram("a", "The PIN is 1234."))
+    same = engram("n", "the pin  is 1234")
+    other_type = engram("m", "the pin is 1234", memory_type=MemoryType.SEMANTIC)
+    assert await store.find_restatements([same, other_type]) == ["a"]
