@@ -83,6 +83,9 @@ async def run(stimuli: int, redis_url: str) -> None:
     await following
     done_at = time.perf_counter()
     client_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    sleep_started = time.perf_counter()
+    slept = await brain.sleep()
+    sleep_seconds = time.perf_counter() - sleep_started
     regions_rss = peak_rss_mib(regions.pid)
 
     info = await redis.info("memory")
@@ -119,6 +122,7 @@ async def run(stimuli: int, redis_url: str) -> None:
         f"redis used_memory       {info['used_memory'] / 2**20:.0f} MiB "
         f"(peak {info['used_memory_peak'] / 2**20:.0f} MiB)"
     )
+    print(f"one sleep cycle         {sleep_seconds:.1f} s {slept}")
     print("stream lengths          " + ", ".join(f"{k} {v}" for k, v in lengths.items()))
 
 

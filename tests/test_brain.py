@@ -192,6 +192,30 @@ async def test_background_sleep_runs_when_idle(make_brain: BrainFactory) -> None
 @pytest.mark.parametrize(
     ("kwargs", "error"),
     [
+        ({"query": ""}, InvalidInputError),
+        ({"query": None}, InvalidInputError),
+        ({"query": "ok", "top_k": 0}, InvalidInputError),
+        ({"query": "ok", "top_k": 2.5}, InvalidInputError),
+        ({"query": "ok", "memory_type": "dreams"}, UnknownMemoryTypeError),
+    ],
+)
+async def test_bad_recall_is_refused(
+    make_brain: BrainFactory, kwargs: dict, error: type[Exception]
+) -> None:
+    brain = await make_brain()
+    with pytest.raises(error):
+        await brain.recall(**kwargs)
+
+
+async def test_forget_refuses_a_non_id(make_brain: BrainFactory) -> None:
+    brain = await make_brain()
+    with pytest.raises(InvalidInputError):
+        await brain.forget("")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [
         ({"content": ""}, InvalidInputError),
         ({"content": "   "}, InvalidInputError),
         ({"content": 42}, InvalidInputError),

@@ -72,6 +72,11 @@ async def test_kill_9_during_ingest_loses_and_duplicates_nothing(
     engrams = await store.all()
     held = {i for i in sent if "held" in statuses[i]}
     dropped = {i for i in sent if statuses[i] & {"expired", "gated"}}
+    print(
+        f"kill -9 ingest: sent {len(sent)}, engrams {len(engrams)}, expired/gated {len(dropped)}, "
+        f"lost {len(set(sent) - held - dropped)}, "
+        f"duplicated {len(engrams) - len({e.content for e in engrams})}"
+    )
     assert len(sent) == STIMULI
     assert held | dropped == set(sent)  # nothing lost
     assert not held & dropped  # a stimulus has one fate
