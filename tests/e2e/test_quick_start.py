@@ -2,41 +2,36 @@
 
 from __future__ import annotations
 
+import ast
+
 import pytest
 
-from neurram import Brain, Layer, MemoryType, compute_retention, time_until_forgotten
+from neurram import Brain, Layer, Settings, compute_retention, time_until_forgotten
+from neurram.runtime.demo import quick_start
 
 pytestmark = pytest.mark.e2e
 
 
-async def test_quick_start_as_written(redis_url: str, brain_id: str) -> None:
-    brain = await Brain.create(redis_url=redis_url, brain_id=brain_id)
-    try:
-        await brain.perceive("Paris is the capital of France", memory_type=MemoryType.SEMANTIC)
-        await brain.perceive(
-            "I had a great meeting with Alice today", memory_type=MemoryType.EPISODIC, salience=0.8
-        )
-        await brain.perceive(
-            "To debug Python: add breakpoint(), run, inspect locals",
-            memory_type=MemoryType.PROCEDURAL,
-        )
-        habit = await brain.perceive(
-            "User always prefers concise answers", memory_type=MemoryType.HABITUAL, reward=0.9
-        )
-        results = await brain.recall("capital city Europe")
-        assert results[0][0].content == "Paris is the capital of France"
-        assert f"[{results[0][0].memory_type}]" == "[semantic]"
-        assert len(brain.working_memory) == 3
-        assert habit.layer is Layer.LONG_TERM
-        stats = await brain.sleep()
-        assert {"consolidated", "pruned_wm", "pruned_ltm"} <= set(stats)
-        assert stats["consolidated"] >= 1  # the salient meeting with Alice
-        alice = next(e for e in await brain.engrams() if "Alice" in e.content)
-        assert alice.context["region"] == "neocortex"
-        assert 0.99 < compute_retention(alice) <= 1.0
-        assert time_until_forgotten(alice) > 5.0  # stability doubled by salience 0.8
-    finally:
-        await brain.close()
+async def test_quick_start_as_written(
+    redis_url: str, brain_id: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    await quick_start(Settings.load(redis_url=redis_url, brain_id=brain_id))
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].endswith("  [semantic]  Paris is the capital of France")
+    assert "Working memory: 3 / 7 slots" in lines
+    stats = ast.literal_eval(lines[-1])
+    assert {"consolidated", "pruned_wm", "pruned_ltm"} <= set(stats)
+    assert stats["consolidated"] >= 1  # the salient meeting with Alice
+    async with await Brain.create(
+        redis_url=redis_url, brain_id=brain_id, run_regions=False
+    ) as brain:
+        stored = {e.content: e for e in await brain.engrams()}
+    alice = stored["I had a great meeting with Alice today"]
+    assert alice.layer is Layer.LONG_TERM and alice.context["region"] == "neocortex"
+    assert 0.99 < compute_retention(alice) <= 1.0
+    assert time_until_forgotten(alice) > 5.0  # stability doubled by salience 0.8
+    habit = stored["User always prefers concise answers"]
+    assert habit.layer is Layer.LONG_TERM and habit.context["region"] == "basal_ganglia"
 
 
 async def test_async_with_and_recall_by_meaning(redis_url: str, brain_id: str) -> None:
