@@ -1,0 +1,175 @@
+"""Each region's actor alone on a real server: one message in, the right message out."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+import redis.asyncio as aioredis
+
+from neurram.bus import FIELD, Namespace, ReplyInbox
+from neurram.bus.messages import (
+    MESSAGES,
+    REPLIES,
+    Attended,
+    Consolidate,
+    Held,
+    Message,
+    Outcome,
+    RecallReply,
+    RecallRequest,
+    Reply,
+    SleepReply,
+    SleepRequest,
+    Stimulus,
+    Tagged,
+    request_id_of,
+)
+from neurram.encoder import HashEncoder
+from neurram.engram import Engram, Layer, MemoryType
+from neurram.regions.long_term import REGION_FOR_TYPE
+from neurram.runtime.host import RegionHost
+from neurram.runtime.store import MemoryStore
+from neurram.settings import Settings
+
+
+class Region:
+    """One region running in this process, with helpers to feed and read its streams."""
+
+    def __init__(self, redis: aioredis.Redis, brain_id: str) -> None:
+        self.redis = redis
+        self.ns = Namespace(brain_id)
+        self.settings = Settings.load(brain_id=brain_id, model="hash")
+        self.store = MemoryStore(redis, self.ns)
+
+    async def send(self, stream: str, message: Message) -> None:
+        await self.redis.xadd(self.ns.key(stream), {FIELD: MESSAGES.encode(message)})
+
+    async def receive(self, stream: str) -> Message:
+        """The first message on ``stream`` (blocking read: no sleeping)."""
+        reply = await self.redis.xread({self.ns.key(stream): "0"}, count=1, block=10_000)
+        assert reply, f"nothing on {stream}"
+        return MESSAGES.decode(reply[0][1][0][1][FIELD])
+
+
+@pytest.fixture
+async def region(redis: aioredis.Redis, brain_id: str) -> Region:
+    return Region(redis, brain_id)
+
+
+@pytest.fixture
+async def running(region: Region, request: pytest.FixtureRequest) -> AsyncIterator[Region]:
+    host = RegionHost(region.settings, region.redis, [request.param])
+    await host.start()
+    yield region
+    await host.stop()
+
+
+def stimulus(content: str = "Remember the dentist at noon", **fields: object) -> Stimulus:
+    return Stimulus(stimulus_id="s1", content=content, perceived_at=time.time(), **fields)
+
+
+def encoded(engram_id: str = "e1", **fields: object) -> Engram:
+    content = "a memory of the lake"
+    vector = HashEncoder().encode([content])[0]
+    return Engram(engram_id=engram_id, content=content, embedding=vector, **fields)
+
+
+@pytest.mark.parametrize("running", ["sensory_cortex"], indirect=True)
+async def test_sensory_cortex_passes_fresh_stimuli_on(running: Region) -> None:
+    await running.send("sensory", stimulus())
+    sensed = await running.receive("sensed")
+    assert isinstance(sensed, Stimulus) and sensed.stimulus_id == "s1"
+
+
+@pytest.mark.parametrize("running", ["thalamus"], indirect=True)
+async def test_thalamus_gates(running: Region) -> None:
+    await running.send("sensed", stimulus("fyi maybe the printer is slow"))
+    outcome = await running.receive("outcome")
+    assert isinstance(outcome, Outcome) and outcome.status == "gated"
+
+
+@pytest.mark.parametrize("running", ["amygdala"], indirect=True)
+async def test_amygdala_encodes_and_routes_rewards(running: Region) -> None:
+    await running.send("attended", Attended(stimulus=stimulus(), relevance=0.5))
+    tagged = await running.receive("tagged")
+    assert isinstance(tagged, Tagged) and tagged.engram.embedding.shape == (384,)
+    rewarded = stimulus("Prefers tea", memory_type=MemoryType.HABITUAL, reward=0.9)
+    await running.send("attended", Attended(stimulus=rewarded, relevance=0.5))
+    consolidate = await running.receive("consolidate")
+    assert isinstance(consolidate, Consolidate) and consolidate.region == "basal_ganglia"
+
+
+@pytest.mark.parametrize("running", ["prefrontal_cortex"], indirect=True)
+async def test_prefrontal_cortex_holds_and_stores(running: Region) -> None:
+    await running.send("tagged", Tagged(engram=encoded()))
+    held = await running.receive("held")
+    assert isinstance(held, Held) and held.engram.layer is Layer.WORKING
+    assert await running.store.working_memory_ids() == ["e1"]
+    assert await running.store.get("e1") is not None
+
+
+@pytest.mark.parametrize("running", ["hippocampus"], indirect=True)
+async def test_hippocampus_answers_perceive_and_recall(running: Region) -> None:
+    inbox: ReplyInbox[Reply] = ReplyInbox(
+        running.redis, running.ns.key("reply", "t"), REPLIES, request_id_of
+    )
+    await inbox.start()
+    try:
+        engram = encoded(layer=Layer.WORKING)
+        pipe = running.store.pipeline()
+        running.store.stage_save(pipe, [engram])
+        await pipe.execute()
+        inbox.expect("s1")
+        await running.send("held", Held(request_id="s1", engram=engram, reply_to=inbox.stream))
+        outcome = await inbox.wait("s1", 10)
+        assert isinstance(outcome, Outcome) and outcome.status == "held"
+        inbox.expect("r1")
+        await running.send(
+            "recall", RecallRequest(request_id="r1", query="the lake", reply_to=inbox.stream)
+        )
+        reply = await inbox.wait("r1", 10)
+        assert isinstance(reply, RecallReply)
+        assert [e.engram_id for e, _ in reply.results] == ["e1"]
+    finally:
+        await inbox.close()
+
+
+@pytest.mark.parametrize(
+    ("running", "memory_type", "stability"),
+    [("neocortex", MemoryType.SEMANTIC, 1.0), ("cerebellum", MemoryType.PROCEDURAL, 5.0)],
+    indirect=["running"],
+)
+async def test_long_term_regions_store(
+    running: Region, memory_type: MemoryType, stability: float
+) -> None:
+    engram = encoded(memory_type=memory_type, layer=Layer.WORKING)
+    region = REGION_FOR_TYPE[memory_type]
+    await running.send("consolidate", Consolidate(request_id="c1", region=region, engram=engram))
+    outcome = await running.receive("outcome")
+    assert isinstance(outcome, Outcome) and outcome.status == "stored"
+    stored = await running.store.get("e1")
+    assert stored is not None and stored.layer is Layer.LONG_TERM
+    assert stored.stability == stability
+
+
+@pytest.mark.parametrize("running", ["sleep_cycle"], indirect=True)
+async def test_sleep_cycle_answers_with_its_counts(running: Region) -> None:
+    inbox: ReplyInbox[Reply] = ReplyInbox(
+        running.redis, running.ns.key("reply", "t"), REPLIES, request_id_of
+    )
+    await inbox.start()
+    try:
+        old = encoded(layer=Layer.WORKING, last_accessed=time.time() - 10 * 3600)
+        pipe = running.store.pipeline()
+        running.store.stage_save(pipe, [old])
+        await pipe.execute()
+        inbox.expect("z1")
+        await running.send("sleep", SleepRequest(request_id="z1", reply_to=inbox.stream))
+        reply = await inbox.wait("z1", 10)
+        assert isinstance(reply, SleepReply)
+        assert reply.stats["pruned_ltm"] == 1 and reply.stats["consolidated"] == 0
+        assert await running.store.get("e1") is None
+    finally:
+        await inbox.close()
