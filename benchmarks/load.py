@@ -3,16 +3,16 @@
     .venv/bin/python benchmarks/load.py --stimuli 100000
 
 Starts a private embedded server (unless --redis-url is given) and `neurram run` with the
-hash encoder, perceives with wait=False (backpressure included), follows the outcome stream
-until every stimulus has a fate, then reports: throughput, peak RSS of the regions process and
-of the client, Redis memory, stream lengths, and lost / duplicated / expired / gated counts.
+hash encoder (``--model ""``: the real MiniLM model), perceives with wait=False (backpressure
+included), follows the outcome stream until every stimulus has a fate, then reports:
+throughput, peak RSS of the regions process and of the client, Redis memory, one sleep cycle,
+stream lengths, and lost / duplicated / expired / gated counts.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import resource
 import sys
 import tempfile
@@ -51,20 +51,11 @@ async def follow_outcomes(
             return
 
 
-async def run(stimuli: int, redis_url: str) -> None:
+async def run(stimuli: int, redis_url: str, model: str) -> None:
     brain_id = f"load-{int(time.time())}"
+    flags = ["--redis-url", redis_url, "--brain", brain_id] + (["--model", model] if model else [])
     regions = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "neurram",
-        "run",
-        "--redis-url",
-        redis_url,
-        "--brain",
-        brain_id,
-        "--model",
-        "hash",
-        stderr=asyncio.subprocess.PIPE,
+        sys.executable, "-m", "neurram", "run", *flags, stderr=asyncio.subprocess.PIPE
     )
     assert regions.stderr is not None
     while READY_LINE not in (await regions.stderr.readline()).decode():
@@ -130,18 +121,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stimuli", type=int, default=100_000)
     parser.add_argument("--redis-url", default=None, help="default: a private embedded server")
+    parser.add_argument(
+        "--model", default="hash", help='encoder of the regions; "" for the real MiniLM model'
+    )
     args = parser.parse_args()
     if args.redis_url:
-        asyncio.run(run(args.stimuli, args.redis_url))
+        asyncio.run(run(args.stimuli, args.redis_url, args.model))
         return
     with tempfile.TemporaryDirectory(prefix="nr-load-") as data:
         server = EmbeddedServer(Path(data))
         try:
-            asyncio.run(run(args.stimuli, server.start()))
+            asyncio.run(run(args.stimuli, server.start(), args.model))
         finally:
             server.stop()
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("NEURRAM_MODEL", "hash")
     main()
