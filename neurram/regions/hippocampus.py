@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Sequence
 
 import numpy as np
@@ -42,21 +42,29 @@ class Hippocampus:
     def encode(self, texts: Sequence[str]) -> list[Vector]:
         return list(self.encoder.encode(texts))
 
-    def link(self, engram: Engram, recent: Sequence[Engram]) -> list[Engram]:
-        """Associate ``engram`` with related ``recent`` engrams, both ways, weight = cosine.
-
-        Returns every engram whose associations changed (``engram`` first when it did).
-        """
-        changed: list[Engram] = []
+    def links(self, engram: Engram, recent: Sequence[Engram]) -> list[Edge]:
+        """Association edges between ``engram`` and related ``recent`` engrams, both ways,
+        weight = cosine (at least ``association_threshold``)."""
+        edges: list[Edge] = []
         for other in recent:
             if other.engram_id == engram.engram_id or other.embedding.size != engram.embedding.size:
                 continue
             weight = float(np.dot(engram.embedding, other.embedding))
             if weight >= self.settings.association_threshold:
-                _associate(engram, other.engram_id, weight)
-                _associate(other, engram.engram_id, weight)
-                changed.append(other)
-        return [engram, *changed] if changed else []
+                edges += [(engram.engram_id, other.engram_id, weight)]
+                edges += [(other.engram_id, engram.engram_id, weight)]
+        return edges
+
+    def link(self, engram: Engram, recent: Sequence[Engram]) -> list[Engram]:
+        """Associate ``engram`` with related ``recent`` engrams in place.
+
+        Returns every engram whose associations changed (``engram`` first when it did).
+        """
+        edges = self.links(engram, recent)
+        changed = [e for e in (engram, *recent) if any(src == e.engram_id for src, _, _ in edges)]
+        for e in changed:
+            add_edges(e, edges)
+        return changed
 
     def remember(self, engram: Engram) -> Engram:
         """Encode (if needed), link to the recent engrams and index ``engram``: direct use."""
@@ -96,9 +104,15 @@ class Hippocampus:
         return results
 
 
-def _associate(engram: Engram, other_id: str, weight: float) -> None:
-    engram.associations = [(i, w) for i, w in engram.associations if i != other_id]
-    engram.associations.append((other_id, weight))
+Edge = tuple[str, str, float]  # (from engram id, to engram id, weight)
+
+
+def add_edges(engram: Engram, edges: Sequence[Edge]) -> None:
+    """Give ``engram`` the edges that start at it (replacing older ones to the same target)."""
+    for source, target, weight in edges:
+        if source == engram.engram_id:
+            engram.associations = [(i, w) for i, w in engram.associations if i != target]
+            engram.associations.append((target, weight))
 
 
 class HippocampusActor(Actor):
@@ -134,18 +148,27 @@ class HippocampusActor(Actor):
             await self._recall(recalls)
 
     async def _link(self, held: list[Held]) -> None:
+        """Link each held engram to the recent ones, then answer the perceiving client."""
         window = self.settings.association_window
         recent = await self.store.get_many(await self.store.recent_ids(window))
-        pipe = self.store.pipeline()
+        edges: list[Edge] = []
         for message in held:
             engram = message.engram
             recent = [e for e in recent if e.engram_id != engram.engram_id]
-            self.store.stage_save(pipe, self.logic.link(engram, recent) or [engram])
-            self.store.stage_recent(pipe, engram.engram_id, window)
+            edges += self.logic.links(engram, recent)
             recent = [engram, *recent][:window]
-            status = "rehearsed" if message.rehearsal else "held"
+        linked = await self.store.update(  # edges added to the stored versions, atomically
+            sorted({source for source, _, _ in edges}), lambda e: add_edges(e, edges)
+        )
+        pipe = self.store.pipeline()
+        for message in held:
+            engram = linked.get(message.engram.engram_id, message.engram)
+            self.store.stage_recent(pipe, engram.engram_id, window)
             outcome = Outcome(
-                request_id=message.request_id, status="held", engram=engram, detail=status
+                request_id=message.request_id,
+                status="held",
+                engram=engram,
+                detail="rehearsed" if message.rehearsal else "held",
             )
             self.report(pipe, outcome, message.reply_to)
         await pipe.execute()
@@ -154,16 +177,30 @@ class HippocampusActor(Actor):
         await self.catch_up()
         queries = await asyncio.to_thread(self.logic.encode, [r.query for r in requests])
         now = time.time()
-        pipe = self.store.pipeline()
+        answers: dict[str, list[tuple[Engram, float]] | str] = {}
         for request, query in zip(requests, queries, strict=True):
             try:
-                results = self.logic.pattern_complete(
+                answers[request.request_id] = self.logic.pattern_complete(
                     query, request.top_k, request.memory_type, now
                 )
             except ValueError as exc:  # e.g. a query vector of another model's dimension
-                reply = RecallReply(request_id=request.request_id, error=str(exc))
+                answers[request.request_id] = str(exc)
+        recalled = Counter(
+            e.engram_id for a in answers.values() if isinstance(a, list) for e, _ in a
+        )
+
+        def potentiate(engram: Engram) -> None:
+            for _ in range(recalled[engram.engram_id]):
+                dynamics.potentiate(engram, now)
+
+        potentiated = await self.store.update(list(recalled), potentiate)  # on stored versions
+        pipe = self.store.pipeline()
+        for request in requests:
+            answer = answers[request.request_id]
+            if isinstance(answer, str):
+                reply = RecallReply(request_id=request.request_id, error=answer)
             else:
-                self.store.stage_save(pipe, [engram for engram, _ in results])
+                results = [(potentiated.get(e.engram_id, e), score) for e, score in answer]
                 reply = RecallReply(request_id=request.request_id, results=results)
             self.reply(pipe, request.reply_to, reply)
         await pipe.execute()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import ClassVar
 
 from neurram.bus import Delivery
@@ -51,24 +50,22 @@ class LongTermActor(Actor):
         ]
         if not mine:
             return
-        current = {
-            e.engram_id: e for e in await self.store.get_many([m.engram.engram_id for m in mine])
-        }
-        stored = [
-            self.logic.consolidate(current.get(m.engram.engram_id, m.engram), m.reward)
-            for m in mine
-        ]
+        by_id = {m.engram.engram_id: m for m in mine}
+        stored = await self.store.update(  # the stored version, as a recall may have changed it
+            list(by_id),
+            lambda e: self.logic.consolidate(e, by_id[e.engram_id].reward),
+            missing={i: m.engram for i, m in by_id.items()},
+        )
         pipe = self.store.pipeline()
-        self.store.stage_save(pipe, stored)
-        self.store.stage_release(pipe, [e.engram_id for e in stored])
-        for engram in stored:
+        self.store.stage_release(pipe, list(stored))
+        for engram in stored.values():
             self.store.stage_content(pipe, engram)
-        for message, engram in zip(mine, stored, strict=True):
+        for message in mine:
             outcome = Outcome(
                 request_id=message.request_id,
                 status="stored",
-                engram=engram,
-                detail=f"stored in {self.logic.region} at {time.time():.3f}",
+                engram=stored[message.engram.engram_id],
+                detail=f"stored in {self.logic.region}",
             )
             self.report(pipe, outcome, message.reply_to)
         await pipe.execute()

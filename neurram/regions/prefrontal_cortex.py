@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Iterable
+
+from redis.exceptions import WatchError
 
 from neurram import dynamics
 from neurram.bus import Delivery
@@ -12,7 +14,14 @@ from neurram.bus.messages import Consolidate, Held, Message, Tagged
 from neurram.engram import Engram, Layer, new_id
 from neurram.regions.long_term import REGION_FOR_TYPE
 from neurram.runtime.actor import Actor
-from neurram.runtime.store import content_key
+from neurram.runtime.store import CAS_ATTEMPTS, StoreConflictError, content_key
+
+
+def keep_in_mind(engram: Engram, now: float) -> None:
+    """Rehearsal: the engram is fresh again and in working memory."""
+    engram.last_accessed = now
+    if engram.layer is Layer.SENSORY:
+        engram.layer = Layer.WORKING
 
 
 class PrefrontalCortex:
@@ -36,13 +45,13 @@ class PrefrontalCortex:
     def hold(self, engram: Engram, now: float | None = None) -> Engram | None:
         """Hold ``engram`` as the most recent; returns the engram displaced, if any."""
         now = time.time() if now is None else now
-        if engram.layer is Layer.SENSORY:
-            engram.layer = Layer.WORKING
         if engram.engram_id in self._slots:
-            engram.last_accessed = now
+            keep_in_mind(engram, now)
             self._slots[engram.engram_id] = engram
             self._slots.move_to_end(engram.engram_id)
             return None
+        if engram.layer is Layer.SENSORY:
+            engram.layer = Layer.WORKING
         self._slots[engram.engram_id] = engram
         if len(self._slots) > self.capacity:
             return self._slots.popitem(last=False)[1]
@@ -69,50 +78,70 @@ class PrefrontalCortexActor(Actor):
         if not tagged:
             return
         now = time.time()
-        pfc = PrefrontalCortex(
-            self.settings.working_memory_capacity, await self.store.working_memory()
-        )
         known = await self._known(tagged)
-        pipe = self.store.pipeline()
-        saved: dict[str, Engram] = {}
-        displaced: list[Engram] = []
+        held_ids: list[str] = []  # the engram each message ends up holding
+        inserts: dict[str, Engram] = {}
+        restated: Counter[str] = Counter()
         for message in tagged:
             new = message.engram
-            engram = known.get(new.engram_id) or known.get(
-                content_key(new.memory_type, new.content)
-            )
-            rehearsal = engram is not None
+            key = content_key(new.memory_type, new.content)
+            engram = known.get(new.engram_id) or known.get(key)
             if engram is None:
-                engram = new
-                known[content_key(new.memory_type, new.content)] = engram
-                self.store.stage_content(pipe, engram)
+                engram = known[key] = inserts[new.engram_id] = new
             elif engram.engram_id != new.engram_id:
+                restated[engram.engram_id] += 1
+            held_ids.append(engram.engram_id)
+
+        def hold(engram: Engram) -> None:
+            for _ in range(restated[engram.engram_id]):
                 dynamics.potentiate(engram, now)
-            out = pfc.hold(engram, now)
-            if out is not None:
-                displaced.append(out)
-            saved[engram.engram_id] = engram
-            held = Held(
-                request_id=new.engram_id,
-                engram=engram,
-                reply_to=message.reply_to,
-                rehearsal=rehearsal,
-            )
-            self.emit(pipe, "held", held)
-        self.store.stage_save(pipe, saved.values())
-        self.store.stage_working_memory(pipe, [e.engram_id for e in pfc.held], now)
-        for engram in displaced:
-            if engram.engram_id not in pfc and self._qualifies(engram):
-                self.emit(
-                    pipe,
-                    "consolidate",
-                    Consolidate(
-                        request_id=new_id(),
-                        region=REGION_FOR_TYPE[engram.memory_type],
-                        engram=engram,
-                    ),
+            keep_in_mind(engram, now)
+
+        engrams = await self.store.update(held_ids, hold, missing=inserts)
+        await self._fill_slots(tagged, [engrams[i] for i in held_ids], inserts, now)
+
+    async def _fill_slots(
+        self, tagged: list[Tagged], held: list[Engram], inserts: dict[str, Engram], now: float
+    ) -> None:
+        """Update the slots and emit, in one transaction redone if another PrefrontalCortex
+        instance changed the slots meanwhile (WATCH)."""
+        for _ in range(CAS_ATTEMPTS):
+            async with self.store.redis.pipeline(transaction=True) as pipe:
+                await pipe.watch(self.store.wm_key)
+                pfc = PrefrontalCortex(
+                    self.settings.working_memory_capacity, await self.store.working_memory()
                 )
-        await pipe.execute()
+                displaced = [out for engram in held if (out := pfc.hold(engram, now))]
+                pipe.multi()  # type: ignore[no-untyped-call]
+                for engram in inserts.values():
+                    self.store.stage_content(pipe, engram)
+                self.store.stage_working_memory(pipe, [e.engram_id for e in pfc.held], now)
+                for message, engram in zip(tagged, held, strict=True):
+                    rehearsal = engram.engram_id not in inserts
+                    self.emit(
+                        pipe,
+                        "held",
+                        Held(
+                            request_id=message.engram.engram_id,
+                            engram=engram,
+                            reply_to=message.reply_to,
+                            rehearsal=rehearsal,
+                        ),
+                    )
+                for engram in displaced:
+                    if engram.engram_id not in pfc and self._qualifies(engram):
+                        region = REGION_FOR_TYPE[engram.memory_type]
+                        self.emit(
+                            pipe,
+                            "consolidate",
+                            Consolidate(request_id=new_id(), region=region, engram=engram),
+                        )
+                try:
+                    await pipe.execute()
+                    return
+                except WatchError:
+                    continue
+        raise StoreConflictError(f"working memory kept changing under {CAS_ATTEMPTS} writes")
 
     async def _known(self, tagged: list[Tagged]) -> dict[str, Engram]:
         """Stored engrams these messages repeat, by engram id and by content key."""

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import socket
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -36,6 +34,7 @@ class ActorContext:
     settings: Settings
     redis: aioredis.Redis
     name: str  # topology name = consumer group
+    host: str  # names this host of regions: machine, process, instance
     encoder: Encoder | None = None  # explicit encoder; else resolved from settings.model
 
     @property
@@ -44,8 +43,8 @@ class ActorContext:
 
     @property
     def consumer(self) -> str:
-        """Stable per process and region, so a restarted actor drains its own pending first."""
-        return f"{socket.gethostname()}-{os.getpid()}-{self.name}"
+        """Stable per host and region, so a restarted actor drains its own pending first."""
+        return f"{self.host}-{self.name}"
 
 
 Loop = Callable[[asyncio.Event], Awaitable[None]]

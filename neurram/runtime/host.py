@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import socket
 from collections.abc import Sequence
 from functools import partial
 
 import redis.asyncio as aioredis
 
 from neurram.encoder import Encoder
+from neurram.engram import new_id
 from neurram.errors import BrainUnavailableError
 from neurram.runtime import topology
 from neurram.runtime.actor import ActorContext
@@ -31,9 +34,10 @@ class RegionHost:
     ) -> None:
         classes = topology.select(settings, names)
         self.names = list(classes)
+        host = f"{socket.gethostname()}-{os.getpid()}-{new_id()[:6]}"  # unique per host object
         self.supervisor = Supervisor(
             {
-                name: partial(cls, ActorContext(settings, redis, name, encoder))
+                name: partial(cls, ActorContext(settings, redis, name, host, encoder))
                 for name, cls in classes.items()
             }
         )

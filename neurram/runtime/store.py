@@ -12,7 +12,7 @@ Keys under the brain's namespace:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -24,6 +24,7 @@ from neurram.bus.bounds import log_head, stage_cap
 from neurram.bus.entries import text
 from neurram.bus.messages import MESSAGES, Change
 from neurram.engram import Engram, MemoryType, dump_engram, load_engram
+from neurram.errors import NeurramError
 from neurram.salience import normalize_content
 
 SCAN_COUNT = 500
@@ -32,7 +33,8 @@ CAS_ATTEMPTS = 5
 _COMPARE_AND_SET = """
 local done = {}
 for i = 1, #ARGV, 3 do
-  if redis.call('HGET', KEYS[1], ARGV[i]) == ARGV[i + 1] then
+  local current = redis.call('HGET', KEYS[1], ARGV[i])
+  if current == ARGV[i + 1] or (current == false and ARGV[i + 1] == '') then
     if ARGV[i + 2] == '' then
       redis.call('HDEL', KEYS[1], ARGV[i])
     else
@@ -44,6 +46,10 @@ end
 return done
 """
 CHANGE_LOG_MAXLEN = 200_000  # a reader further behind than this rebuilds from the engrams
+
+
+class StoreConflictError(NeurramError):
+    """Concurrent writers kept changing the same engrams; the operation may be retried."""
 
 
 def content_key(memory_type: MemoryType, content: str) -> str:
@@ -193,12 +199,54 @@ class MemoryStore:
     # compare-and-set: writers that read, think, then write must not undo a concurrent write
     async def compare_and_set(self, updates: Sequence[tuple[str, bytes, bytes]]) -> list[str]:
         """For each (id, expected blob, new blob), write the new blob (empty: delete) only if
-        the stored one is still the expected one. Returns the ids written."""
+        the stored one is still the expected one (empty: absent). Returns the ids written."""
         if not updates:
             return []
         args = [part for update in updates for part in update]
         done = await self._compare_and_set(keys=[self.engrams_key], args=args)
         return [text(i) for i in done]
+
+    async def update(
+        self,
+        ids: Sequence[str],
+        change: Callable[[Engram], object],
+        missing: Mapping[str, Engram] | None = None,
+    ) -> dict[str, Engram]:
+        """Apply ``change`` to each stored engram of ``ids`` atomically: read, change,
+        compare-and-set, and on a concurrent write read again and redo. An id not stored is
+        inserted from ``missing`` (changed likewise), else skipped. Returns what was written.
+
+        Raises :class:`StoreConflictError` when writers keep racing (the caller retries).
+        """
+        missing = missing or {}
+        written: dict[str, Engram] = {}
+        remaining = list(dict.fromkeys(ids))
+        for _ in range(CAS_ATTEMPTS):
+            blobs = await self.get_blobs(remaining)
+            candidates: dict[str, tuple[bytes, Engram]] = {}
+            for engram_id in remaining:
+                if engram_id in blobs:
+                    candidates[engram_id] = (blobs[engram_id], load_engram(blobs[engram_id]))
+                elif engram_id in missing:  # a deep copy: ``change`` may run more than once
+                    candidates[engram_id] = (b"", load_engram(dump_engram(missing[engram_id])))
+            for _, engram in candidates.values():
+                change(engram)
+            done = await self.compare_and_set(
+                [(i, old, dump_engram(e)) for i, (old, e) in candidates.items()]
+            )
+            written.update((i, candidates[i][1]) for i in done)
+            remaining = [i for i in candidates if i not in written]
+            if not remaining:
+                break
+        else:
+            raise StoreConflictError(
+                f"engrams {remaining} kept changing under {CAS_ATTEMPTS} writes"
+            )
+        if written:
+            pipe = self.pipeline()
+            self._stage_change(pipe, Change(upserted=list(written)))
+            await pipe.execute()
+        return written
 
     async def save_unchanged(self, pairs: Sequence[tuple[bytes, Engram]]) -> list[str]:
         """Save each (blob it was read from, changed engram) unless written meanwhile."""
