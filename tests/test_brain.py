@@ -113,9 +113,7 @@ async def test_sleep_prunes_what_decayed(make_brain: BrainFactory, redis) -> Non
     old = await store.get(faded.engram_id)
     assert old is not None
     old.last_accessed = time.time() - 10 * 3600  # R = e^-10 < 5 %
-    pipe = store.pipeline()
-    store.stage_save(pipe, [old])
-    await pipe.execute()
+    await store.put([old])
     stats = await brain.sleep()
     assert stats["pruned_wm"] == 1
     assert [e.engram_id for e in await brain.engrams()] == [kept.engram_id]

@@ -162,13 +162,15 @@ class MemoryStore:
         return None if value is None else value == b"1"
 
     # staged writes
-    def stage_save(self, pipe: Pipeline, engrams: Iterable[Engram]) -> None:
-        """Write engrams and log the change."""
+    async def put(self, engrams: Iterable[Engram]) -> None:
+        """Write engrams unconditionally (a restore, a test's setup); concurrent writers use
+        :meth:`update`."""
         blobs: dict[EncodableT, EncodableT] = {e.engram_id: dump_engram(e) for e in engrams}
-        ids = [str(i) for i in blobs]
         if blobs:
+            pipe = self.pipeline()
             pipe.hset(self.engrams_key, mapping=blobs)
-            self._stage_change(pipe, Change(upserted=ids))
+            self._stage_change(pipe, Change(upserted=[str(i) for i in blobs]))
+            await pipe.execute()
 
     def stage_content(self, pipe: Pipeline, engram: Engram) -> None:
         """Remember the engram as the one its content restates into."""

@@ -118,9 +118,7 @@ async def test_hippocampus_answers_perceive_and_recall(running: Region) -> None:
     await inbox.start()
     try:
         engram = encoded(layer=Layer.WORKING)
-        pipe = running.store.pipeline()
-        running.store.stage_save(pipe, [engram])
-        await pipe.execute()
+        await running.store.put([engram])
         inbox.expect("s1")
         await running.send("held", Held(request_id="s1", engram=engram, reply_to=inbox.stream))
         outcome = await inbox.wait("s1", 10)
@@ -162,9 +160,7 @@ async def test_sleep_cycle_answers_with_its_counts(running: Region) -> None:
     await inbox.start()
     try:
         old = encoded(layer=Layer.WORKING, last_accessed=time.time() - 10 * 3600)
-        pipe = running.store.pipeline()
-        running.store.stage_save(pipe, [old])
-        await pipe.execute()
+        await running.store.put([old])
         inbox.expect("z1")
         await running.send("sleep", SleepRequest(request_id="z1", reply_to=inbox.stream))
         reply = await inbox.wait("z1", 10)

@@ -17,8 +17,8 @@ def engram(engram_id: str, content: str = "x", **fields: object) -> Engram:
 
 
 async def save(store: MemoryStore, *engrams: Engram) -> None:
+    await store.put(engrams)
     pipe = store.pipeline()
-    store.stage_save(pipe, engrams)
     for e in engrams:
         store.stage_content(pipe, e)
     await pipe.execute()
