@@ -66,6 +66,17 @@ async def running(region: Region, request: pytest.FixtureRequest) -> AsyncIterat
     await host.stop()
 
 
+@pytest.fixture
+async def inbox(region: Region) -> AsyncIterator[ReplyInbox[Reply]]:
+    """A client's reply stream, as a Brain has one."""
+    replies: ReplyInbox[Reply] = ReplyInbox(
+        region.redis, region.ns.key("reply", "t"), REPLIES, request_id_of
+    )
+    await replies.start()
+    yield replies
+    await replies.close()
+
+
 def stimulus(content: str = "Remember the dentist at noon", **fields: object) -> Stimulus:
     return Stimulus(stimulus_id="s1", content=content, perceived_at=time.time(), **fields)
 
@@ -111,27 +122,22 @@ async def test_prefrontal_cortex_holds_and_stores(running: Region) -> None:
 
 
 @pytest.mark.parametrize("running", ["hippocampus"], indirect=True)
-async def test_hippocampus_answers_perceive_and_recall(running: Region) -> None:
-    inbox: ReplyInbox[Reply] = ReplyInbox(
-        running.redis, running.ns.key("reply", "t"), REPLIES, request_id_of
+async def test_hippocampus_answers_perceive_and_recall(
+    running: Region, inbox: ReplyInbox[Reply]
+) -> None:
+    engram = encoded(layer=Layer.WORKING)
+    await running.store.put([engram])
+    inbox.expect("s1")
+    await running.send("held", Held(request_id="s1", engram=engram, reply_to=inbox.stream))
+    outcome = await inbox.wait("s1", 10)
+    assert isinstance(outcome, Outcome) and outcome.status == "held"
+    inbox.expect("r1")
+    await running.send(
+        "recall", RecallRequest(request_id="r1", query="the lake", reply_to=inbox.stream)
     )
-    await inbox.start()
-    try:
-        engram = encoded(layer=Layer.WORKING)
-        await running.store.put([engram])
-        inbox.expect("s1")
-        await running.send("held", Held(request_id="s1", engram=engram, reply_to=inbox.stream))
-        outcome = await inbox.wait("s1", 10)
-        assert isinstance(outcome, Outcome) and outcome.status == "held"
-        inbox.expect("r1")
-        await running.send(
-            "recall", RecallRequest(request_id="r1", query="the lake", reply_to=inbox.stream)
-        )
-        reply = await inbox.wait("r1", 10)
-        assert isinstance(reply, RecallReply)
-        assert [e.engram_id for e, _ in reply.results] == ["e1"]
-    finally:
-        await inbox.close()
+    reply = await inbox.wait("r1", 10)
+    assert isinstance(reply, RecallReply)
+    assert [e.engram_id for e, _ in reply.results] == ["e1"]
 
 
 @pytest.mark.parametrize(
@@ -153,19 +159,14 @@ async def test_long_term_regions_store(
 
 
 @pytest.mark.parametrize("running", ["sleep_cycle"], indirect=True)
-async def test_sleep_cycle_answers_with_its_counts(running: Region) -> None:
-    inbox: ReplyInbox[Reply] = ReplyInbox(
-        running.redis, running.ns.key("reply", "t"), REPLIES, request_id_of
-    )
-    await inbox.start()
-    try:
-        old = encoded(layer=Layer.WORKING, last_accessed=time.time() - 10 * 3600)
-        await running.store.put([old])
-        inbox.expect("z1")
-        await running.send("sleep", SleepRequest(request_id="z1", reply_to=inbox.stream))
-        reply = await inbox.wait("z1", 10)
-        assert isinstance(reply, SleepReply)
-        assert reply.stats["pruned_ltm"] == 1 and reply.stats["consolidated"] == 0
-        assert await running.store.get("e1") is None
-    finally:
-        await inbox.close()
+async def test_sleep_cycle_answers_with_its_counts(
+    running: Region, inbox: ReplyInbox[Reply]
+) -> None:
+    old = encoded(layer=Layer.WORKING, last_accessed=time.time() - 10 * 3600)
+    await running.store.put([old])
+    inbox.expect("z1")
+    await running.send("sleep", SleepRequest(request_id="z1", reply_to=inbox.stream))
+    reply = await inbox.wait("z1", 10)
+    assert isinstance(reply, SleepReply)
+    assert reply.stats["pruned_ltm"] == 1 and reply.stats["consolidated"] == 0
+    assert await running.store.get("e1") is None
