@@ -67,6 +67,26 @@ async def test_stale_stimulus_expires_visibly(make_brain: BrainFactory, redis) -
     assert [(o.request_id, o.status) for o in outcomes if isinstance(o, Outcome)] == [
         (engram.engram_id, "expired")
     ]
+    counts = await MemoryStore(redis, Namespace(brain.settings.brain_id)).outcome_counts()
+    assert counts == {"expired": 1}
+
+
+async def test_a_displaced_engram_that_qualifies_is_consolidated_at_once(
+    make_brain: BrainFactory,
+) -> None:
+    brain = await make_brain()
+    urgent = await brain.perceive("The server room door must stay locked", salience=0.9)
+    for i in range(7):
+        await brain.perceive(f"routine note {i} about the day")
+    assert urgent.engram_id not in [e.engram_id for e in brain.working_memory]
+
+    async def consolidated() -> bool:
+        stored = {e.engram_id: e for e in await brain.engrams()}
+        return stored[urgent.engram_id].layer is Layer.LONG_TERM
+
+    await eventually(consolidated)
+    stored = {e.engram_id: e for e in await brain.engrams()}
+    assert stored[urgent.engram_id].context["region"] == "neocortex"
 
 
 async def test_reward_takes_the_dopamine_shortcut(make_brain: BrainFactory) -> None:

@@ -90,9 +90,9 @@ def test_default_model_path_is_the_shipped_weights() -> None:
     assert (Path(path) / "model.safetensors").is_file()
 
 
-def test_importing_encoder_does_not_import_torch() -> None:
+def test_importing_neurram_does_not_import_torch() -> None:
     code = (
-        "import sys, neurram.encoder;"
+        "import sys, neurram;"
         "assert 'torch' not in sys.modules and 'sentence_transformers' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)

@@ -138,6 +138,7 @@ class Actor:
         summary = msgspec.structs.replace(outcome, engram=None, engram_id=engram_id)
         self.emit(pipe, "outcome", summary)
         stage_cap(pipe, self.stream("outcome"), OUTCOME_MAXLEN)
+        self.store.stage_count(pipe, outcome.status)
         self.reply(pipe, reply_to, outcome)
 
     # lifecycle

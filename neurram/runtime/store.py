@@ -7,6 +7,7 @@ Keys under the brain's namespace:
   bycontent   HASH  memory type + normalised content -> engram id (restatements merge)
   changes     STREAM Change entries: every write and delete, read by index caches
   autosleep   STRING "1"/"0": background sleep switched on or off by a client
+  outcomes    HASH  status (held, stored, gated, expired) -> how many outcomes reported
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ class MemoryStore:
         self.bycontent_key = namespace.key("bycontent")
         self.changes_key = namespace.key("changes")
         self.autosleep_key = namespace.key("autosleep")
+        self.outcomes_key = namespace.key("outcomes")
         self._compare_and_set = redis.register_script(_COMPARE_AND_SET)
 
     def pipeline(self) -> Pipeline:
@@ -156,6 +158,11 @@ class MemoryStore:
             if len(batch) < count:
                 return position, merged, read
 
+    async def outcome_counts(self) -> dict[str, int]:
+        """How many stimuli were held, stored, gated and expired (redeliveries may recount)."""
+        counts: dict[bytes, bytes] = await self.redis.hgetall(self.outcomes_key)  # type: ignore[misc,assignment,unused-ignore]
+        return {text(k): int(v) for k, v in counts.items()}
+
     async def autosleep(self) -> bool | None:
         """Whether a client switched background sleep on (True) or off (False); None if unset."""
         value = await self.redis.get(self.autosleep_key)
@@ -171,6 +178,9 @@ class MemoryStore:
             pipe.hset(self.engrams_key, mapping=blobs)
             self._stage_change(pipe, Change(upserted=[str(i) for i in blobs]))
             await pipe.execute()
+
+    def stage_count(self, pipe: Pipeline, status: str) -> None:
+        pipe.hincrby(self.outcomes_key, status, 1)
 
     def stage_content(self, pipe: Pipeline, engram: Engram) -> None:
         """Remember the engram as the one its content restates into."""
