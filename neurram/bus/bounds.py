@@ -22,7 +22,8 @@ def parse_id(entry_id: str) -> tuple[int, int]:
     return int(ms), int(seq or 0)
 
 
-async def _groups(redis: Redis, stream: str) -> list[dict[str, Any]]:
+async def consumer_groups(redis: Redis, stream: str) -> list[dict[str, Any]]:
+    """XINFO GROUPS of ``stream``; none when the stream does not exist yet."""
     try:
         return await redis.xinfo_groups(stream)
     except ResponseError:  # no such stream yet
@@ -31,7 +32,7 @@ async def _groups(redis: Redis, stream: str) -> list[dict[str, Any]]:
 
 async def oldest_needed(redis: Redis, stream: str) -> str | None:
     """The oldest entry id some group of ``stream`` still needs; None without groups."""
-    groups = await _groups(redis, stream)
+    groups = await consumer_groups(redis, stream)
     if not groups:
         return None
     bounds: list[str] = []
@@ -55,7 +56,7 @@ async def trim_acknowledged(redis: Redis, stream: str) -> int:
 async def backlog(redis: Redis, stream: str) -> int:
     """Entries of ``stream`` not yet delivered to its slowest group (all of them without a
     group: nobody has started reading)."""
-    groups = await _groups(redis, stream)
+    groups = await consumer_groups(redis, stream)
     lags = [g.get("lag") for g in groups]
     if groups and all(lag is not None for lag in lags):
         return max(int(lag) for lag in lags if lag is not None)

@@ -126,7 +126,7 @@ class SleepReply(msgspec.Struct, tag="sleep_reply", kw_only=True):
 
 
 class Heartbeat(msgspec.Struct, tag="heartbeat", kw_only=True):
-    """Activity counters of one actor, sent every few seconds."""
+    """Activity counters of one actor, sent every few seconds, and once more when it stops."""
 
     region: str
     consumer: str
@@ -135,6 +135,7 @@ class Heartbeat(msgspec.Struct, tag="heartbeat", kw_only=True):
     failed: int
     dead: int
     redelivered: int
+    stopped: bool = False
 
 
 class Change(msgspec.Struct, tag="change", kw_only=True):

@@ -182,10 +182,13 @@ class Actor:
             except aioredis.RedisError as exc:
                 self.log.warning("housekeeping.failed", error=str(exc))
             if await stopped_within(stop, self.settings.heartbeat_seconds):
-                return
+                break
+        with contextlib.suppress(aioredis.RedisError):
+            await self._beat(stats, stopped=True)  # `neurram top` stops counting it at once
 
-    async def _beat(self, stats: ConsumerStats) -> None:
+    async def _beat(self, stats: ConsumerStats, stopped: bool = False) -> None:
         beat = Heartbeat(
+            stopped=stopped,
             region=self.ctx.name,
             consumer=self.ctx.consumer,
             at=time.time(),

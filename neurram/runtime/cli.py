@@ -1,4 +1,4 @@
-"""The ``neurram`` command: run regions, tap streams, run the demo."""
+"""The ``neurram`` command: run regions, tap streams, inspect engrams, watch regions, demo."""
 
 from __future__ import annotations
 
@@ -7,6 +7,8 @@ import asyncio
 import logging
 import signal
 import sys
+import time
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,9 +17,11 @@ import msgspec
 from neurram.bus import FIELD, DecodeError, Namespace, tail
 from neurram.bus.messages import MESSAGES
 from neurram.errors import NeurramError
+from neurram.runtime import views
 from neurram.runtime.connection import Connection
 from neurram.runtime.host import RegionHost
 from neurram.runtime.logs import configure_logging
+from neurram.runtime.store import MemoryStore
 from neurram.settings import Settings, parse_setting
 
 READY_LINE = "neurram: regions ready"
@@ -50,6 +54,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_settings(tap)
     tap.set_defaults(handler=_tap)
+    inspect = commands.add_parser(
+        "inspect", help="a brain's engrams with layer, retention and time until forgotten"
+    )
+    _add_settings(inspect)
+    inspect.set_defaults(handler=_inspect)
+    top = commands.add_parser("top", help="live view of each region: rate, lag, pending, errors")
+    top.add_argument("--once", action="store_true", help="print one view and exit")
+    top.add_argument("--every", type=float, default=1.0, help="seconds between views")
+    _add_settings(top)
+    top.set_defaults(handler=_top)
     demo = commands.add_parser("demo", help="the Quick start, on the embedded server by default")
     _add_settings(demo)
     demo.set_defaults(handler=_demo)
@@ -123,6 +137,43 @@ def _json_hook(obj: Any) -> Any:
     if isinstance(obj, np.ndarray):
         return f"float32[{obj.size}]"
     raise NotImplementedError(type(obj).__name__)
+
+
+async def _inspect(args: argparse.Namespace) -> None:
+    settings = _settings(args)
+    connection = await Connection.open(settings)
+    try:
+        store = MemoryStore(connection.redis, Namespace(settings.brain_id))
+        engrams = await store.all()
+        held = await store.working_memory_ids()
+        counts = await store.outcome_counts()
+    finally:
+        await connection.close()
+    print(views.engram_table(engrams, set(held), time.time()))
+    layers = Counter(e.layer.value for e in engrams)
+    print(
+        f"\n{len(engrams)} engrams ({', '.join(f'{n} {k}' for k, n in sorted(layers.items()))}); "
+        f"working memory {len(held)} / {settings.working_memory_capacity}; "
+        f"outcomes {dict(sorted(counts.items()))}"
+    )
+
+
+async def _top(args: argparse.Namespace) -> None:
+    settings = _settings(args)
+    connection = await Connection.open(settings)
+    store = MemoryStore(connection.redis, Namespace(settings.brain_id))
+    try:
+        while True:
+            statuses = await views.region_statuses(connection.redis, settings)
+            held = len(await store.working_memory_ids())
+            table = views.region_table(statuses, held, settings.working_memory_capacity)
+            clear = "" if args.once else "\x1b[2J\x1b[H"
+            print(f"{clear}brain {settings.brain_id!r}\n{table}", flush=True)
+            if args.once:
+                return
+            await asyncio.sleep(args.every)
+    finally:
+        await connection.close()
 
 
 async def _demo(args: argparse.Namespace) -> None:

@@ -65,3 +65,53 @@ async def test_demo_on_the_embedded_server(tmp_path: Path) -> None:
     assert "Working memory: 3 / 7 slots" in lines
     assert "'consolidated'" in lines[-1]
     assert (tmp_path / "data" / "appendonlydir").is_dir()  # AOF persistence
+
+
+async def test_inspect_lists_the_engrams_of_a_brain(make_brain, redis_url: str) -> None:  # type: ignore[no-untyped-def]
+    brain = await make_brain()
+    await brain.perceive("The office plant is green")
+    await brain.perceive("Prefers tea", memory_type="habitual", reward=0.9)
+    inspect = await neurram("inspect", "--redis-url", redis_url, "--brain", brain.settings.brain_id)
+    stdout, stderr = await asyncio.wait_for(inspect.communicate(), START_TIMEOUT)
+    assert inspect.returncode == 0, stderr.decode()
+    lines = stdout.decode().splitlines()
+    plant = next(line for line in lines if line.endswith("The office plant is green"))
+    assert " held " in plant and "100.0%" in plant
+    tea = next(line for line in lines if line.endswith("Prefers tea"))
+    assert " long_term " in tea and " basal_ganglia " in tea
+    assert "2 engrams (1 long_term, 1 working); working memory 1 / 7" in lines[-1]
+
+
+async def test_top_shows_every_region_alive(
+    regions: asyncio.subprocess.Process, redis_url: str, brain_id: str
+) -> None:
+    async with await Brain.create(
+        redis_url=redis_url, brain_id=brain_id, run_regions=False
+    ) as brain:
+        await brain.perceive("Something to count")
+
+    async def view() -> tuple[str, dict[str, list[str]]]:
+        top = await neurram("top", "--once", "--redis-url", redis_url, "--brain", brain_id)
+        stdout, stderr = await asyncio.wait_for(top.communicate(), START_TIMEOUT)
+        assert top.returncode == 0, stderr.decode()
+        text = stdout.decode()
+        return text, {line.split()[0]: line.split() for line in text.splitlines()[2:-1]}
+
+    text, rows = await view()
+    assert set(rows) == {
+        "sensory_cortex",
+        "thalamus",
+        "amygdala",
+        "prefrontal_cortex",
+        "hippocampus",
+        "neocortex",
+        "cerebellum",
+        "basal_ganglia",
+        "sleep_cycle",
+    }
+    assert all(row[1] == "1" for row in rows.values())  # one live consumer each
+    assert "working memory 1 / 7" in text
+    regions.send_signal(signal.SIGTERM)
+    assert await asyncio.wait_for(regions.wait(), 30) == 0
+    _, rows = await view()
+    assert all(row[1] == "0" for row in rows.values())  # each said goodbye
