@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 from neurram.bus import Delivery
@@ -58,13 +57,13 @@ class AmygdalaActor(Actor):
         s = self.settings
         self.logic = Amygdala(s.salience_boost_threshold, s.salience_stability_boost)
         self.shortcut = BasalGanglia(s.reward_shortcut)
-        await asyncio.to_thread(self.encoder().encode, ["warm up"])
+        await self.load_encoder()
 
     async def handle(self, batch: list[Delivery[Message]]) -> None:
         stimuli = [d.message.stimulus for d in batch if isinstance(d.message, Attended)]
         if not stimuli:
             return
-        vectors = await asyncio.to_thread(self.encoder().encode, [s.content for s in stimuli])
+        vectors = await self.embed([s.content for s in stimuli])
         now = time.time()
         pipe = self.store.pipeline()
         for stimulus, vector in zip(stimuli, vectors, strict=True):

@@ -3,7 +3,6 @@ ones (temporal association), and recalls by pattern completion with spreading ac
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections import Counter, deque
 from collections.abc import Sequence
@@ -128,7 +127,7 @@ class HippocampusActor(Actor):
 
     async def setup(self) -> None:
         self.logic = Hippocampus(self.encoder(), self.settings)
-        await asyncio.to_thread(self.logic.encode, ["warm up"])
+        await self.load_encoder()
         await self.rebuild()
 
     async def rebuild(self) -> None:
@@ -175,7 +174,7 @@ class HippocampusActor(Actor):
 
     async def _recall(self, requests: list[RecallRequest]) -> None:
         await self.catch_up()
-        queries = await asyncio.to_thread(self.logic.encode, [r.query for r in requests])
+        queries = await self.embed([r.query for r in requests])
         now = time.time()
         answers: dict[str, list[tuple[Engram, float]] | str] = {}
         for request, query in zip(requests, queries, strict=True):

