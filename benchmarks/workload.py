@@ -49,15 +49,15 @@ async def make_brain(redis_url: str) -> Any:
     return await neurram.Brain.create(redis_url=redis_url, brain_id=f"bench-{time.time_ns()}")
 
 
-async def ingest(brain: Any, start: int, stop: int) -> None:
+async def ingest(brain: Any, start: int, stop: int, salience: float | None = None) -> None:
     """As fast as the API allows: without waiting where it can, in order."""
     if is_original():
         for i in range(start, stop):
-            await brain.perceive(fact(i))
+            await brain.perceive(fact(i), salience=salience)
         return
     for i in range(start, stop - 1):
-        await brain.perceive(fact(i), wait=False)
-    await brain.perceive(fact(stop - 1))  # FIFO through every region: all are in
+        await brain.perceive(fact(i), salience=salience, wait=False)
+    await brain.perceive(fact(stop - 1), salience=salience)  # FIFO through every region
 
 
 async def stored(brain: Any) -> int:
@@ -87,11 +87,12 @@ async def run(redis_url: str, small: int, large: int, awaited: int) -> dict[str,
     out["ingest_per_s"] = (small - awaited) / (time.perf_counter() - started)
     out[f"stored_at_{small}"] = await stored(brain)
     out[f"recall_ms_at_{small}"] = await recall_ms(brain)
-    await ingest(brain, small, large)
+    await ingest(brain, small, large, salience=0.9)  # salient: consolidated into long-term
     out[f"stored_at_{large}"] = await stored(brain)
     out[f"recall_ms_at_{large}"] = await recall_ms(brain)
+    await brain.sleep()  # whatever qualified and was not consolidated yet
     started = time.perf_counter()
-    await brain.sleep()
+    await brain.sleep()  # decay (and pruning) over every engram, most of them long-term
     out[f"sleep_s_at_{large}"] = time.perf_counter() - started
     out["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     await brain.close()

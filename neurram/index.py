@@ -67,12 +67,14 @@ class EngramIndex:
         row = self._row.get(engram.engram_id)
         if row is None:
             row = self._append(engram.engram_id, vector.size)
+        previous = self._engrams.get(engram.engram_id)
+        if previous is None or previous.associations != engram.associations:
+            self._edges = None  # rebuilt lazily; an LTP-only update keeps them
         self._engrams[engram.engram_id] = engram
         self._vectors[row] = vector
         self._type[row] = TYPE_CODES[engram.memory_type]
         self._alive[row] = True
         self.touch(engram)
-        self._edges = None
 
     def touch(self, engram: Engram) -> None:
         """Refresh the retention inputs of an engram after LTP or decay."""
