@@ -17,7 +17,7 @@ import msgspec
 from neurram.bus import FIELD, DecodeError, Namespace, tail
 from neurram.bus.messages import MESSAGES
 from neurram.errors import NeurramError
-from neurram.runtime import views
+from neurram.runtime import topology, views
 from neurram.runtime.connection import Connection
 from neurram.runtime.host import RegionHost
 from neurram.runtime.logs import configure_logging
@@ -89,6 +89,7 @@ def _settings(args: argparse.Namespace, **defaults: Any) -> Settings:
 
 async def _run(args: argparse.Namespace) -> None:
     settings = _settings(args)
+    topology.select(settings, args.region)  # a bad region name fails before anything starts
     connection = await Connection.open(settings)
     host = RegionHost(settings, connection.redis, args.region)
     loop = asyncio.get_running_loop()

@@ -115,3 +115,12 @@ async def test_top_shows_every_region_alive(
     assert await asyncio.wait_for(regions.wait(), 30) == 0
     _, rows = await view()
     assert all(row[1] == "0" for row in rows.values())  # each said goodbye
+
+
+async def test_run_refuses_an_unknown_region_before_starting_anything(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    run = await neurram("run", "--region", "nope", env={"NEURRAM_DATA_DIR": str(data)})
+    _, stderr = await asyncio.wait_for(run.communicate(), START_TIMEOUT)
+    assert run.returncode == 1
+    assert "unknown region(s) ['nope']" in stderr.decode()
+    assert not data.exists()  # no embedded server was started, so none is left behind
