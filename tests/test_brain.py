@@ -276,3 +276,15 @@ async def test_a_region_can_be_added_beside_the_builtins(make_brain: BrainFactor
 
     await eventually(audited)
     assert len(await brain.recall("office plant")) >= 1  # the hippocampus saw them too
+
+
+async def test_recall_survives_a_change_log_trimmed_past_its_position(
+    make_brain: BrainFactory, redis
+) -> None:
+    brain = await make_brain()
+    await brain.perceive("The first note about the garden")
+    await brain.recall("garden")  # the index has read the log up to here
+    late = await brain.perceive("The gate code is 4821")
+    await redis.xtrim(Namespace(brain.settings.brain_id).key("changes"), maxlen=0)
+    results = await brain.recall("gate code", top_k=1)  # unread changes are gone: rebuild
+    assert results[0][0].engram_id == late.engram_id
