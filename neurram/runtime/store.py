@@ -81,15 +81,12 @@ class MemoryStore:
 
     # reads
     async def get(self, engram_id: str) -> Engram | None:
-        data: bytes | None = await self.redis.hget(self.engrams_key, engram_id)  # type: ignore[assignment]
-        return load_engram(data) if data else None
+        found = await self.get_many([engram_id])
+        return found[0] if found else None
 
     async def get_many(self, ids: Sequence[str]) -> list[Engram]:
-        """The engrams of ``ids`` that exist, in order."""
-        if not ids:
-            return []
-        blobs: list[bytes | None] = await self.redis.hmget(self.engrams_key, list(ids))  # type: ignore[assignment]
-        return [load_engram(b) for b in blobs if b]
+        """The engrams of ``ids`` that exist, in order (an id asked twice comes once)."""
+        return [load_engram(blob) for blob in (await self.get_blobs(ids)).values()]
 
     async def all(self) -> list[Engram]:
         """Every engram of the brain, whatever its layer."""
