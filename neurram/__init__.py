@@ -10,6 +10,7 @@ from neurram.dynamics import compute_retention, time_until_forgotten
 from neurram.encoder import Encoder, HashEncoder, SentenceTransformerEncoder
 from neurram.engram import Engram, Layer, MemoryType
 from neurram.errors import (
+    BrainClosedError,
     BrainUnavailableError,
     ConfigurationError,
     ContentTooLargeError,
@@ -35,6 +36,7 @@ __all__ = [
     "Amygdala",
     "BasalGanglia",
     "Brain",
+    "BrainClosedError",
     "BrainUnavailableError",
     "Cerebellum",
     "ConfigurationError",

@@ -31,7 +31,12 @@ from neurram.bus.messages import (
 )
 from neurram.encoder import Encoder
 from neurram.engram import Engram, Layer, MemoryType, new_id
-from neurram.errors import BrainUnavailableError, InvalidInputError, NeurramError
+from neurram.errors import (
+    BrainClosedError,
+    BrainUnavailableError,
+    InvalidInputError,
+    NeurramError,
+)
 from neurram.runtime.connection import Connection
 from neurram.runtime.host import RegionHost
 from neurram.runtime.logs import configure_logging
@@ -273,6 +278,8 @@ class Brain:
 
     @contextlib.asynccontextmanager
     async def _redis_errors(self) -> AsyncIterator[None]:
+        if self._closed:
+            raise BrainClosedError(f"brain {self.settings.brain_id!r} is closed; create a new one")
         try:
             yield
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:

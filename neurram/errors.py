@@ -25,5 +25,9 @@ class BrainUnavailableError(NeurramError, ConnectionError):
     """Redis cannot be reached, or no region answered in time."""
 
 
+class BrainClosedError(NeurramError, RuntimeError):
+    """A call on a Brain after :meth:`neurram.Brain.close`."""
+
+
 class EncoderUnavailableError(NeurramError, RuntimeError):
     """The embedding model cannot be loaded offline."""

@@ -7,6 +7,7 @@ import time
 import pytest
 
 from neurram import (
+    BrainClosedError,
     ContentTooLargeError,
     InvalidInputError,
     Layer,
@@ -223,6 +224,16 @@ async def test_bad_recall_is_refused(
     brain = await make_brain()
     with pytest.raises(error):
         await brain.recall(**kwargs)
+
+
+async def test_a_closed_brain_says_so(make_brain: BrainFactory) -> None:
+    brain = await make_brain()
+    await brain.close()
+    await brain.close()  # closing twice is harmless
+    with pytest.raises(BrainClosedError, match="is closed"):
+        await brain.perceive("too late")
+    with pytest.raises(BrainClosedError):
+        await brain.recall("anything")
 
 
 async def test_forget_refuses_a_non_id(make_brain: BrainFactory) -> None:
