@@ -8,7 +8,7 @@ Redis Streams; :class:`Brain` is the client facade.
 from neurram.brain import Brain
 from neurram.dynamics import compute_retention, time_until_forgotten
 from neurram.encoder import Encoder, HashEncoder, SentenceTransformerEncoder
-from neurram.engram import Engram, Layer, MemoryType
+from neurram.engram import Engram, Explanation, Layer, MemoryType
 from neurram.errors import (
     BrainClosedError,
     BrainUnavailableError,
@@ -44,6 +44,7 @@ __all__ = [
     "Encoder",
     "EncoderUnavailableError",
     "Engram",
+    "Explanation",
     "HashEncoder",
     "Hippocampus",
     "InvalidInputError",

@@ -8,7 +8,7 @@ import contextlib
 import time
 from collections.abc import AsyncIterator, Mapping
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Literal, Self, overload
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -30,7 +30,7 @@ from neurram.bus.messages import (
     request_id_of,
 )
 from neurram.encoder import Encoder
-from neurram.engram import Engram, Layer, MemoryType, new_id
+from neurram.engram import Engram, Explanation, Layer, MemoryType, new_id
 from neurram.errors import (
     BrainClosedError,
     BrainUnavailableError,
@@ -156,10 +156,35 @@ class Brain:
         engram.context.update(outcome=outcome.status, detail=outcome.detail)
         return engram
 
+    @overload
     async def recall(
-        self, query: str, top_k: int = 5, memory_type: MemoryType | str | None = None
-    ) -> list[tuple[Engram, float]]:
-        """Engrams most activated by ``query``, across every layer, best first."""
+        self,
+        query: str,
+        top_k: int = 5,
+        memory_type: MemoryType | str | None = None,
+        explain: Literal[False] = False,
+    ) -> list[tuple[Engram, float]]: ...
+
+    @overload
+    async def recall(
+        self,
+        query: str,
+        top_k: int = 5,
+        memory_type: MemoryType | str | None = None,
+        *,
+        explain: Literal[True],
+    ) -> list[tuple[Engram, float, Explanation]]: ...
+
+    async def recall(
+        self,
+        query: str,
+        top_k: int = 5,
+        memory_type: MemoryType | str | None = None,
+        explain: bool = False,
+    ) -> list[tuple[Engram, float]] | list[tuple[Engram, float, Explanation]]:
+        """Engrams most activated by ``query``, across every layer, best first; with
+        ``explain=True`` each comes with why it scored (similarity, retention, salience,
+        spread)."""
         request = RecallRequest(
             request_id=new_id(),
             query=validation.content(query, self.settings.max_content_bytes),
@@ -169,6 +194,8 @@ class Brain:
         )
         reply = await self._ask("recall", request)
         assert isinstance(reply, RecallReply)
+        if explain:
+            return [(e, s, w) for (e, s), w in zip(reply.results, reply.explanations, strict=True)]
         return reply.results
 
     @property

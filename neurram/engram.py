@@ -64,6 +64,18 @@ class Engram(msgspec.Struct, kw_only=True, eq=False):
     engram_id: str = msgspec.field(default_factory=new_id)
 
 
+class Explanation(msgspec.Struct, kw_only=True, frozen=True):
+    """Why a recalled engram scored: ``direct = similarity x retention x salience_factor``
+    (0 when not above the activation floor), plus what spread to it over associations."""
+
+    similarity: float
+    retention: float
+    salience_factor: float
+    direct: float
+    spread: float
+    activation: float
+
+
 def enc_hook(obj: Any) -> Any:
     """Encode what msgpack cannot: embeddings become raw float32 bytes."""
     if isinstance(obj, np.ndarray):

@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 
 from neurram import dynamics
-from neurram.engram import Engram, MemoryType, Vector
+from neurram.engram import Engram, Explanation, MemoryType, Vector
 
 TYPE_CODES = {t: i for i, t in enumerate(MemoryType)}
 INITIAL_CAPACITY = 64
@@ -109,6 +109,31 @@ class EngramIndex:
         initial = np.where(self._alive[:n], initial, 0.0)
         src, dst, weight = self._edge_arrays()
         return dynamics.spread_activation(initial, src, dst, weight, hops, decay)
+
+    def explain(
+        self,
+        query: Vector,
+        ids: list[str],
+        activation: npt.NDArray[np.float64],
+        now: float,
+        floor: float,
+    ) -> list[Explanation]:
+        """The parts of each engram's ``activation`` (computed from ``query`` at ``now``)."""
+        rows = [self._row[i] for i in ids]
+        similarity = self._vectors[rows] @ query
+        retention = dynamics.retention_array(self._last[rows], self._stability[rows], now)
+        direct = dynamics.initial_activation(similarity, retention, self._salience[rows], floor)
+        return [
+            Explanation(
+                similarity=float(similarity[i]),
+                retention=float(retention[i]),
+                salience_factor=float(0.5 + 0.5 * self._salience[row]),
+                direct=float(direct[i]),
+                spread=float(max(0.0, activation[row] - direct[i])),
+                activation=float(activation[row]),
+            )
+            for i, row in enumerate(rows)
+        ]
 
     def top(
         self, activation: npt.NDArray[np.float64], k: int, memory_type: MemoryType | None = None

@@ -299,3 +299,14 @@ async def test_recall_survives_a_change_log_trimmed_past_its_position(
     await redis.xtrim(Namespace(brain.settings.brain_id).key("changes"), maxlen=0)
     results = await brain.recall("gate code", top_k=1)  # unread changes are gone: rebuild
     assert results[0][0].engram_id == late.engram_id
+
+
+async def test_recall_explains_its_scores(make_brain: BrainFactory) -> None:
+    brain = await make_brain()
+    engram = await brain.perceive("The lake freezes in January", salience=0.6)
+    [(found, score, why)] = await brain.recall("lake freezes January", top_k=1, explain=True)
+    assert found.engram_id == engram.engram_id
+    assert why.activation == pytest.approx(score)
+    assert why.salience_factor == pytest.approx(0.8)
+    assert why.direct == pytest.approx(why.similarity * why.retention * 0.8)
+    assert why.direct + why.spread == pytest.approx(score)

@@ -22,7 +22,7 @@ from typing import Any, Literal, Union
 
 import msgspec
 
-from neurram.engram import Engram, MemoryType, dec_hook, enc_hook
+from neurram.engram import Engram, Explanation, MemoryType, dec_hook, enc_hook
 
 from .codec import Codec
 
@@ -103,10 +103,11 @@ class RecallRequest(msgspec.Struct, tag="recall", kw_only=True):
 
 
 class RecallReply(msgspec.Struct, tag="recall_reply", kw_only=True):
-    """Engrams ranked by activation, or the error that prevented recall."""
+    """Engrams ranked by activation and why each scored, or the error that prevented recall."""
 
     request_id: str
     results: list[tuple[Engram, float]] = msgspec.field(default_factory=list)
+    explanations: list[Explanation] = msgspec.field(default_factory=list)
     error: str | None = None
 
 

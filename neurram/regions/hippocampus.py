@@ -13,7 +13,7 @@ from neurram import dynamics
 from neurram.bus import Delivery
 from neurram.bus.messages import Held, Message, Outcome, RecallReply, RecallRequest
 from neurram.encoder import Encoder, resolve_encoder
-from neurram.engram import Engram, Layer, MemoryType, Vector
+from neurram.engram import Engram, Explanation, Layer, MemoryType, Vector
 from neurram.index import EngramIndex
 from neurram.runtime.actor import Actor
 from neurram.settings import Settings
@@ -88,6 +88,16 @@ class Hippocampus:
         now: float | None = None,
     ) -> list[tuple[Engram, float]]:
         """The ``top_k`` engrams most activated by ``cue``; each recalled one is potentiated."""
+        return [(e, score) for e, score, _ in self.complete(cue, top_k, memory_type, now)]
+
+    def complete(
+        self,
+        cue: str | Vector,
+        top_k: int = 10,
+        memory_type: MemoryType | None = None,
+        now: float | None = None,
+    ) -> list[tuple[Engram, float, Explanation]]:
+        """:meth:`pattern_complete`, with why each engram scored (as it was before LTP)."""
         if len(self.index) == 0:
             return []
         query = self.encode([cue])[0] if isinstance(cue, str) else dynamics.normalize(cue)
@@ -97,10 +107,12 @@ class Hippocampus:
             query, now, floor=s.activation_floor, hops=s.spread_hops, decay=s.spread_decay
         )
         results = self.index.top(activation, top_k, memory_type)
+        ids = [e.engram_id for e, _ in results]
+        why = self.index.explain(query, ids, activation, now, s.activation_floor)
         for engram, _ in results:
             dynamics.potentiate(engram, now)
             self.index.touch(engram)
-        return results
+        return [(e, score, w) for (e, score), w in zip(results, why, strict=True)]
 
 
 Edge = tuple[str, str, float]  # (from engram id, to engram id, weight)
@@ -176,16 +188,16 @@ class HippocampusActor(Actor):
         await self.catch_up()
         queries = await self.embed([r.query for r in requests])
         now = time.time()
-        answers: dict[str, list[tuple[Engram, float]] | str] = {}
+        answers: dict[str, list[tuple[Engram, float, Explanation]] | str] = {}
         for request, query in zip(requests, queries, strict=True):
             try:
-                answers[request.request_id] = self.logic.pattern_complete(
+                answers[request.request_id] = self.logic.complete(
                     query, request.top_k, request.memory_type, now
                 )
             except ValueError as exc:  # e.g. a query vector of another model's dimension
                 answers[request.request_id] = str(exc)
         recalled = Counter(
-            e.engram_id for a in answers.values() if isinstance(a, list) for e, _ in a
+            e.engram_id for a in answers.values() if isinstance(a, list) for e, _, _ in a
         )
 
         def potentiate(engram: Engram) -> None:
@@ -199,8 +211,11 @@ class HippocampusActor(Actor):
             if isinstance(answer, str):
                 reply = RecallReply(request_id=request.request_id, error=answer)
             else:
-                results = [(potentiated.get(e.engram_id, e), score) for e, score in answer]
-                reply = RecallReply(request_id=request.request_id, results=results)
+                reply = RecallReply(
+                    request_id=request.request_id,
+                    results=[(potentiated.get(e.engram_id, e), score) for e, score, _ in answer],
+                    explanations=[why for _, _, why in answer],
+                )
             self.reply(pipe, request.reply_to, reply)
         await pipe.execute()
 

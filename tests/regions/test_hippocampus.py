@@ -228,3 +228,22 @@ def test_salience_scales_activation(hippocampus, make_engram, now) -> None:
     hippocampus.index.upsert(make_engram("x", engram_id="lo", salience=0.0, embedding=unit(1, 0)))
     results = [(e.engram_id, s) for e, s in hippocampus.pattern_complete(unit(1, 0), now=now)]
     assert results == [("hi", pytest.approx(1.0)), ("lo", pytest.approx(0.5))]
+
+
+def test_each_result_says_why_it_scored(hippocampus, make_engram, now) -> None:
+    """a is found directly (an hour old), b only through its association with a."""
+    a = make_engram("a", engram_id="a", embedding=unit(1, 0), last_accessed=now - HOUR)
+    b = make_engram("b", engram_id="b", embedding=unit(0, 1), salience=0.9)
+    a.associations, b.associations = [("b", 0.9)], [("a", 0.9)]
+    for engram in (a, b):
+        hippocampus.index.upsert(engram)
+    why = {e.engram_id: (score, w) for e, score, w in hippocampus.complete(unit(1, 0), now=now)}
+    score, wa = why["a"]
+    assert (wa.similarity, wa.salience_factor) == (pytest.approx(1.0), pytest.approx(0.75))
+    assert wa.retention == pytest.approx(math.exp(-1))
+    assert wa.direct == pytest.approx(0.75 * math.exp(-1)) == score == wa.activation
+    assert wa.spread == 0.0
+    score, wb = why["b"]
+    assert wb.similarity == pytest.approx(0.0, abs=1e-7) and wb.direct == 0.0
+    assert wb.spread == pytest.approx(0.75 * math.exp(-1) * 0.9 * 0.6) == score
+    assert a.access_count == 1  # explained as it was before the recall potentiated it
