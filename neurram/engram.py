@@ -58,7 +58,8 @@ class Engram(msgspec.Struct, kw_only=True, eq=False):
     last_accessed: float = msgspec.field(default_factory=time.time)
     access_count: int = 0
     associations: list[tuple[str, float]] = msgspec.field(default_factory=list)
-    fragments: list[str] = msgspec.field(default_factory=list)
+    fragments: list[str] = msgspec.field(default_factory=list)  # ids of sentence fragments
+    fragment_embeddings: Vector = msgspec.field(default_factory=empty_vector)  # row-major
     context: dict[str, Any] = msgspec.field(default_factory=dict)
     layer: Layer = Layer.SENSORY
     engram_id: str = msgspec.field(default_factory=new_id)

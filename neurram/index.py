@@ -1,12 +1,13 @@
 """The Hippocampus's vector index: engrams as rows of a matrix, scored with numpy.
 
 A derived cache: everything in it can be rebuilt from the store. Rows of removed engrams are
-zeroed and compacted away once they make up half the matrix.
+zeroed, and compacted away once they make up half the matrix.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -14,26 +15,44 @@ import numpy.typing as npt
 from neurram import dynamics
 from neurram.engram import Engram, Explanation, MemoryType, Vector
 
+FloatArray = npt.NDArray[np.float64]
 TYPE_CODES = {t: i for i, t in enumerate(MemoryType)}
 INITIAL_CAPACITY = 64
 
 
+@dataclass(frozen=True)
+class Scores:
+    """Per row, from one cue: similarity (an engram's best over itself and its fragments),
+    retention, direct activation, and the activation after spreading."""
+
+    similarity: FloatArray
+    retention: FloatArray
+    direct: FloatArray
+    activation: FloatArray
+
+
 class EngramIndex:
-    """Engrams with their embedding, retention inputs and association edges as arrays."""
+    """Engrams with their embedding, retention inputs and association edges as arrays.
+
+    An engram's fragments have rows of their own that point at it (``parent``): a cue close to
+    one sentence of a long memory activates the whole memory.
+    """
 
     def __init__(self) -> None:
         self._clear()
 
     def _clear(self) -> None:
         self._engrams: dict[str, Engram] = {}
-        self._row: dict[str, int] = {}
+        self._row: dict[str, int] = {}  # engram and fragment ids
         self._ids: list[str | None] = []
+        self._holes = 0
         self._vectors = np.zeros((0, 0), dtype=np.float32)
         self._last = np.zeros(0)
         self._stability = np.zeros(0)
         self._salience = np.zeros(0)
         self._type = np.zeros(0, dtype=np.int8)
         self._alive = np.zeros(0, dtype=bool)
+        self._parent = np.zeros(0, dtype=np.intp)  # -1 for an engram's own row
         self._edges: (
             tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.float64]] | None
         ) = None
@@ -55,7 +74,7 @@ class EngramIndex:
         return self._vectors.shape[1] if self._vectors.shape[1] else None
 
     def upsert(self, engram: Engram) -> None:
-        """Add or replace an encoded engram."""
+        """Add or replace an encoded engram, and its fragments."""
         vector = engram.embedding
         if vector.size == 0:
             raise ValueError(f"engram {engram.engram_id} has no embedding; encode it first")
@@ -64,17 +83,18 @@ class EngramIndex:
                 f"engram {engram.engram_id} has a {vector.size}-dim embedding, the index holds "
                 f"{self.dim}-dim ones: one brain must use one encoder model"
             )
-        row = self._row.get(engram.engram_id)
-        if row is None:
-            row = self._append(engram.engram_id, vector.size)
         previous = self._engrams.get(engram.engram_id)
         if previous is None or previous.associations != engram.associations:
             self._edges = None  # rebuilt lazily; an LTP-only update keeps them
+        if previous is not None and previous.fragments != engram.fragments:
+            self._drop_rows(previous.fragments)
+        row = self._set_row(engram.engram_id, vector, parent=-1)
         self._engrams[engram.engram_id] = engram
-        self._vectors[row] = vector
         self._type[row] = TYPE_CODES[engram.memory_type]
-        self._alive[row] = True
         self.touch(engram)
+        fragments = engram.fragment_embeddings.reshape(-1, vector.size)
+        for fragment, fragment_vector in zip(engram.fragments, fragments, strict=True):
+            self._set_row(fragment, fragment_vector, parent=row)
 
     def touch(self, engram: Engram) -> None:
         """Refresh the retention inputs of an engram after LTP or decay."""
@@ -84,63 +104,56 @@ class EngramIndex:
         self._salience[row] = engram.salience
 
     def remove(self, engram_id: str) -> bool:
-        row = self._row.pop(engram_id, None)
-        if row is None:
+        engram = self._engrams.pop(engram_id, None)
+        if engram is None:
             return False
-        del self._engrams[engram_id]
-        self._ids[row] = None
-        self._alive[row] = False
-        self._vectors[row] = 0.0
+        self._drop_rows([engram_id, *engram.fragments])
         self._edges = None
-        if len(self._ids) > INITIAL_CAPACITY and len(self._engrams) < len(self._ids) // 2:
+        if len(self._ids) > INITIAL_CAPACITY and self._holes > len(self._ids) // 2:
             self._compact()
         return True
 
-    def activation(
-        self, query: Vector, now: float, *, floor: float, hops: int, decay: float
-    ) -> npt.NDArray[np.float64]:
-        """Spreading activation of every row from ``query`` (0 for removed rows)."""
+    def scores(self, query: Vector, now: float, *, floor: float, hops: int, decay: float) -> Scores:
+        """Activation of every row by ``query``, spread over associations (0 off engrams)."""
         n = len(self._ids)
         if n == 0:
-            return np.zeros(0)
-        similarity = self._vectors[:n] @ query
+            return Scores(*(np.zeros(0) for _ in range(4)))
+        engram_rows = self._alive[:n] & (self._parent[:n] < 0)
+        similarity = (self._vectors[:n] @ query).astype(np.float64)
+        fragment_rows = np.flatnonzero(self._alive[:n] & (self._parent[:n] >= 0))
+        np.maximum.at(similarity, self._parent[fragment_rows], similarity[fragment_rows])
         retention = dynamics.retention_array(self._last[:n], self._stability[:n], now)
-        initial = dynamics.initial_activation(similarity, retention, self._salience[:n], floor)
-        initial = np.where(self._alive[:n], initial, 0.0)
+        direct = dynamics.initial_activation(similarity, retention, self._salience[:n], floor)
+        direct = np.where(engram_rows, direct, 0.0)
         src, dst, weight = self._edge_arrays()
-        return dynamics.spread_activation(initial, src, dst, weight, hops, decay)
+        activation = dynamics.spread_activation(direct, src, dst, weight, hops, decay)
+        return Scores(similarity, retention, direct, activation)
 
-    def explain(
-        self,
-        query: Vector,
-        ids: list[str],
-        activation: npt.NDArray[np.float64],
-        now: float,
-        floor: float,
-    ) -> list[Explanation]:
-        """The parts of each engram's ``activation`` (computed from ``query`` at ``now``)."""
-        rows = [self._row[i] for i in ids]
-        similarity = self._vectors[rows] @ query
-        retention = dynamics.retention_array(self._last[rows], self._stability[rows], now)
-        direct = dynamics.initial_activation(similarity, retention, self._salience[rows], floor)
-        return [
-            Explanation(
-                similarity=float(similarity[i]),
-                retention=float(retention[i]),
-                salience_factor=float(0.5 + 0.5 * self._salience[row]),
-                direct=float(direct[i]),
-                spread=float(max(0.0, activation[row] - direct[i])),
-                activation=float(activation[row]),
+    def explain(self, scores: Scores, ids: list[str]) -> list[Explanation]:
+        """The parts of each engram's activation in ``scores``."""
+        explanations = []
+        for engram_id in ids:
+            row = self._row[engram_id]
+            direct, activation = float(scores.direct[row]), float(scores.activation[row])
+            explanations.append(
+                Explanation(
+                    similarity=float(scores.similarity[row]),
+                    retention=float(scores.retention[row]),
+                    salience_factor=float(0.5 + 0.5 * self._salience[row]),
+                    direct=direct,
+                    spread=max(0.0, activation - direct),
+                    activation=activation,
+                )
             )
-            for i, row in enumerate(rows)
-        ]
+        return explanations
 
     def top(
-        self, activation: npt.NDArray[np.float64], k: int, memory_type: MemoryType | None = None
+        self, scores: Scores, k: int, memory_type: MemoryType | None = None
     ) -> list[tuple[Engram, float]]:
         """The ``k`` most active engrams (activation above 0), optionally of one type."""
         n = len(self._ids)
-        eligible = self._alive[:n] & (activation > 0)
+        activation = scores.activation
+        eligible = self._alive[:n] & (self._parent[:n] < 0) & (activation > 0)
         if memory_type is not None:
             eligible &= self._type[:n] == TYPE_CODES[memory_type]
         candidates = np.flatnonzero(eligible)
@@ -149,6 +162,24 @@ class EngramIndex:
             candidates = candidates[part]
         ranked = candidates[np.argsort(-activation[candidates], kind="stable")]
         return [(self._engrams[self._ids[i] or ""], float(activation[i])) for i in ranked]
+
+    def _set_row(self, row_id: str, vector: Vector, parent: int) -> int:
+        row = self._row.get(row_id)
+        if row is None:
+            row = self._append(row_id, vector.size)
+        self._vectors[row] = vector
+        self._alive[row] = True
+        self._parent[row] = parent
+        return row
+
+    def _drop_rows(self, row_ids: list[str]) -> None:
+        for row_id in row_ids:
+            row = self._row.pop(row_id, None)
+            if row is not None:
+                self._ids[row] = None
+                self._alive[row] = False
+                self._vectors[row] = 0.0
+                self._holes += 1
 
     def _append(self, engram_id: str, dim: int) -> int:
         row = len(self._ids)
@@ -168,6 +199,7 @@ class EngramIndex:
         self._stability = np.resize(self._stability, capacity)
         self._salience = np.resize(self._salience, capacity)
         self._type = np.resize(self._type, capacity)
+        self._parent = np.resize(self._parent, capacity)
         alive = np.zeros(capacity, dtype=bool)
         alive[:old] = self._alive
         self._alive = alive
@@ -186,7 +218,7 @@ class EngramIndex:
                 (self._row[source], self._row[target], weight)
                 for source, engram in self._engrams.items()
                 for target, weight in engram.associations
-                if target in self._row
+                if target in self._engrams
             ]
             src, dst, weight = zip(*pairs, strict=True) if pairs else ((), (), ())
             self._edges = (

@@ -35,6 +35,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     context_hint_weight: float = 0.3
     max_content_bytes: int = 64 * 1024
     # Amygdala
+    fragment_above_words: int = 64  # longer content is also indexed sentence by sentence
     salience_boost_threshold: float = 0.75
     salience_stability_boost: float = 2.0
     # PrefrontalCortex

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import pytest
 
 from neurram import (
@@ -16,6 +17,7 @@ from neurram import (
 )
 from neurram.bus import Namespace
 from neurram.bus.messages import MESSAGES, Outcome
+from neurram.encoder import HashEncoder
 from neurram.runtime.store import MemoryStore
 
 from .conftest import BrainFactory, eventually
@@ -310,3 +312,28 @@ async def test_recall_explains_its_scores(make_brain: BrainFactory) -> None:
     assert why.salience_factor == pytest.approx(0.8)
     assert why.direct == pytest.approx(why.similarity * why.retention * 0.8)
     assert why.direct + why.spread == pytest.approx(score)
+
+
+LONG_NOTE = (
+    "The quarterly offsite starts on Monday at the lake house. "
+    "Breakfast is served from seven until nine in the main hall. "
+    "The first workshop covers the new billing system and its migration plan. "
+    "After lunch the teams split into groups to review customer feedback. "
+    "The fire alarm test happens on Tuesday afternoon so please ignore the siren. "
+    "Dinner on Wednesday is at the old mill restaurant by the river. "
+    "Buses back to the city leave on Thursday at noon sharp."
+)
+
+
+async def test_a_long_memory_is_recalled_through_one_of_its_sentences(
+    make_brain: BrainFactory,
+) -> None:
+    brain = await make_brain()
+    note = await brain.perceive(LONG_NOTE)
+    assert len(note.fragments) == 7  # 78 words: above the 64-word mark, one per sentence
+    await brain.perceive("The siren in the parking garage is broken")
+    cue = "fire alarm test Tuesday"
+    [(found, _, why)] = await brain.recall(cue, top_k=1, explain=True)
+    assert found.engram_id == note.engram_id
+    whole = float(np.dot(*HashEncoder().encode([cue, LONG_NOTE])))
+    assert why.similarity > 2 * whole  # the matching sentence, not the whole note, decided

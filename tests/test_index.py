@@ -24,8 +24,8 @@ def engram(engram_id: str, *components: float, **fields: object) -> Engram:
 def ranked(
     index: EngramIndex, query: np.ndarray, k: int = 1000, **kw: object
 ) -> list[tuple[str, float]]:
-    activation = index.activation(query, T0, floor=0.08, hops=2, decay=0.6)
-    return [(e.engram_id, s) for e, s in index.top(activation, k, **kw)]  # type: ignore[arg-type]
+    scores = index.scores(query, T0, floor=0.08, hops=2, decay=0.6)
+    return [(e.engram_id, s) for e, s in index.top(scores, k, **kw)]  # type: ignore[arg-type]
 
 
 def test_upsert_get_contains_len() -> None:
@@ -40,7 +40,7 @@ def test_upsert_get_contains_len() -> None:
 def test_empty_index() -> None:
     index = EngramIndex()
     assert index.dim is None
-    assert index.activation(unit(1, 0), T0, floor=0.08, hops=2, decay=0.6).size == 0
+    assert index.scores(unit(1, 0), T0, floor=0.08, hops=2, decay=0.6).activation.size == 0
 
 
 def test_upsert_replaces_an_engram_with_the_same_id() -> None:
@@ -164,3 +164,32 @@ def test_grows_past_initial_capacity() -> None:
     assert len(index) == 200
     assert ranked(index, unit(1, 0), k=1) == [("e0", pytest.approx(0.75))]
     assert index.get("e199") is not None
+
+
+def with_fragments(engram_id: str, own: np.ndarray, *fragments: np.ndarray) -> Engram:
+    e = Engram(content=engram_id, engram_id=engram_id, embedding=own, last_accessed=T0)
+    e.fragments = [f"{engram_id}#{i}" for i in range(len(fragments))]
+    e.fragment_embeddings = np.concatenate([np.zeros(0), *fragments]).astype(np.float32)
+    return e
+
+
+def test_a_fragment_match_recalls_its_parent() -> None:
+    index = EngramIndex()
+    index.upsert(with_fragments("long", unit(1, 0, 0), unit(0, 1, 0), unit(0, 0, 1)))
+    index.upsert(engram("other", 1, 1, 0))
+    assert len(index) == 2
+    results = ranked(index, unit(0, 0, 1))
+    assert results == [("long", pytest.approx(0.75))]  # the fragment's cosine, not the parent's
+    scores = index.scores(unit(0, 0, 1), T0, floor=0.08, hops=2, decay=0.6)
+    [why] = index.explain(scores, ["long"])
+    assert why.similarity == pytest.approx(1.0) and why.direct == pytest.approx(0.75)
+
+
+def test_removing_an_engram_removes_its_fragments() -> None:
+    index = EngramIndex()
+    index.upsert(with_fragments("long", unit(1, 0, 0), unit(0, 0, 1)))
+    index.upsert(engram("other", 1, 1, 0))
+    index.remove("long")
+    assert ranked(index, unit(0, 0, 1)) == []
+    index.upsert(with_fragments("long", unit(1, 0, 0)))  # back, without fragments
+    assert ranked(index, unit(0, 0, 1)) == []

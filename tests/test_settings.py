@@ -127,14 +127,17 @@ def test_engram_round_trip_keeps_the_embedding_bytes_exactly() -> None:
         access_count=3,
         associations=[("b", 0.6)],
         fragments=["f1", "f2"],
+        fragment_embeddings=np.concatenate([embedding, -embedding]),
         context={"reward": 0.5, "modality": "text"},
         layer=Layer.WORKING,
     )
     loaded = load_engram(dump_engram(engram))
     assert loaded.embedding.dtype == np.float32
     assert loaded.embedding.tobytes() == embedding.tobytes()
-    every_other_field = {**msgspec.structs.asdict(engram), "embedding": None}
-    assert {**msgspec.structs.asdict(loaded), "embedding": None} == every_other_field
+    assert loaded.fragment_embeddings.tobytes() == engram.fragment_embeddings.tobytes()
+    vectors = {"embedding": None, "fragment_embeddings": None}
+    every_other_field = {**msgspec.structs.asdict(engram), **vectors}
+    assert {**msgspec.structs.asdict(loaded), **vectors} == every_other_field
     assert loaded.memory_type is MemoryType.SEMANTIC and loaded.layer is Layer.WORKING
 
 

@@ -7,6 +7,7 @@ import time
 from neurram.bus import Delivery
 from neurram.bus.messages import Attended, Consolidate, Message, Stimulus, Tagged
 from neurram.engram import Engram, Layer, Vector
+from neurram.fragments import FRAGMENT_ABOVE_WORDS, attach_embeddings, texts_to_embed
 from neurram.regions.basal_ganglia import BasalGanglia
 from neurram.runtime.actor import Actor
 from neurram.salience import salience_score
@@ -16,33 +17,45 @@ class Amygdala:
     """Salience: the caller's value, else the text heuristic; salient memories start stabler
     (the norepinephrine effect)."""
 
-    def __init__(self, boost_threshold: float = 0.75, boost: float = 2.0) -> None:
+    def __init__(
+        self,
+        boost_threshold: float = 0.75,
+        boost: float = 2.0,
+        fragment_above_words: int = FRAGMENT_ABOVE_WORDS,
+    ) -> None:
         self.boost_threshold = boost_threshold
         self.boost = boost
+        self.fragment_above_words = fragment_above_words
+
+    def texts(self, stimulus: Stimulus) -> list[str]:
+        """What to embed: the content, then each of its fragments (long content only)."""
+        return texts_to_embed(stimulus.content, self.fragment_above_words)
 
     def salience(self, stimulus: Stimulus) -> float:
         return (
             stimulus.salience if stimulus.salience is not None else salience_score(stimulus.content)
         )
 
-    def encode(self, stimulus: Stimulus, embedding: Vector, now: float) -> Engram:
-        """The engram of ``stimulus``; its id is the stimulus id, so redelivery is idempotent."""
+    def encode(self, stimulus: Stimulus, embeddings: Vector, now: float) -> Engram:
+        """The engram of ``stimulus`` from the embeddings of its :meth:`texts` (one row each);
+        its id is the stimulus id, so redelivery is idempotent."""
         salience = self.salience(stimulus)
         context = {**stimulus.context, "modality": stimulus.modality}
         if stimulus.reward:
             context["reward"] = stimulus.reward
-        return Engram(
+        engram = Engram(
             engram_id=stimulus.stimulus_id,
             content=stimulus.content,
             memory_type=stimulus.memory_type,
             salience=salience,
-            embedding=embedding,
             stability=self.boost if salience >= self.boost_threshold else 1.0,
             encoded_at=now,
             last_accessed=now,
             context=context,
             layer=Layer.SENSORY,
         )
+        attach_embeddings(engram, embeddings)
+        return engram
 
 
 class AmygdalaActor(Actor):
@@ -55,7 +68,9 @@ class AmygdalaActor(Actor):
 
     async def setup(self) -> None:
         s = self.settings
-        self.logic = Amygdala(s.salience_boost_threshold, s.salience_stability_boost)
+        self.logic = Amygdala(
+            s.salience_boost_threshold, s.salience_stability_boost, s.fragment_above_words
+        )
         self.shortcut = BasalGanglia(s.reward_shortcut)
         await self.load_encoder()
 
@@ -63,11 +78,14 @@ class AmygdalaActor(Actor):
         stimuli = [d.message.stimulus for d in batch if isinstance(d.message, Attended)]
         if not stimuli:
             return
-        vectors = await self.embed([s.content for s in stimuli])
+        texts = [self.logic.texts(s) for s in stimuli]
+        vectors = await self.embed([text for group in texts for text in group])
         now = time.time()
         pipe = self.store.pipeline()
-        for stimulus, vector in zip(stimuli, vectors, strict=True):
-            engram = self.logic.encode(stimulus, vector, now)
+        start = 0
+        for stimulus, group in zip(stimuli, texts, strict=True):
+            engram = self.logic.encode(stimulus, vectors[start : start + len(group)], now)
+            start += len(group)
             if self.shortcut.takes_shortcut(stimulus.reward):
                 self.emit(
                     pipe,

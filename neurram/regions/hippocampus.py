@@ -14,6 +14,7 @@ from neurram.bus import Delivery
 from neurram.bus.messages import Held, Message, Outcome, RecallReply, RecallRequest
 from neurram.encoder import Encoder, resolve_encoder
 from neurram.engram import Engram, Explanation, Layer, MemoryType, Vector
+from neurram.fragments import attach_embeddings, texts_to_embed
 from neurram.index import EngramIndex
 from neurram.runtime.actor import Actor
 from neurram.settings import Settings
@@ -66,9 +67,11 @@ class Hippocampus:
         return changed
 
     def remember(self, engram: Engram) -> Engram:
-        """Encode (if needed), link to the recent engrams and index ``engram``: direct use."""
+        """Encode (if needed, with its fragments), link to the recent engrams and index
+        ``engram``: direct use."""
         if engram.embedding.size == 0:
-            engram.embedding = self.encode([engram.content])[0]
+            texts = texts_to_embed(engram.content, self.settings.fragment_above_words)
+            attach_embeddings(engram, self.encoder.encode(texts))
         if engram.layer is Layer.SENSORY:
             engram.layer = Layer.WORKING
         recent = [e for i in self._recent if (e := self.index.get(i)) is not None]
@@ -103,12 +106,11 @@ class Hippocampus:
         query = self.encode([cue])[0] if isinstance(cue, str) else dynamics.normalize(cue)
         now = time.time() if now is None else now
         s = self.settings
-        activation = self.index.activation(
+        scores = self.index.scores(
             query, now, floor=s.activation_floor, hops=s.spread_hops, decay=s.spread_decay
         )
-        results = self.index.top(activation, top_k, memory_type)
-        ids = [e.engram_id for e, _ in results]
-        why = self.index.explain(query, ids, activation, now, s.activation_floor)
+        results = self.index.top(scores, top_k, memory_type)
+        why = self.index.explain(scores, [e.engram_id for e, _ in results])
         for engram, _ in results:
             dynamics.potentiate(engram, now)
             self.index.touch(engram)

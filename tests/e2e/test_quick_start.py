@@ -44,3 +44,15 @@ async def test_async_with_and_recall_by_meaning(redis_url: str, brain_id: str) -
         assert "Quarterly revenue grew by twelve percent" not in contents
         finance = await brain.recall("company earnings", top_k=1)
         assert finance[0][0].content == "Quarterly revenue grew by twelve percent"
+
+
+async def test_a_long_memory_is_found_by_meaning_through_a_sentence(
+    redis_url: str, brain_id: str
+) -> None:
+    from tests.test_brain import LONG_NOTE
+
+    async with await Brain.create(redis_url=redis_url, brain_id=brain_id) as brain:
+        note = await brain.perceive(LONG_NOTE)
+        await brain.perceive("Our dog loves chasing tennis balls in the park")
+        results = await brain.recall("when do the coaches return to town", top_k=1)
+        assert results[0][0].engram_id == note.engram_id

@@ -35,7 +35,7 @@ def test_encode_builds_a_sensory_engram_from_the_stimulus(make_stimulus, now) ->
         modality="speech",
         context={"user": "ana"},
     )
-    engram = Amygdala().encode(stimulus, EMBEDDING, now)
+    engram = Amygdala().encode(stimulus, EMBEDDING[None], now)
     assert engram.engram_id == "abc123"
     assert engram.content == "deploy on friday"
     assert engram.memory_type is MemoryType.PROCEDURAL
@@ -48,7 +48,7 @@ def test_encode_builds_a_sensory_engram_from_the_stimulus(make_stimulus, now) ->
 
 
 def test_reward_is_recorded_in_context(make_stimulus, now) -> None:
-    engram = Amygdala().encode(make_stimulus("won the bet", reward=0.5), EMBEDDING, now)
+    engram = Amygdala().encode(make_stimulus("won the bet", reward=0.5), EMBEDDING[None], now)
     assert engram.context["reward"] == 0.5
 
 
@@ -58,10 +58,29 @@ def test_reward_is_recorded_in_context(make_stimulus, now) -> None:
 def test_salience_at_or_above_075_doubles_initial_stability(
     make_stimulus, now, salience, stability
 ) -> None:
-    engram = Amygdala().encode(make_stimulus("x", salience=salience), EMBEDDING, now)
+    engram = Amygdala().encode(make_stimulus("x", salience=salience), EMBEDDING[None], now)
     assert engram.stability == stability
 
 
 def test_heuristic_salience_also_gets_the_boost(make_stimulus, now) -> None:
     urgent = make_stimulus("URGENT: the server is down, fix it immediately!")
-    assert Amygdala().encode(urgent, EMBEDDING, now).stability == 2.0
+    assert Amygdala().encode(urgent, EMBEDDING[None], now).stability == 2.0
+
+
+def test_long_content_is_also_encoded_sentence_by_sentence(make_stimulus, now) -> None:
+    sentences = [
+        f"Sentence {i} talks about topic number {i} at some length here." for i in range(9)
+    ]
+    stimulus = make_stimulus(" ".join(sentences), stimulus_id="long")
+    amygdala = Amygdala()
+    texts = amygdala.texts(stimulus)
+    assert texts == [stimulus.content, *sentences]  # 81 words: above the 64-word mark
+    rows = np.stack([unit(1.0, float(i), 0.0) for i in range(len(texts))])
+    engram = amygdala.encode(stimulus, rows, now)
+    assert np.array_equal(engram.embedding, rows[0])
+    assert engram.fragments == [f"long#{i}" for i in range(9)]
+    assert np.array_equal(engram.fragment_embeddings.reshape(9, 3), rows[1:])
+
+
+def test_short_content_has_no_fragments(make_stimulus) -> None:
+    assert Amygdala().texts(make_stimulus("a short note")) == ["a short note"]
