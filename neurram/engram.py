@@ -67,7 +67,8 @@ class Engram(msgspec.Struct, kw_only=True, eq=False):
 
 class Explanation(msgspec.Struct, kw_only=True, frozen=True):
     """Why a recalled engram scored: ``direct = similarity x retention x salience_factor``
-    (0 when not above the activation floor), plus what spread to it over associations."""
+    (0 when not above the activation floor; times ``superseded_weight`` when a later engram
+    supersedes it), plus what spread to it over associations."""
 
     similarity: float
     retention: float
@@ -75,6 +76,7 @@ class Explanation(msgspec.Struct, kw_only=True, frozen=True):
     direct: float
     spread: float
     activation: float
+    superseded_by: str | None = None  # a later engram about the same thing
 
 
 def enc_hook(obj: Any) -> Any:

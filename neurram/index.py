@@ -53,6 +53,7 @@ class EngramIndex:
         self._type = np.zeros(0, dtype=np.int8)
         self._alive = np.zeros(0, dtype=bool)
         self._parent = np.zeros(0, dtype=np.intp)  # -1 for an engram's own row
+        self._superseded_by: dict[int, str] = {}  # row -> id of the engram that supersedes it
         self._edges: (
             tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.float64]] | None
         ) = None
@@ -90,6 +91,9 @@ class EngramIndex:
             self._drop_rows(previous.fragments)
         row = self._set_row(engram.engram_id, vector, parent=-1)
         self._engrams[engram.engram_id] = engram
+        superseder = engram.context.get("superseded_by")
+        if isinstance(superseder, str):
+            self._superseded_by[row] = superseder
         self._type[row] = TYPE_CODES[engram.memory_type]
         self.touch(engram)
         fragments = engram.fragment_embeddings.reshape(-1, vector.size)
@@ -113,8 +117,32 @@ class EngramIndex:
             self._compact()
         return True
 
-    def scores(self, query: Vector, now: float, *, floor: float, hops: int, decay: float) -> Scores:
-        """Activation of every row by ``query``, spread over associations (0 off engrams)."""
+    def similar(self, vector: Vector, threshold: float) -> list[tuple[Engram, float]]:
+        """Engrams whose own embedding has a cosine of at least ``threshold`` to ``vector``."""
+        n = len(self._ids)
+        if n == 0:
+            return []
+        similarity = self._vectors[:n] @ vector
+        rows = np.flatnonzero(self._alive[:n] & (self._parent[:n] < 0) & (similarity >= threshold))
+        return [(self._engrams[self._ids[r] or ""], float(similarity[r])) for r in rows]
+
+    def superseder(self, engram_id: str) -> str | None:
+        """The engram that supersedes this one, if it is in the index."""
+        superseder = self._superseded_by.get(self._row[engram_id])
+        return superseder if superseder in self._engrams else None
+
+    def scores(
+        self,
+        query: Vector,
+        now: float,
+        *,
+        floor: float,
+        hops: int,
+        decay: float,
+        superseded_weight: float = 1.0,
+    ) -> Scores:
+        """Activation of every row by ``query``, spread over associations (0 off engrams);
+        a superseded engram's direct activation is weighed by ``superseded_weight``."""
         n = len(self._ids)
         if n == 0:
             return Scores(*(np.zeros(0) for _ in range(4)))
@@ -125,6 +153,9 @@ class EngramIndex:
         retention = dynamics.retention_array(self._last[:n], self._stability[:n], now)
         direct = dynamics.initial_activation(similarity, retention, self._salience[:n], floor)
         direct = np.where(engram_rows, direct, 0.0)
+        for row, superseder in self._superseded_by.items():
+            if superseder in self._engrams:
+                direct[row] *= superseded_weight
         src, dst, weight = self._edge_arrays()
         activation = dynamics.spread_activation(direct, src, dst, weight, hops, decay)
         return Scores(similarity, retention, direct, activation)
@@ -143,6 +174,7 @@ class EngramIndex:
                     direct=direct,
                     spread=max(0.0, activation - direct),
                     activation=activation,
+                    superseded_by=self.superseder(engram_id),
                 )
             )
         return explanations
@@ -176,6 +208,7 @@ class EngramIndex:
         for row_id in row_ids:
             row = self._row.pop(row_id, None)
             if row is not None:
+                self._superseded_by.pop(row, None)
                 self._ids[row] = None
                 self._alive[row] = False
                 self._vectors[row] = 0.0

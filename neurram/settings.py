@@ -46,6 +46,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     spread_decay: float = 0.6
     spread_hops: int = 2
     activation_floor: float = 0.08
+    supersede_similarity: float = 0.7  # a later memory this close, with another fact, counts
+    superseded_weight: float = 0.5  # what a superseded engram's activation is multiplied by
     # long-term regions
     procedural_min_stability: float = 5.0
     reward_shortcut: float = 0.3

@@ -337,3 +337,15 @@ async def test_a_long_memory_is_recalled_through_one_of_its_sentences(
     assert found.engram_id == note.engram_id
     whole = float(np.dot(*HashEncoder().encode([cue, LONG_NOTE])))
     assert why.similarity > 2 * whole  # the matching sentence, not the whole note, decided
+
+
+async def test_the_later_of_two_facts_outranks_the_earlier(make_brain: BrainFactory) -> None:
+    brain = await make_brain()
+    old = await brain.perceive("My PIN is 1234")
+    new = await brain.perceive("My PIN is 5678")
+    assert new.context["supersedes"] == [old.engram_id]
+    results = await brain.recall("My PIN is", top_k=2, explain=True)
+    assert [e.engram_id for e, _, _ in results] == [new.engram_id, old.engram_id]
+    assert results[1][2].superseded_by == new.engram_id
+    stored = {e.engram_id: e for e in await brain.engrams()}
+    assert stored[old.engram_id].context["superseded_by"] == new.engram_id

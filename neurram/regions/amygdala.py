@@ -83,8 +83,9 @@ class AmygdalaActor(Actor):
         now = time.time()
         pipe = self.store.pipeline()
         start = 0
-        for stimulus, group in zip(stimuli, texts, strict=True):
-            engram = self.logic.encode(stimulus, vectors[start : start + len(group)], now)
+        for order, (stimulus, group) in enumerate(zip(stimuli, texts, strict=True)):
+            encoded_at = now + order * 1e-6  # perception order, also within a batch
+            engram = self.logic.encode(stimulus, vectors[start : start + len(group)], encoded_at)
             start += len(group)
             if self.shortcut.takes_shortcut(stimulus.reward):
                 self.emit(

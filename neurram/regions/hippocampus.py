@@ -18,6 +18,7 @@ from neurram.fragments import attach_embeddings, texts_to_embed
 from neurram.index import EngramIndex
 from neurram.runtime.actor import Actor
 from neurram.settings import Settings
+from neurram.supersession import supersedes
 
 
 class Hippocampus:
@@ -66,6 +67,20 @@ class Hippocampus:
             add_edges(e, edges)
         return changed
 
+    def superseded(self, engram: Engram) -> list[Engram]:
+        """Older indexed engrams that ``engram`` supersedes (about the same thing, another
+        fact); marks both sides in place (``context["supersedes"]``/``["superseded_by"]``)."""
+        threshold = self.settings.supersede_similarity
+        older = [
+            old
+            for old, similarity in self.index.similar(engram.embedding, threshold)
+            if supersedes(engram, old, similarity, threshold)
+        ]
+        mark_supersession(engram, [old.engram_id for old in older])
+        for old in older:
+            mark_supersession(old, superseded_by=engram.engram_id)
+        return older
+
     def remember(self, engram: Engram) -> Engram:
         """Encode (if needed, with its fragments), link to the recent engrams and index
         ``engram``: direct use."""
@@ -75,7 +90,7 @@ class Hippocampus:
         if engram.layer is Layer.SENSORY:
             engram.layer = Layer.WORKING
         recent = [e for i in self._recent if (e := self.index.get(i)) is not None]
-        for changed in self.link(engram, recent):
+        for changed in [*self.link(engram, recent), *self.superseded(engram)]:
             self.index.upsert(changed)
         self.index.upsert(engram)
         if engram.engram_id in self._recent:
@@ -107,7 +122,12 @@ class Hippocampus:
         now = time.time() if now is None else now
         s = self.settings
         scores = self.index.scores(
-            query, now, floor=s.activation_floor, hops=s.spread_hops, decay=s.spread_decay
+            query,
+            now,
+            floor=s.activation_floor,
+            hops=s.spread_hops,
+            decay=s.spread_decay,
+            superseded_weight=s.superseded_weight,
         )
         results = self.index.top(scores, top_k, memory_type)
         why = self.index.explain(scores, [e.engram_id for e, _ in results])
@@ -118,6 +138,17 @@ class Hippocampus:
 
 
 Edge = tuple[str, str, float]  # (from engram id, to engram id, weight)
+
+
+def mark_supersession(
+    engram: Engram, supersedes: list[str] | None = None, superseded_by: str | None = None
+) -> None:
+    """Record in ``engram.context`` which engrams it supersedes, or which one supersedes it."""
+    if supersedes:
+        known = engram.context.get("supersedes", [])
+        engram.context["supersedes"] = sorted({*known, *supersedes})
+    if superseded_by:
+        engram.context["superseded_by"] = superseded_by
 
 
 def add_edges(engram: Engram, edges: Sequence[Edge]) -> None:
@@ -162,17 +193,30 @@ class HippocampusActor(Actor):
 
     async def _link(self, held: list[Held]) -> None:
         """Link each held engram to the recent ones, then answer the perceiving client."""
+        await self.catch_up()  # supersession looks for older engrams in the index
         window = self.settings.association_window
         recent = await self.store.get_many(await self.store.recent_ids(window))
         edges: list[Edge] = []
+        supersede: dict[str, list[str]] = {}
+        superseded_by: dict[str, str] = {}
         for message in held:
             engram = message.engram
             recent = [e for e in recent if e.engram_id != engram.engram_id]
             edges += self.logic.links(engram, recent)
             recent = [engram, *recent][:window]
-        linked = await self.store.update(  # edges added to the stored versions, atomically
-            sorted({source for source, _, _ in edges}), lambda e: add_edges(e, edges)
-        )
+            if not message.rehearsal:
+                older = [old.engram_id for old in self.logic.superseded(engram)]
+                supersede[engram.engram_id] = older
+                superseded_by.update(dict.fromkeys(older, engram.engram_id))
+
+        def link(engram: Engram) -> None:
+            add_edges(engram, edges)
+            engram_id = engram.engram_id
+            mark_supersession(engram, supersede.get(engram_id), superseded_by.get(engram_id))
+
+        changed = {source for source, _, _ in edges} | set(superseded_by)
+        changed |= {i for i, older in supersede.items() if older}
+        linked = await self.store.update(sorted(changed), link)  # on the stored versions
         pipe = self.store.pipeline()
         for message in held:
             engram = linked.get(message.engram.engram_id, message.engram)

@@ -56,3 +56,11 @@ async def test_a_long_memory_is_found_by_meaning_through_a_sentence(
         await brain.perceive("Our dog loves chasing tennis balls in the park")
         results = await brain.recall("when do the coaches return to town", top_k=1)
         assert results[0][0].engram_id == note.engram_id
+
+
+async def test_a_changed_pin_is_recalled_as_it_is_now(redis_url: str, brain_id: str) -> None:
+    async with await Brain.create(redis_url=redis_url, brain_id=brain_id) as brain:
+        await brain.perceive("My PIN is 1234", salience=0.9)
+        await brain.perceive("My PIN is 5678", salience=0.5)
+        results = await brain.recall("what is my PIN number", top_k=2)
+        assert [e.content for e, _ in results] == ["My PIN is 5678", "My PIN is 1234"]

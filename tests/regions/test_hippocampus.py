@@ -247,3 +247,15 @@ def test_each_result_says_why_it_scored(hippocampus, make_engram, now) -> None:
     assert wb.similarity == pytest.approx(0.0, abs=1e-7) and wb.direct == 0.0
     assert wb.spread == pytest.approx(0.75 * math.exp(-1) * 0.9 * 0.6) == score
     assert a.access_count == 1  # explained as it was before the recall potentiated it
+
+
+def test_a_later_fact_supersedes_the_earlier_one(hippocampus, make_engram, now) -> None:
+    old = hippocampus.remember(make_engram("My PIN is 1234", engram_id="old", encoded_at=now))
+    new = hippocampus.remember(make_engram("My PIN is 5678", engram_id="new", encoded_at=now + 1))
+    assert new.context["supersedes"] == ["old"] and old.context["superseded_by"] == "new"
+    results = hippocampus.complete("My PIN is", now=now + 2)
+    assert [e.engram_id for e, _, _ in results] == ["new", "old"]  # the earlier stays findable
+    assert results[1][2].superseded_by == "new" and results[0][2].superseded_by is None
+    hippocampus.index.remove("new")
+    [(engram, _, why)] = hippocampus.complete("My PIN is", now=now + 3)
+    assert engram.engram_id == "old" and why.superseded_by is None  # nothing outranks it now
