@@ -117,14 +117,18 @@ class EngramIndex:
             self._compact()
         return True
 
-    def similar(self, vector: Vector, threshold: float) -> list[tuple[Engram, float]]:
-        """Engrams whose own embedding has a cosine of at least ``threshold`` to ``vector``."""
+    def similar(self, vectors: Vector, threshold: float) -> list[list[tuple[Engram, float]]]:
+        """For each row of ``vectors``, the engrams whose own embedding has a cosine of at
+        least ``threshold`` to it (one matrix product for all)."""
         n = len(self._ids)
         if n == 0:
-            return []
-        similarity = self._vectors[:n] @ vector
-        rows = np.flatnonzero(self._alive[:n] & (self._parent[:n] < 0) & (similarity >= threshold))
-        return [(self._engrams[self._ids[r] or ""], float(similarity[r])) for r in rows]
+            return [[] for _ in vectors]
+        similarity = vectors @ self._vectors[:n].T
+        hits = (similarity >= threshold) & self._alive[:n] & (self._parent[:n] < 0)
+        return [
+            [(self._engrams[self._ids[r] or ""], float(row[r])) for r in np.flatnonzero(hit)]
+            for row, hit in zip(similarity, hits, strict=True)
+        ]
 
     def superseder(self, engram_id: str) -> str | None:
         """The engram that supersedes this one, if it is in the index."""

@@ -67,19 +67,22 @@ class Hippocampus:
             add_edges(e, edges)
         return changed
 
-    def superseded(self, engram: Engram) -> list[Engram]:
-        """Older indexed engrams that ``engram`` supersedes (about the same thing, another
-        fact); marks both sides in place (``context["supersedes"]``/``["superseded_by"]``)."""
+    def superseded(self, engrams: Sequence[Engram]) -> dict[str, list[Engram]]:
+        """For each of ``engrams``, the older indexed ones it supersedes (about the same thing,
+        another fact); marks both sides in place (``context["supersedes"]``/
+        ``["superseded_by"]``)."""
+        if not engrams:
+            return {}
         threshold = self.settings.supersede_similarity
-        older = [
-            old
-            for old, similarity in self.index.similar(engram.embedding, threshold)
-            if supersedes(engram, old, similarity, threshold)
-        ]
-        mark_supersession(engram, [old.engram_id for old in older])
-        for old in older:
-            mark_supersession(old, superseded_by=engram.engram_id)
-        return older
+        vectors = np.stack([e.embedding for e in engrams])
+        found: dict[str, list[Engram]] = {}
+        for engram, close in zip(engrams, self.index.similar(vectors, threshold), strict=True):
+            older = [old for old, sim in close if supersedes(engram, old, sim, threshold)]
+            mark_supersession(engram, [old.engram_id for old in older])
+            for old in older:
+                mark_supersession(old, superseded_by=engram.engram_id)
+            found[engram.engram_id] = older
+        return found
 
     def remember(self, engram: Engram) -> Engram:
         """Encode (if needed, with its fragments), link to the recent engrams and index
@@ -90,7 +93,7 @@ class Hippocampus:
         if engram.layer is Layer.SENSORY:
             engram.layer = Layer.WORKING
         recent = [e for i in self._recent if (e := self.index.get(i)) is not None]
-        for changed in [*self.link(engram, recent), *self.superseded(engram)]:
+        for changed in [*self.link(engram, recent), *self.superseded([engram])[engram.engram_id]]:
             self.index.upsert(changed)
         self.index.upsert(engram)
         if engram.engram_id in self._recent:
@@ -204,10 +207,10 @@ class HippocampusActor(Actor):
             recent = [e for e in recent if e.engram_id != engram.engram_id]
             edges += self.logic.links(engram, recent)
             recent = [engram, *recent][:window]
-            if not message.rehearsal:
-                older = [old.engram_id for old in self.logic.superseded(engram)]
-                supersede[engram.engram_id] = older
-                superseded_by.update(dict.fromkeys(older, engram.engram_id))
+        fresh = [m.engram for m in held if not m.rehearsal]
+        for engram_id, older in self.logic.superseded(fresh).items():
+            supersede[engram_id] = [old.engram_id for old in older]
+            superseded_by.update(dict.fromkeys(supersede[engram_id], engram_id))
 
         def link(engram: Engram) -> None:
             add_edges(engram, edges)
