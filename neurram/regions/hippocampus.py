@@ -68,19 +68,27 @@ class Hippocampus:
         return changed
 
     def superseded(self, engrams: Sequence[Engram]) -> dict[str, list[Engram]]:
-        """For each of ``engrams``, the older indexed ones it supersedes (about the same thing,
-        another fact); marks both sides in place (``context["supersedes"]``/
-        ``["superseded_by"]``)."""
+        """For each of ``engrams``, the older indexed engram it supersedes, if any: the closest
+        one about the same thing with another fact that nothing supersedes yet (so versions
+        form a chain, each outranking the one before). Marks both sides in place
+        (``context["supersedes"]``/``["superseded_by"]``)."""
         if not engrams:
             return {}
         threshold = self.settings.supersede_similarity
         vectors = np.stack([e.embedding for e in engrams])
         found: dict[str, list[Engram]] = {}
         for engram, close in zip(engrams, self.index.similar(vectors, threshold), strict=True):
-            older = [old for old, sim in close if supersedes(engram, old, sim, threshold)]
+            candidates = [
+                (similarity, old)
+                for old, similarity in close
+                if supersedes(engram, old, similarity, threshold)
+                and self.index.superseder(old.engram_id) is None
+            ]
+            older = [max(candidates, key=lambda c: c[0])[1]] if candidates else []
             mark_supersession(engram, [old.engram_id for old in older])
             for old in older:
                 mark_supersession(old, superseded_by=engram.engram_id)
+                self.index.upsert(old)  # later engrams of this batch see it superseded
             found[engram.engram_id] = older
         return found
 

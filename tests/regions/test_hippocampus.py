@@ -259,3 +259,14 @@ def test_a_later_fact_supersedes_the_earlier_one(hippocampus, make_engram, now) 
     hippocampus.index.remove("new")
     [(engram, _, why)] = hippocampus.complete("My PIN is", now=now + 3)
     assert engram.engram_id == "old" and why.superseded_by is None  # nothing outranks it now
+
+
+def test_versions_of_a_fact_form_a_chain(hippocampus, make_engram, now) -> None:
+    for i, pin in enumerate(("1234", "5678", "9012")):
+        hippocampus.remember(make_engram(f"My PIN is {pin}", engram_id=pin, encoded_at=now + i))
+    get = hippocampus.index.get
+    assert get("9012").context["supersedes"] == ["5678"]  # the closest live version only
+    assert get("5678").context["superseded_by"] == "9012"
+    assert get("1234").context["superseded_by"] == "5678"
+    results = hippocampus.pattern_complete("My PIN is", now=now + 3)
+    assert results[0][0].engram_id == "9012"
