@@ -18,6 +18,7 @@ from neurram.engram import Engram, Explanation, MemoryType, Vector
 FloatArray = npt.NDArray[np.float64]
 TYPE_CODES = {t: i for i, t in enumerate(MemoryType)}
 INITIAL_CAPACITY = 64
+SIMILAR_LIMIT = 8  # nearest engrams considered for supersession
 
 
 @dataclass(frozen=True)
@@ -117,17 +118,25 @@ class EngramIndex:
             self._compact()
         return True
 
-    def similar(self, vectors: Vector, threshold: float) -> list[list[tuple[Engram, float]]]:
-        """For each row of ``vectors``, the engrams whose own embedding has a cosine of at
-        least ``threshold`` to it (one matrix product for all)."""
+    def similar(
+        self, vectors: Vector, threshold: float, limit: int = SIMILAR_LIMIT
+    ) -> list[list[tuple[Engram, float]]]:
+        """For each row of ``vectors``, the (at most ``limit``) engrams closest to it whose
+        own embedding has a cosine of at least ``threshold`` (one matrix product for all)."""
         n = len(self._ids)
         if n == 0:
             return [[] for _ in vectors]
         similarity = vectors @ self._vectors[:n].T
-        hits = (similarity >= threshold) & self._alive[:n] & (self._parent[:n] < 0)
+        similarity[:, ~(self._alive[:n] & (self._parent[:n] < 0))] = -np.inf
+        k = min(limit, n)
+        nearest = np.argpartition(-similarity, k - 1, axis=1)[:, :k]
         return [
-            [(self._engrams[self._ids[r] or ""], float(row[r])) for r in np.flatnonzero(hit)]
-            for row, hit in zip(similarity, hits, strict=True)
+            [
+                (self._engrams[self._ids[r] or ""], float(row[r]))
+                for r in near
+                if row[r] >= threshold
+            ]
+            for row, near in zip(similarity, nearest, strict=True)
         ]
 
     def superseder(self, engram_id: str) -> str | None:

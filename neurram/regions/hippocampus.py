@@ -3,6 +3,7 @@ ones (temporal association), and recalls by pattern completion with spreading ac
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import Counter, deque
 from collections.abc import Sequence
@@ -216,7 +217,8 @@ class HippocampusActor(Actor):
             edges += self.logic.links(engram, recent)
             recent = [engram, *recent][:window]
         fresh = [m.engram for m in held if not m.rehearsal]
-        for engram_id, older in self.logic.superseded(fresh).items():
+        found = await asyncio.to_thread(self.logic.superseded, fresh)  # a product over the index
+        for engram_id, older in found.items():
             supersede[engram_id] = [old.engram_id for old in older]
             superseded_by.update(dict.fromkeys(supersede[engram_id], engram_id))
 
