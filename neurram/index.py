@@ -127,17 +127,14 @@ class EngramIndex:
         if n == 0:
             return [[] for _ in vectors]
         similarity = vectors @ self._vectors[:n].T
-        similarity[:, ~(self._alive[:n] & (self._parent[:n] < 0))] = -np.inf
-        k = min(limit, n)
-        nearest = np.argpartition(-similarity, k - 1, axis=1)[:, :k]
-        return [
-            [
-                (self._engrams[self._ids[r] or ""], float(row[r]))
-                for r in near
-                if row[r] >= threshold
-            ]
-            for row, near in zip(similarity, nearest, strict=True)
-        ]
+        eligible = self._alive[:n] & (self._parent[:n] < 0)
+        found = []
+        for row in similarity:
+            hits = np.flatnonzero((row >= threshold) & eligible)
+            if hits.size > limit:
+                hits = hits[np.argpartition(-row[hits], limit - 1)[:limit]]
+            found.append([(self._engrams[self._ids[r] or ""], float(row[r])) for r in hits])
+        return found
 
     def superseder(self, engram_id: str) -> str | None:
         """The engram that supersedes this one, if it is in the index."""
