@@ -174,8 +174,9 @@ def add_edges(engram: Engram, edges: Sequence[Edge]) -> None:
 class HippocampusActor(Actor):
     """Consumes ``held`` (link, then answer the perceiving client) and ``recall``.
 
-    Its index is a cache of the store, refreshed from the ``changes`` log before each recall,
-    so any number of instances each answer with every write that preceded the request.
+    Its index is a cache of the store, refreshed from the ``changes`` log before each batch
+    (recalls and supersession both read it), so any number of instances each answer with
+    every write that preceded the request.
     """
 
     region = "hippocampus"

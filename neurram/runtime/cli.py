@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import msgspec
+import numpy as np
 
 from neurram.bus import FIELD, DecodeError, Namespace, tail
 from neurram.bus.messages import MESSAGES
@@ -133,8 +134,6 @@ def _decoded(fields: dict[bytes, bytes]) -> Any:
 
 
 def _json_hook(obj: Any) -> Any:
-    import numpy as np
-
     if isinstance(obj, np.ndarray):
         return f"float32[{obj.size}]"
     raise NotImplementedError(type(obj).__name__)
