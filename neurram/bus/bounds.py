@@ -37,11 +37,10 @@ async def oldest_needed(redis: Redis, stream: str) -> str | None:
         return None
     bounds: list[str] = []
     for group in groups:
-        if group["pending"]:
-            summary = await redis.xpending(stream, group["name"])
-            bounds.append(text(summary["min"]))
-        else:
-            bounds.append(text(group["last-delivered-id"]))  # kept: MINID keeps ids >= it
+        # the oldest pending entry; none (all were ACKed since XINFO): the last delivered one,
+        # which MINID keeps
+        oldest = (await redis.xpending(stream, group["name"]))["min"] if group["pending"] else None
+        bounds.append(text(oldest or group["last-delivered-id"]))
     return min(bounds, key=parse_id)
 
 

@@ -195,6 +195,8 @@ class Actor:
                     await trim_acknowledged(self.ctx.redis, self.stream(stream))
             except aioredis.RedisError as exc:
                 self.log.warning("housekeeping.failed", error=str(exc))
+            except Exception as exc:  # a bug here must not stop consuming: logged, retried
+                self.log.exception("housekeeping.failed", error=repr(exc))
             if await stopped_within(stop, self.settings.heartbeat_seconds):
                 break
         with contextlib.suppress(aioredis.RedisError):
