@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator, Mapping
+from datetime import datetime
 from types import TracebackType
 from typing import Any, Literal, Self, overload
 
@@ -43,6 +44,7 @@ from neurram.runtime.logs import configure_logging
 from neurram.runtime.store import MemoryStore
 from neurram.settings import Settings
 
+Moment = float | datetime  # unix seconds, or a datetime (naive = local time)
 PIPELINE = ("sensory", "sensed", "attended", "tagged", "held")  # streams a stimulus crosses
 THROTTLE_EVERY = 100
 THROTTLE_PAUSE = 0.05
@@ -123,12 +125,15 @@ class Brain:
         modality: str = "text",
         context: Mapping[str, Any] | None = None,
         context_hint: str | None = None,
+        occurred_at: Moment | None = None,
         *,
         wait: bool = True,
     ) -> Engram:
-        """Perceive ``content``. Waits until the pipeline decided its fate and returns the
-        encoded engram (``context["outcome"]`` says "gated" or "expired" when it was not
-        kept); with ``wait=False`` returns the unencoded engram at once."""
+        """Perceive ``content``, which happened at ``occurred_at`` (unix seconds or a datetime;
+        default now). Waits until the pipeline decided its fate and returns the encoded engram
+        (``context["outcome"]`` says "gated" or "expired" when it was not kept); with
+        ``wait=False`` returns the unencoded engram at once."""
+        now = time.time()
         stimulus = Stimulus(
             stimulus_id=new_id(),
             content=validation.content(content, self.settings.max_content_bytes),
@@ -140,7 +145,8 @@ class Brain:
             context_hint=None
             if context_hint is None
             else validation.text("context_hint", context_hint),
-            perceived_at=time.time(),
+            perceived_at=now,
+            occurred_at=None if occurred_at is None else validation.occurred_at(occurred_at, now),
             reply_to=self._inbox.stream if wait else None,
         )
         if not wait:
@@ -162,6 +168,8 @@ class Brain:
         query: str,
         top_k: int = 5,
         memory_type: MemoryType | str | None = None,
+        since: Moment | None = None,
+        until: Moment | None = None,
         explain: Literal[False] = False,
     ) -> list[tuple[Engram, float]]: ...
 
@@ -171,6 +179,8 @@ class Brain:
         query: str,
         top_k: int = 5,
         memory_type: MemoryType | str | None = None,
+        since: Moment | None = None,
+        until: Moment | None = None,
         *,
         explain: Literal[True],
     ) -> list[tuple[Engram, float, Explanation]]: ...
@@ -180,16 +190,22 @@ class Brain:
         query: str,
         top_k: int = 5,
         memory_type: MemoryType | str | None = None,
+        since: Moment | None = None,
+        until: Moment | None = None,
         explain: bool = False,
     ) -> list[tuple[Engram, float]] | list[tuple[Engram, float, Explanation]]:
-        """Engrams most activated by ``query``, across every layer, best first; with
-        ``explain=True`` each comes with why it scored (similarity, retention, salience,
-        spread)."""
+        """Engrams most activated by ``query``, across every layer, best first; only those
+        that occurred within ``since``..``until`` (unix seconds or datetimes, bounds included)
+        when given. With ``explain=True`` each comes with why it scored (the semantic,
+        lexical and episode parts of the match, retention, salience, spread)."""
+        start, end = validation.window(since, until)
         request = RecallRequest(
             request_id=new_id(),
             query=validation.content(query, self.settings.max_content_bytes),
             top_k=validation.positive_int("top_k", top_k),
             memory_type=None if memory_type is None else validation.memory_type(memory_type),
+            since=start,
+            until=end,
             reply_to=self._inbox.stream,
         )
         reply = await self._ask("recall", request)

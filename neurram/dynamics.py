@@ -28,6 +28,7 @@ FORGETTING_THRESHOLD = _DEFAULTS.forgetting_threshold  # 0.05
 SPREAD_DECAY = _DEFAULTS.spread_decay  # 0.6
 SPREAD_HOPS = _DEFAULTS.spread_hops  # 2
 ACTIVATION_FLOOR = _DEFAULTS.activation_floor  # 0.08
+SALIENCE_WEIGHT = _DEFAULTS.salience_weight  # 0.25
 CONSOLIDATION_ACCESS_COUNT = _DEFAULTS.consolidation_access_count  # 3
 CONSOLIDATION_SALIENCE = _DEFAULTS.consolidation_salience  # 0.8
 
@@ -89,17 +90,23 @@ def retention_array(
     return np.exp(-hours / stable)
 
 
+def salience_factor(salience: npt.ArrayLike, weight: float = SALIENCE_WEIGHT) -> FloatArray:
+    """How salience weighs activation: ``1 - weight + weight x salience`` (the original's
+    ``0.5 + 0.5 x salience`` at ``weight=0.5``)."""
+    return 1.0 - weight + weight * np.asarray(salience, dtype=np.float64)
+
+
 def initial_activation(
     similarity: npt.ArrayLike,
     retention: npt.ArrayLike,
     salience: npt.ArrayLike,
     floor: float = ACTIVATION_FLOOR,
+    salience_weight: float = SALIENCE_WEIGHT,
 ) -> FloatArray:
-    """Seed activation ``similarity x retention x (0.5 + 0.5 x salience)``; <= ``floor`` is 0."""
+    """Seed activation ``similarity x retention x salience_factor``; <= ``floor`` is 0."""
     sim = np.asarray(similarity, dtype=np.float64)
     ret = np.asarray(retention, dtype=np.float64)
-    sal = np.asarray(salience, dtype=np.float64)
-    activation = sim * ret * (0.5 + 0.5 * sal)
+    activation = sim * ret * salience_factor(salience, salience_weight)
     return np.where(activation > floor, activation, 0.0)
 
 

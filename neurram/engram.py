@@ -6,6 +6,7 @@ float32 bytes through the ``enc_hook``/``dec_hook`` pair defined here.
 
 from __future__ import annotations
 
+import math
 import time
 import uuid
 from enum import StrEnum
@@ -63,14 +64,28 @@ class Engram(msgspec.Struct, kw_only=True, eq=False):
     context: dict[str, Any] = msgspec.field(default_factory=dict)
     layer: Layer = Layer.SENSORY
     engram_id: str = msgspec.field(default_factory=new_id)
+    occurred_at: float = math.nan  # when the remembered event happened; NaN: when encoded
+    episode: str = ""  # the episode it belongs to (id of the episode's first engram)
+
+    def __post_init__(self) -> None:
+        if math.isnan(self.occurred_at):
+            self.occurred_at = self.encoded_at
 
 
 class Explanation(msgspec.Struct, kw_only=True, frozen=True):
-    """Why a recalled engram scored: ``direct = similarity x retention x salience_factor``
-    (0 when not above the activation floor; times ``superseded_weight`` when a later engram
-    supersedes it), plus what spread to it over associations."""
+    """Why a recalled engram scored: ``direct = match x retention x salience_factor`` (0 when
+    not above the activation floor; times ``superseded_weight`` when a later engram
+    supersedes it), plus what spread to it over associations. ``match`` is the sum of its
+    weighed parts: ``semantic`` (meaning), ``lexical`` (words), ``temporal`` (a neighbour in
+    time matched strongly) and ``context`` (the words around it in its episode);
+    ``similarity`` is the raw cosine."""
 
     similarity: float
+    semantic: float
+    lexical: float
+    temporal: float
+    context: float
+    match: float
     retention: float
     salience_factor: float
     direct: float

@@ -1,4 +1,16 @@
-"""The Hippocampus's vector index: engrams as rows of a matrix, scored with numpy.
+"""The Hippocampus's index: engrams as rows of a matrix, matched by meaning and by words.
+
+A cue's match with an engram fuses, at score level:
+- ``semantic``: the cosine of their embeddings, min-max scaled over the brain;
+- ``lexical``: BM25 of the cue's stemmed terms, scaled by the brain's best;
+- ``temporal``: a lift from the engram's neighbours in time within its episode, when one of
+  them is among the cue's strongest matches (what was said just before and after);
+- ``context``: BM25 of the cue against the engram's context, the engrams around it in its
+  episode pooled together (the whole episode when it is short): context reinstatement.
+Weighed by their settings, the parts sum to a relative match, scaled so that the best engram's
+match is the cue's absolute strength (its best cosine, or its best share of a full lexical
+match): an unrelated cue still activates nothing. Retention and salience then weigh the match, and
+activation spreads over association edges (SPEC 3).
 
 A derived cache: everything in it can be rebuilt from the store. Rows of removed engrams are
 zeroed, and compacted away once they make up half the matrix.
@@ -6,7 +18,7 @@ zeroed, and compacted away once they make up half the matrix.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,22 +26,76 @@ import numpy.typing as npt
 
 from neurram import dynamics
 from neurram.engram import Engram, Explanation, MemoryType, Vector
+from neurram.lexicon import BM25, Vocabulary, term_counts
+from neurram.settings import Settings
 
 FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
 TYPE_CODES = {t: i for i, t in enumerate(MemoryType)}
 INITIAL_CAPACITY = 64
 SIMILAR_LIMIT = 8  # nearest engrams considered for supersession
+_DEFAULTS = Settings()
 
 
 @dataclass(frozen=True)
 class Scores:
-    """Per row, from one cue: similarity (an engram's best over itself and its fragments),
-    retention, direct activation, and the activation after spreading."""
+    """Per row, from one cue: similarity (an engram's best cosine over itself and its
+    fragments), the weighed parts of the match, retention, direct activation, and the
+    activation after spreading."""
 
     similarity: FloatArray
+    semantic: FloatArray
+    lexical: FloatArray
+    temporal: FloatArray
+    context: FloatArray
     retention: FloatArray
     direct: FloatArray
     activation: FloatArray
+
+    @classmethod
+    def empty(cls) -> Scores:
+        return cls(*(np.zeros(0) for _ in range(8)))
+
+    @property
+    def match(self) -> FloatArray:
+        return self.semantic + self.lexical + self.temporal + self.context
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """Engram rows in time order within each episode: ``rows[k]`` is ``k``-th; its episode
+    spans positions ``first[k]..last[k]``; ``before``/``after`` give each row's neighbours
+    in time (-1: none)."""
+
+    rows: npt.NDArray[np.intp]
+    first: npt.NDArray[np.intp]
+    last: npt.NDArray[np.intp]
+    before: npt.NDArray[np.intp]
+    after: npt.NDArray[np.intp]
+
+    def pooled(self, values: FloatArray, reach: int) -> FloatArray:
+        """Per row, the sum of ``values`` over the rows within ``reach`` positions of it in
+        its episode (itself included)."""
+        ordered = values[self.rows]
+        cumulative = np.concatenate(([0.0], np.cumsum(ordered)))
+        positions = np.arange(self.rows.size)
+        low = np.maximum(positions - reach, self.first)
+        high = np.minimum(positions + reach, self.last)
+        out = np.zeros(values.size)
+        out[self.rows] = cumulative[high + 1] - cumulative[low]
+        return out
+
+
+def _scaled(values: FloatArray, rows: BoolArray, low: float | None = None) -> FloatArray:
+    """``values`` on ``rows`` scaled to [0, 1] between ``low`` (default: their minimum) and
+    their maximum; 0 elsewhere and when they are all equal."""
+    if not rows.any():
+        return np.zeros(values.size)
+    top = float(values[rows].max())
+    bottom = float(values[rows].min()) if low is None else low
+    if top <= bottom:  # all equal: all the best, unless scaled from a floor they never pass
+        return np.where(rows, 1.0 if low is None else 0.0, 0.0)
+    return np.where(rows, np.clip((values - bottom) / (top - bottom), 0.0, None), 0.0)
 
 
 class EngramIndex:
@@ -39,7 +105,8 @@ class EngramIndex:
     one sentence of a long memory activates the whole memory.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, settings: Settings = _DEFAULTS) -> None:
+        self.settings = settings
         self._clear()
 
     def _clear(self) -> None:
@@ -54,6 +121,12 @@ class EngramIndex:
         self._type = np.zeros(0, dtype=np.int8)
         self._alive = np.zeros(0, dtype=bool)
         self._parent = np.zeros(0, dtype=np.intp)  # -1 for an engram's own row
+        self._occurred = np.zeros(0)
+        self._episode = np.zeros(0, dtype=np.intp)  # episode number per row
+        self._episodes: dict[str, int] = {}
+        self._timeline: Timeline | None = None  # rebuilt lazily after an engram came or went
+        self._vocabulary = Vocabulary()
+        self._words = BM25(self.settings.bm25_k1, self.settings.bm25_b)
         self._superseded_by: dict[int, str] = {}  # row -> id of the engram that supersedes it
         self._edges: (
             tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.float64]] | None
@@ -92,6 +165,20 @@ class EngramIndex:
             self._drop_rows(previous.fragments)
         row = self._set_row(engram.engram_id, vector, parent=-1)
         self._engrams[engram.engram_id] = engram
+        if previous is None or previous.content != engram.content:
+            if previous is not None:
+                self._unindex_words(row, previous)
+            counts = term_counts(engram.content)
+            self._words.add(row, counts)
+            self._vocabulary.count(counts, +1)
+        if previous is None or (previous.episode, previous.occurred_at) != (
+            engram.episode,
+            engram.occurred_at,
+        ):
+            self._occurred[row] = engram.occurred_at
+            episode = engram.episode or engram.engram_id  # alone in an episode of its own
+            self._episode[row] = self._episodes.setdefault(episode, len(self._episodes))
+            self._timeline = None
         superseder = engram.context.get("superseded_by")
         if isinstance(superseder, str):
             self._superseded_by[row] = superseder
@@ -112,11 +199,18 @@ class EngramIndex:
         engram = self._engrams.pop(engram_id, None)
         if engram is None:
             return False
+        self._unindex_words(self._row[engram_id], engram)
         self._drop_rows([engram_id, *engram.fragments])
         self._edges = None
+        self._timeline = None
         if len(self._ids) > INITIAL_CAPACITY and self._holes > len(self._ids) // 2:
             self._compact()
         return True
+
+    def _unindex_words(self, row: int, engram: Engram) -> None:
+        counts = term_counts(engram.content)
+        self._words.add(row, counts, sign=-1)
+        self._vocabulary.count(counts, -1)
 
     def similar(
         self, vectors: Vector, threshold: float, limit: int = SIMILAR_LIMIT
@@ -142,33 +236,107 @@ class EngramIndex:
         return superseder if superseder in self._engrams else None
 
     def scores(
-        self,
-        query: Vector,
-        now: float,
-        *,
-        floor: float,
-        hops: int,
-        decay: float,
-        superseded_weight: float = 1.0,
+        self, query: Vector, now: float, terms: Sequence[str] = (), *, superseded: bool = True
     ) -> Scores:
-        """Activation of every row by ``query``, spread over associations (0 off engrams);
-        a superseded engram's direct activation is weighed by ``superseded_weight``."""
+        """Activation of every row by a cue (its embedding ``query`` and its ``terms``), spread
+        over associations (0 off engrams); a superseded engram's direct activation is weighed
+        by ``superseded_weight`` unless ``superseded=False``."""
         n = len(self._ids)
         if n == 0:
-            return Scores(*(np.zeros(0) for _ in range(4)))
-        engram_rows = self._alive[:n] & (self._parent[:n] < 0)
+            return Scores.empty()
+        s = self.settings
+        engrams = self._alive[:n] & (self._parent[:n] < 0)
         similarity = (self._vectors[:n] @ query).astype(np.float64)
         fragment_rows = np.flatnonzero(self._alive[:n] & (self._parent[:n] >= 0))
         np.maximum.at(similarity, self._parent[fragment_rows], similarity[fragment_rows])
+        words = [
+            (self._vocabulary.idf(t), self._words.frequencies(t, n)) for t in dict.fromkeys(terms)
+        ]
+        bm25 = self._words.weigh(words, self._words.lengths(n), self._average_length(engrams))
+        strength = max(
+            float(similarity[engrams].max(initial=0.0)),
+            min(1.0, float(bm25.max(initial=0.0)) / max(self._vocabulary.full_match(terms), 1e-9)),
+        )
+        semantic = s.semantic_weight * _scaled(similarity, engrams)
+        lexical = s.lexical_weight * _scaled(bm25, engrams, low=0.0)
+        timeline = self._sequence()
+        strongest = _scaled(semantic + lexical, engrams, low=self._kth(semantic + lexical, engrams))
+        temporal = s.temporal_weight * self._lift(strongest, timeline)
+        context = s.context_weight * _scaled(self._context(words, timeline, n), engrams, low=0.0)
+        best = float((semantic + lexical + temporal + context).max())
+        scale = strength / best if best > 0 else 0.0  # the best match counts as strong as the cue
+        parts = [scale * part for part in (semantic, lexical, temporal, context)]
         retention = dynamics.retention_array(self._last[:n], self._stability[:n], now)
-        direct = dynamics.initial_activation(similarity, retention, self._salience[:n], floor)
-        direct = np.where(engram_rows, direct, 0.0)
-        for row, superseder in self._superseded_by.items():
-            if superseder in self._engrams:
-                direct[row] *= superseded_weight
+        direct = dynamics.initial_activation(
+            sum(parts), retention, self._salience[:n], s.activation_floor, s.salience_weight
+        )
+        direct = np.where(engrams, direct, 0.0)
+        if superseded:
+            for row, superseder in self._superseded_by.items():
+                if superseder in self._engrams:
+                    direct[row] *= s.superseded_weight
         src, dst, weight = self._edge_arrays()
-        activation = dynamics.spread_activation(direct, src, dst, weight, hops, decay)
-        return Scores(similarity, retention, direct, activation)
+        activation = dynamics.spread_activation(
+            direct, src, dst, weight, s.spread_hops, s.spread_decay
+        )
+        semantic, lexical, temporal, context = parts
+        return Scores(
+            similarity, semantic, lexical, temporal, context, retention, direct, activation
+        )
+
+    def _average_length(self, engrams: BoolArray) -> float:
+        lengths = self._words.lengths(engrams.size)[engrams]
+        return float(lengths.mean()) if lengths.size else 0.0
+
+    def _kth(self, values: FloatArray, rows: BoolArray) -> float:
+        """The ``temporal_reach``-th best of ``values`` on ``rows`` (the lowest if fewer)."""
+        candidates = values[rows]
+        if candidates.size == 0:
+            return 0.0
+        k = min(self.settings.temporal_reach, candidates.size)
+        return float(np.partition(candidates, candidates.size - k)[candidates.size - k])
+
+    @staticmethod
+    def _lift(strongest: FloatArray, timeline: Timeline) -> FloatArray:
+        """Per row, the strongest of its two neighbours in time."""
+        before = np.where(timeline.before >= 0, strongest[timeline.before], 0.0)
+        after = np.where(timeline.after >= 0, strongest[timeline.after], 0.0)
+        return np.maximum(before, after)
+
+    def _context(
+        self, words: Sequence[tuple[float, FloatArray]], timeline: Timeline, n: int
+    ) -> FloatArray:
+        """BM25 of the cue's terms against each row's context: the rows within
+        ``context_reach`` of it in its episode, pooled as one document."""
+        if not words:
+            return np.zeros(n)
+        reach = self.settings.context_reach
+        lengths = timeline.pooled(self._words.lengths(n), reach)
+        average = float(lengths[timeline.rows].mean()) if timeline.rows.size else 0.0
+        pooled = [(idf, timeline.pooled(tf, reach)) for idf, tf in words]
+        return self._words.weigh(pooled, lengths, average)
+
+    def _sequence(self) -> Timeline:
+        """The engrams in time order within their episodes (cached until one comes or goes,
+        or moves in time)."""
+        if self._timeline is None:
+            n = len(self._ids)
+            live = np.flatnonzero(self._alive[:n] & (self._parent[:n] < 0))
+            rows = live[np.lexsort((self._occurred[live], self._episode[live]))]
+            episode = self._episode[rows]
+            starts = np.flatnonzero(np.diff(episode, prepend=-1) != 0)
+            ends = np.append(starts[1:], rows.size) - 1
+            span = np.diff(np.append(starts, rows.size))
+            first, last = np.repeat(starts, span), np.repeat(ends, span)
+            positions = np.arange(rows.size)
+            before = np.full(n, -1, dtype=np.intp)
+            after = np.full(n, -1, dtype=np.intp)
+            before[rows] = np.where(positions > first, rows[positions - 1], -1)
+            after[rows] = np.where(
+                positions < last, rows[np.minimum(positions + 1, rows.size - 1)], -1
+            )
+            self._timeline = Timeline(rows, first, last, before, after)
+        return self._timeline
 
     def explain(self, scores: Scores, ids: list[str]) -> list[Explanation]:
         """The parts of each engram's activation in ``scores``."""
@@ -179,8 +347,15 @@ class EngramIndex:
             explanations.append(
                 Explanation(
                     similarity=float(scores.similarity[row]),
+                    semantic=float(scores.semantic[row]),
+                    lexical=float(scores.lexical[row]),
+                    temporal=float(scores.temporal[row]),
+                    context=float(scores.context[row]),
+                    match=float(scores.match[row]),
                     retention=float(scores.retention[row]),
-                    salience_factor=float(0.5 + 0.5 * self._salience[row]),
+                    salience_factor=float(
+                        dynamics.salience_factor(self._salience[row], self.settings.salience_weight)
+                    ),
                     direct=direct,
                     spread=max(0.0, activation - direct),
                     activation=activation,
@@ -190,14 +365,24 @@ class EngramIndex:
         return explanations
 
     def top(
-        self, scores: Scores, k: int, memory_type: MemoryType | None = None
+        self,
+        scores: Scores,
+        k: int,
+        memory_type: MemoryType | None = None,
+        since: float | None = None,
+        until: float | None = None,
     ) -> list[tuple[Engram, float]]:
-        """The ``k`` most active engrams (activation above 0), optionally of one type."""
+        """The ``k`` most active engrams (activation above 0), optionally of one type and
+        within an ``occurred_at`` window (bounds included)."""
         n = len(self._ids)
         activation = scores.activation
         eligible = self._alive[:n] & (self._parent[:n] < 0) & (activation > 0)
         if memory_type is not None:
             eligible &= self._type[:n] == TYPE_CODES[memory_type]
+        if since is not None:
+            eligible &= self._occurred[:n] >= since
+        if until is not None:
+            eligible &= self._occurred[:n] <= until
         candidates = np.flatnonzero(eligible)
         if candidates.size > k:
             part = np.argpartition(-activation[candidates], k - 1)[:k]
@@ -243,6 +428,8 @@ class EngramIndex:
         self._salience = np.resize(self._salience, capacity)
         self._type = np.resize(self._type, capacity)
         self._parent = np.resize(self._parent, capacity)
+        self._occurred = np.resize(self._occurred, capacity)
+        self._episode = np.resize(self._episode, capacity)
         alive = np.zeros(capacity, dtype=bool)
         alive[:old] = self._alive
         self._alive = alive

@@ -48,6 +48,18 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     activation_floor: float = 0.08
     supersede_similarity: float = 0.7  # a later memory this close, with another fact, counts
     superseded_weight: float = 0.5  # what a superseded engram's activation is multiplied by
+    # Hippocampus: a cue matched by meaning and by words (SPEC 9); tuned on LoCoMo's dev split
+    semantic_weight: float = 0.6  # cosine, min-max scaled over the brain
+    lexical_weight: float = 0.4  # BM25 of the cue's stemmed terms, scaled by the brain's best
+    temporal_weight: float = 0.2  # lift from a neighbour in time that is a strong match
+    temporal_reach: int = 20  # only the cue's this many strongest matches lift neighbours
+    context_weight: float = 0.3  # BM25 of the cue against an engram's context in its episode
+    context_reach: int = 5  # engrams each side of an engram that make its context
+    salience_weight: float = 0.25  # activation x (1 - w + w x salience); the original: 0.5
+    bm25_k1: float = 1.2
+    bm25_b: float = 0.5
+    episode_gap_seconds: float = 1800.0  # a longer gap in occurred_at starts a new episode
+    temporal_link_weight: float = 0.7  # association between neighbours in time (spread)
     # long-term regions
     procedural_min_stability: float = 5.0
     reward_shortcut: float = 0.3

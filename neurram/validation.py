@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -76,3 +77,34 @@ def context(value: Any) -> dict[str, Any]:
             f"context values must be plain data (str, numbers, lists, dicts): {exc}"
         ) from exc
     return dict(value)
+
+
+def moment(name: str, value: Any) -> float:
+    """A point in time as unix seconds: a finite number, or a datetime (naive = local time)."""
+    if isinstance(value, datetime):
+        return value.timestamp()
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise InvalidInputError(
+            f"{name} must be unix seconds (a finite number) or a datetime, got {value!r}"
+        )
+    return float(value)
+
+
+def occurred_at(value: Any, now: float) -> float:
+    """When a remembered event happened: a :func:`moment` not after ``now``."""
+    at = moment("occurred_at", value)
+    if at > now:
+        raise InvalidInputError(
+            f"occurred_at {at:.3f} is in the future (now is {now:.3f}); pass when the event "
+            "happened, or nothing for now"
+        )
+    return at
+
+
+def window(since: Any, until: Any) -> tuple[float | None, float | None]:
+    """An ``occurred_at`` window; either bound may be None (open)."""
+    start = None if since is None else moment("since", since)
+    end = None if until is None else moment("until", until)
+    if start is not None and end is not None and start > end:
+        raise InvalidInputError(f"since ({start:.3f}) is after until ({end:.3f}); swap them")
+    return start, end

@@ -309,8 +309,11 @@ async def test_recall_explains_its_scores(make_brain: BrainFactory) -> None:
     [(found, score, why)] = await brain.recall("lake freezes January", top_k=1, explain=True)
     assert found.engram_id == engram.engram_id
     assert why.activation == pytest.approx(score)
-    assert why.salience_factor == pytest.approx(0.8)
-    assert why.direct == pytest.approx(why.similarity * why.retention * 0.8)
+    assert why.salience_factor == pytest.approx(0.9)  # 1 - 0.25 + 0.25 x 0.6
+    assert why.semantic > 0 and why.lexical > 0  # matched by meaning and by words
+    parts = why.semantic + why.lexical + why.temporal + why.context
+    assert why.match == pytest.approx(parts)
+    assert why.direct == pytest.approx(why.match * why.retention * 0.9)
     assert why.direct + why.spread == pytest.approx(score)
 
 

@@ -9,6 +9,7 @@ from neurram.engram import Engram, MemoryType
 from neurram.index import EngramIndex
 
 T0 = 1_700_000_000.0
+AT_HALF = 0.875  # salience factor at salience 0.5: 1 - 0.25 + 0.25 x 0.5
 
 
 def unit(*components: float) -> np.ndarray:
@@ -24,7 +25,7 @@ def engram(engram_id: str, *components: float, **fields: object) -> Engram:
 def ranked(
     index: EngramIndex, query: np.ndarray, k: int = 1000, **kw: object
 ) -> list[tuple[str, float]]:
-    scores = index.scores(query, T0, floor=0.08, hops=2, decay=0.6)
+    scores = index.scores(query, T0)
     return [(e.engram_id, s) for e, s in index.top(scores, k, **kw)]  # type: ignore[arg-type]
 
 
@@ -40,7 +41,7 @@ def test_upsert_get_contains_len() -> None:
 def test_empty_index() -> None:
     index = EngramIndex()
     assert index.dim is None
-    assert index.scores(unit(1, 0), T0, floor=0.08, hops=2, decay=0.6).activation.size == 0
+    assert index.scores(unit(1, 0), T0).activation.size == 0
 
 
 def test_upsert_replaces_an_engram_with_the_same_id() -> None:
@@ -49,7 +50,7 @@ def test_upsert_replaces_an_engram_with_the_same_id() -> None:
     replacement = engram("a", 0, 1)
     index.upsert(replacement)
     assert len(index) == 1 and index.get("a") is replacement
-    assert ranked(index, unit(0, 1)) == [("a", pytest.approx(0.75))]
+    assert ranked(index, unit(0, 1)) == [("a", pytest.approx(AT_HALF))]
     assert ranked(index, unit(1, 0)) == []
 
 
@@ -122,8 +123,8 @@ def test_top_with_k_larger_than_candidates() -> None:
     index.upsert(engram("b", 1, 1, 0))  # cos 0.707
     index.upsert(engram("c", 0, 0, 1))  # cos 0: no activation, not a candidate
     assert ranked(index, unit(1, 0, 0), k=50) == [
-        ("a", pytest.approx(0.75)),
-        ("b", pytest.approx(0.75 * 2**-0.5)),
+        ("a", pytest.approx(AT_HALF)),
+        ("b", pytest.approx(AT_HALF * 2**-0.5)),
     ]
 
 
@@ -150,11 +151,11 @@ def test_touch_refreshes_retention_inputs() -> None:
     index = EngramIndex()
     a = engram("a", 1, 0, last_accessed=T0 - 3600.0)
     index.upsert(a)
-    assert ranked(index, unit(1, 0)) == [("a", pytest.approx(0.75 * np.exp(-1)))]
+    assert ranked(index, unit(1, 0)) == [("a", pytest.approx(AT_HALF * np.exp(-1)))]
     a.last_accessed = T0
-    assert ranked(index, unit(1, 0)) == [("a", pytest.approx(0.75 * np.exp(-1)))]  # not yet
+    assert ranked(index, unit(1, 0)) == [("a", pytest.approx(AT_HALF * np.exp(-1)))]  # not yet
     index.touch(a)
-    assert ranked(index, unit(1, 0)) == [("a", pytest.approx(0.75))]
+    assert ranked(index, unit(1, 0)) == [("a", pytest.approx(AT_HALF))]
 
 
 def test_grows_past_initial_capacity() -> None:
@@ -162,7 +163,7 @@ def test_grows_past_initial_capacity() -> None:
     for i in range(200):
         index.upsert(engram(f"e{i}", 1, i / 200))
     assert len(index) == 200
-    assert ranked(index, unit(1, 0), k=1) == [("e0", pytest.approx(0.75))]
+    assert ranked(index, unit(1, 0), k=1) == [("e0", pytest.approx(AT_HALF))]
     assert index.get("e199") is not None
 
 
@@ -179,10 +180,10 @@ def test_a_fragment_match_recalls_its_parent() -> None:
     index.upsert(engram("other", 1, 1, 0))
     assert len(index) == 2
     results = ranked(index, unit(0, 0, 1))
-    assert results == [("long", pytest.approx(0.75))]  # the fragment's cosine, not the parent's
-    scores = index.scores(unit(0, 0, 1), T0, floor=0.08, hops=2, decay=0.6)
+    assert results == [("long", pytest.approx(AT_HALF))]  # the fragment's cosine, not the parent's
+    scores = index.scores(unit(0, 0, 1), T0)
     [why] = index.explain(scores, ["long"])
-    assert why.similarity == pytest.approx(1.0) and why.direct == pytest.approx(0.75)
+    assert why.similarity == pytest.approx(1.0) and why.direct == pytest.approx(AT_HALF)
 
 
 def test_removing_an_engram_removes_its_fragments() -> None:

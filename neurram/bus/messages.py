@@ -39,6 +39,7 @@ class Stimulus(msgspec.Struct, tag="stimulus", kw_only=True):
     context: dict[str, Any] = msgspec.field(default_factory=dict)
     context_hint: str | None = None
     perceived_at: float
+    occurred_at: float | None = None  # when the event happened, if not when perceived
     reply_to: str | None = None
 
 
@@ -99,6 +100,8 @@ class RecallRequest(msgspec.Struct, tag="recall", kw_only=True):
     query: str
     top_k: int = 5
     memory_type: MemoryType | None = None
+    since: float | None = None  # occurred_at window, bounds included
+    until: float | None = None
     reply_to: str
 
 

@@ -38,7 +38,8 @@ class Amygdala:
 
     def encode(self, stimulus: Stimulus, embeddings: Vector, now: float) -> Engram:
         """The engram of ``stimulus`` from the embeddings of its :meth:`texts` (one row each);
-        its id is the stimulus id, so redelivery is idempotent."""
+        its id is the stimulus id, so redelivery is idempotent. A remembered past event has
+        aged since it happened: it was last accessed when it occurred."""
         salience = self.salience(stimulus)
         context = {**stimulus.context, "modality": stimulus.modality}
         if stimulus.reward:
@@ -50,7 +51,10 @@ class Amygdala:
             salience=salience,
             stability=self.boost if salience >= self.boost_threshold else 1.0,
             encoded_at=now,
-            last_accessed=now,
+            last_accessed=now if stimulus.occurred_at is None else stimulus.occurred_at,
+            occurred_at=stimulus.perceived_at
+            if stimulus.occurred_at is None
+            else stimulus.occurred_at,
             context=context,
             layer=Layer.SENSORY,
         )

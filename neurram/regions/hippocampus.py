@@ -1,5 +1,7 @@
-"""Hippocampus: indexes every engram that reaches working memory, links it to related recent
-ones (temporal association), and recalls by pattern completion with spreading activation."""
+"""Hippocampus: indexes every engram that reaches working memory, places it in its episode,
+links it to related recent ones and to its neighbour in time (temporal contiguity), and
+recalls by pattern completion: a cue matched by meaning and by words, then spreading
+activation."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from neurram.encoder import Encoder, resolve_encoder
 from neurram.engram import Engram, Explanation, Layer, MemoryType, Vector
 from neurram.fragments import attach_embeddings, texts_to_embed
 from neurram.index import EngramIndex
+from neurram.lexicon import terms
 from neurram.runtime.actor import Actor
 from neurram.settings import Settings
 from neurram.supersession import supersedes
@@ -28,7 +31,7 @@ class Hippocampus:
     def __init__(self, encoder: Encoder | None = None, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
         self._encoder = encoder
-        self.index = EngramIndex()
+        self.index = EngramIndex(self.settings)
         self._recent: deque[str] = deque(maxlen=self.settings.association_window)
 
     @property
@@ -57,12 +60,35 @@ class Hippocampus:
                 edges += [(other.engram_id, engram.engram_id, weight)]
         return edges
 
+    def place(self, engram: Engram, recent: Sequence[Engram]) -> list[Edge]:
+        """Put ``engram`` in an episode, in place: the episode of the latest of ``recent`` that
+        occurred before it, unless more than ``episode_gap_seconds`` lie between them (then it
+        starts one). Returns the temporal links to that predecessor, both ways, weighed at
+        least ``temporal_link_weight`` whatever their cosine."""
+        before = [
+            e
+            for e in recent
+            if e.episode and e.engram_id != engram.engram_id and e.occurred_at <= engram.occurred_at
+        ]
+        previous = max(before, key=lambda e: e.occurred_at, default=None)
+        gap = self.settings.episode_gap_seconds
+        if previous is None or engram.occurred_at - previous.occurred_at > gap:
+            engram.episode = engram.engram_id
+            return []
+        engram.episode = previous.episode
+        weight = self.settings.temporal_link_weight
+        if previous.embedding.size == engram.embedding.size:
+            weight = max(weight, float(np.dot(engram.embedding, previous.embedding)))
+        forward = (engram.engram_id, previous.engram_id, weight)
+        return [forward, (previous.engram_id, engram.engram_id, weight)]
+
     def link(self, engram: Engram, recent: Sequence[Engram]) -> list[Engram]:
-        """Associate ``engram`` with related ``recent`` engrams in place.
+        """Place ``engram`` in its episode and associate it with related ``recent`` engrams
+        and its predecessor in time, in place.
 
         Returns every engram whose associations changed (``engram`` first when it did).
         """
-        edges = self.links(engram, recent)
+        edges = self.links(engram, recent) + self.place(engram, recent)
         changed = [e for e in (engram, *recent) if any(src == e.engram_id for src, _, _ in edges)]
         for e in changed:
             add_edges(e, edges)
@@ -116,9 +142,13 @@ class Hippocampus:
         top_k: int = 10,
         memory_type: MemoryType | None = None,
         now: float | None = None,
+        since: float | None = None,
+        until: float | None = None,
     ) -> list[tuple[Engram, float]]:
-        """The ``top_k`` engrams most activated by ``cue``; each recalled one is potentiated."""
-        return [(e, score) for e, score, _ in self.complete(cue, top_k, memory_type, now)]
+        """The ``top_k`` engrams most activated by ``cue`` (optionally of one type, occurred
+        within ``since``..``until``); each recalled one is potentiated."""
+        found = self.complete(cue, top_k, memory_type, now, since=since, until=until)
+        return [(e, score) for e, score, _ in found]
 
     def complete(
         self,
@@ -126,22 +156,22 @@ class Hippocampus:
         top_k: int = 10,
         memory_type: MemoryType | None = None,
         now: float | None = None,
+        *,
+        since: float | None = None,
+        until: float | None = None,
+        words: Sequence[str] | None = None,
     ) -> list[tuple[Engram, float, Explanation]]:
-        """:meth:`pattern_complete`, with why each engram scored (as it was before LTP)."""
+        """:meth:`pattern_complete`, with why each engram scored (as it was before LTP). A
+        text cue is matched by its words too; a vector cue by the ``words`` given, if any."""
         if len(self.index) == 0:
             return []
-        query = self.encode([cue])[0] if isinstance(cue, str) else dynamics.normalize(cue)
+        if isinstance(cue, str):
+            query, words = self.encode([cue])[0], terms(cue) if words is None else words
+        else:
+            query = dynamics.normalize(cue)
         now = time.time() if now is None else now
-        s = self.settings
-        scores = self.index.scores(
-            query,
-            now,
-            floor=s.activation_floor,
-            hops=s.spread_hops,
-            decay=s.spread_decay,
-            superseded_weight=s.superseded_weight,
-        )
-        results = self.index.top(scores, top_k, memory_type)
+        scores = self.index.scores(query, now, words or ())
+        results = self.index.top(scores, top_k, memory_type, since, until)
         why = self.index.explain(scores, [e.engram_id for e, _ in results])
         for engram, _ in results:
             dynamics.potentiate(engram, now)
@@ -190,7 +220,7 @@ class HippocampusActor(Actor):
 
     async def rebuild(self) -> None:
         """Index every stored engram; changes logged from here on are applied by catch_up."""
-        self.logic.index = EngramIndex()
+        self.logic.index = EngramIndex(self.settings)
         self.position, self.seen, _ = await self.store.change_log_head()
         async for chunk in self.store.scan():
             for engram in chunk:
@@ -212,10 +242,14 @@ class HippocampusActor(Actor):
         edges: list[Edge] = []
         supersede: dict[str, list[str]] = {}
         superseded_by: dict[str, str] = {}
+        episodes: dict[str, str] = {}
         for message in held:
             engram = message.engram
             recent = [e for e in recent if e.engram_id != engram.engram_id]
             edges += self.logic.links(engram, recent)
+            if not message.rehearsal:
+                edges += self.logic.place(engram, recent)
+                episodes[engram.engram_id] = engram.episode
             recent = [engram, *recent][:window]
         fresh = [m.engram for m in held if not m.rehearsal]
         found = await asyncio.to_thread(self.logic.superseded, fresh)  # a product over the index
@@ -226,9 +260,10 @@ class HippocampusActor(Actor):
         def link(engram: Engram) -> None:
             add_edges(engram, edges)
             engram_id = engram.engram_id
+            engram.episode = episodes.get(engram_id, engram.episode)
             mark_supersession(engram, supersede.get(engram_id), superseded_by.get(engram_id))
 
-        changed = {source for source, _, _ in edges} | set(superseded_by)
+        changed = {source for source, _, _ in edges} | set(superseded_by) | set(episodes)
         changed |= {i for i, older in supersede.items() if older}
         linked = await self.store.update(sorted(changed), link)  # on the stored versions
         pipe = self.store.pipeline()
@@ -252,7 +287,13 @@ class HippocampusActor(Actor):
         for request, query in zip(requests, queries, strict=True):
             try:
                 answers[request.request_id] = self.logic.complete(
-                    query, request.top_k, request.memory_type, now
+                    query,
+                    request.top_k,
+                    request.memory_type,
+                    now,
+                    since=request.since,
+                    until=request.until,
+                    words=terms(request.query),
                 )
             except ValueError as exc:  # e.g. a query vector of another model's dimension
                 answers[request.request_id] = str(exc)

@@ -93,6 +93,10 @@ class PrefrontalCortexActor(Actor):
             held_ids.append(engram.engram_id)
 
         def hold(engram: Engram) -> None:
+            if engram.engram_id in inserts and not restated[engram.engram_id]:
+                # new: it ages from when it occurred
+                engram.layer = Layer.WORKING
+                return
             for _ in range(restated[engram.engram_id]):
                 dynamics.potentiate(engram, now)
             keep_in_mind(engram, now)

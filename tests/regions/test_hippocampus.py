@@ -12,9 +12,10 @@ from neurram.engram import Engram, Layer, MemoryType
 from neurram.regions import hippocampus as hippocampus_module
 from neurram.regions.hippocampus import Hippocampus
 
-from .conftest import HOUR, unit
+from .conftest import HOUR, T0, unit
 
 LTP_ONCE = 1.0 + 0.3 * math.log(2)  # stability after one recall at salience 0.5: 1.2079
+AT_HALF = 0.875  # salience factor at salience 0.5: 1 - 0.25 + 0.25 x 0.5
 
 
 @pytest.fixture
@@ -113,9 +114,11 @@ def test_remembering_an_engram_again_keeps_five_distinct_in_the_window(
     assert set(weights(new)) == set(words)
 
 
-def test_remember_does_not_link_unrelated(hippocampus, make_engram) -> None:
+def test_remember_does_not_link_unrelated_apart_in_time(hippocampus, make_engram) -> None:
     cat = hippocampus.remember(make_engram("the cat sat on the mat"))
-    stocks = hippocampus.remember(make_engram("stock prices fell sharply today"))
+    stocks = hippocampus.remember(
+        make_engram("stock prices fell sharply today", occurred_at=T0 + HOUR)
+    )
     assert cat.associations == [] and stocks.associations == []
 
 
@@ -133,14 +136,16 @@ def test_empty_hippocampus_returns_nothing_without_loading_a_model(monkeypatch) 
 def test_closest_first_and_ltp_on_results(hippocampus, make_engram, now) -> None:
     cat = hippocampus.remember(make_engram("the cat sat on the mat"))
     chase = hippocampus.remember(make_engram("the cat chased a mouse"))
-    stocks = hippocampus.remember(make_engram("stock prices fell sharply today"))
+    stocks = hippocampus.remember(  # another episode: no neighbour of the cats in time
+        make_engram("stock prices fell sharply today", occurred_at=now + HOUR)
+    )
     results = hippocampus.pattern_complete("the cat sat on the mat", top_k=5, now=now + HOUR)
     ranked = [e for e, _ in results]
     assert ranked[:2] == [cat, chase]
     assert stocks not in ranked
     scores = [s for _, s in results]
     assert scores == sorted(scores, reverse=True)
-    assert scores[0] == pytest.approx(math.exp(-1) * 0.75, rel=1e-5)  # cos 1 x R(1 h) x 0.75
+    assert scores[0] == pytest.approx(math.exp(-1) * AT_HALF, rel=1e-5)  # cos 1 x R(1 h)
     for engram in ranked:
         assert engram.access_count == 1
         assert engram.last_accessed == now + HOUR
@@ -155,7 +160,7 @@ def test_ltp_is_visible_to_the_next_recall(hippocampus, make_engram, now) -> Non
     hippocampus.pattern_complete("the cat sat on the mat", now=later)
     ((_, score),) = hippocampus.pattern_complete("the cat sat on the mat", now=later)
     # last_accessed refreshed to `later` in the index: retention 1, not exp(-2)
-    assert score == pytest.approx(0.75, rel=1e-5)
+    assert score == pytest.approx(AT_HALF, rel=1e-5)
 
 
 def test_top_k_limits_results(hippocampus, make_engram, now) -> None:
@@ -190,9 +195,9 @@ def test_spreading_activation_reaches_associates_two_hops(hippocampus, make_engr
         (e.engram_id, s) for e, s in hippocampus.pattern_complete(unit(1, 0, 0, 0), now=now)
     )
     assert results == {
-        "a": pytest.approx(0.75),  # 1 x 1 x (0.5 + 0.5 x 0.5)
-        "b": pytest.approx(0.75 * 0.9 * 0.6),  # 0.405
-        "c": pytest.approx(0.75 * 0.9 * 0.6 * 0.8 * 0.6),  # 0.1944
+        "a": pytest.approx(AT_HALF),
+        "b": pytest.approx(AT_HALF * 0.9 * 0.6),
+        "c": pytest.approx(AT_HALF * 0.9 * 0.6 * 0.8 * 0.6),
     }
 
 
@@ -218,16 +223,16 @@ def test_long_unaccessed_engram_scores_below_an_identical_fresh_one(
         engram.embedding = HashEncoder().encode([text])[0]
         hippocampus.index.upsert(engram)
     results = dict((e.engram_id, s) for e, s in hippocampus.pattern_complete(text, now=now))
-    assert results["fresh"] == pytest.approx(0.75, rel=1e-5)
-    assert results["hour"] == pytest.approx(0.75 * math.exp(-1), rel=1e-5)
-    assert "stale" not in results  # exp(-48) x 0.75 is below the 0.08 floor
+    assert results["fresh"] == pytest.approx(AT_HALF, rel=1e-5)
+    assert results["hour"] == pytest.approx(AT_HALF * math.exp(-1), rel=1e-5)
+    assert "stale" not in results  # exp(-48) x 0.875 is below the 0.08 floor
 
 
 def test_salience_scales_activation(hippocampus, make_engram, now) -> None:
     hippocampus.index.upsert(make_engram("x", engram_id="hi", salience=1.0, embedding=unit(1, 0)))
     hippocampus.index.upsert(make_engram("x", engram_id="lo", salience=0.0, embedding=unit(1, 0)))
     results = [(e.engram_id, s) for e, s in hippocampus.pattern_complete(unit(1, 0), now=now)]
-    assert results == [("hi", pytest.approx(1.0)), ("lo", pytest.approx(0.5))]
+    assert results == [("hi", pytest.approx(1.0)), ("lo", pytest.approx(0.75))]  # 1 - 0.25
 
 
 def test_each_result_says_why_it_scored(hippocampus, make_engram, now) -> None:
@@ -239,13 +244,13 @@ def test_each_result_says_why_it_scored(hippocampus, make_engram, now) -> None:
         hippocampus.index.upsert(engram)
     why = {e.engram_id: (score, w) for e, score, w in hippocampus.complete(unit(1, 0), now=now)}
     score, wa = why["a"]
-    assert (wa.similarity, wa.salience_factor) == (pytest.approx(1.0), pytest.approx(0.75))
+    assert (wa.similarity, wa.salience_factor) == (pytest.approx(1.0), pytest.approx(AT_HALF))
     assert wa.retention == pytest.approx(math.exp(-1))
-    assert wa.direct == pytest.approx(0.75 * math.exp(-1)) == score == wa.activation
+    assert wa.direct == pytest.approx(AT_HALF * math.exp(-1)) == score == wa.activation
     assert wa.spread == 0.0
     score, wb = why["b"]
     assert wb.similarity == pytest.approx(0.0, abs=1e-7) and wb.direct == 0.0
-    assert wb.spread == pytest.approx(0.75 * math.exp(-1) * 0.9 * 0.6) == score
+    assert wb.spread == pytest.approx(AT_HALF * math.exp(-1) * 0.9 * 0.6) == score
     assert a.access_count == 1  # explained as it was before the recall potentiated it
 
 
