@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -218,6 +219,9 @@ async def test_background_sleep_runs_when_idle(make_brain: BrainFactory) -> None
         ({"query": "ok", "top_k": 0}, InvalidInputError),
         ({"query": "ok", "top_k": 2.5}, InvalidInputError),
         ({"query": "ok", "memory_type": "dreams"}, UnknownMemoryTypeError),
+        ({"query": "ok", "since": 2_000.0, "until": 1_000.0}, InvalidInputError),
+        ({"query": "ok", "since": "yesterday"}, InvalidInputError),
+        ({"query": "ok", "until": float("nan")}, InvalidInputError),
     ],
 )
 async def test_bad_recall_is_refused(
@@ -256,6 +260,11 @@ async def test_forget_refuses_a_non_id(make_brain: BrainFactory) -> None:
         ({"content": "ok", "reward": -0.1}, InvalidInputError),
         ({"content": "ok", "memory_type": "dreams"}, UnknownMemoryTypeError),
         ({"content": "ok", "context": {"k": object()}}, InvalidInputError),
+        ({"content": "ok", "occurred_at": time.time() + 3_600}, InvalidInputError),
+        ({"content": "ok", "occurred_at": datetime.now() + timedelta(days=1)}, InvalidInputError),
+        ({"content": "ok", "occurred_at": "last tuesday"}, InvalidInputError),
+        ({"content": "ok", "occurred_at": float("inf")}, InvalidInputError),
+        ({"content": "ok", "occurred_at": True}, InvalidInputError),
     ],
 )
 async def test_bad_input_is_refused_and_nothing_stored(
@@ -352,3 +361,17 @@ async def test_the_later_of_two_facts_outranks_the_earlier(make_brain: BrainFact
     assert results[1][2].superseded_by == new.engram_id
     stored = {e.engram_id: e for e in await brain.engrams()}
     assert stored[old.engram_id].context["superseded_by"] == new.engram_id
+
+
+async def test_occurred_at_is_kept_and_bounds_a_recall_window(make_brain: BrainFactory) -> None:
+    brain = await make_brain()
+    march = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    old = await brain.perceive("The boiler was serviced", occurred_at=march)
+    new = await brain.perceive("The boiler was serviced again", occurred_at=time.time() - 60)
+    assert old.occurred_at == march.timestamp()
+    found = await brain.recall("boiler serviced", top_k=5, until=march + timedelta(days=1))
+    assert [(e.engram_id, e.occurred_at) for e, _ in found] == [(old.engram_id, march.timestamp())]
+    found = await brain.recall("boiler serviced", top_k=5, since=march.timestamp() + 1)
+    assert [e.engram_id for e, _ in found] == [new.engram_id]
+    everything = await brain.recall("boiler serviced", top_k=5, since=march, until=time.time())
+    assert {e.engram_id for e, _ in everything} == {old.engram_id, new.engram_id}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 
 import pytest
 
@@ -103,3 +104,27 @@ def test_context() -> None:
 def test_context_refuses(value) -> None:
     with pytest.raises(InvalidInputError, match="context"):
         validation.context(value)
+
+
+NOW = 1_800_000_000.0
+
+
+def test_moments_are_unix_seconds_or_datetimes() -> None:
+    assert validation.moment("since", 5) == 5.0
+    moment = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+    assert validation.moment("since", moment) == moment.timestamp()
+    assert validation.occurred_at(NOW, NOW) == NOW  # now itself is not the future
+
+
+@pytest.mark.parametrize("value", [NOW + 1, "2026-03-02", None, math.nan, math.inf, True, [1.0]])
+def test_occurred_at_in_the_future_or_not_a_time(value) -> None:
+    with pytest.raises(InvalidInputError, match="occurred_at"):
+        validation.occurred_at(value, NOW)
+
+
+def test_a_window_may_be_open_but_not_reversed() -> None:
+    assert validation.window(None, None) == (None, None)
+    assert validation.window(1.0, None) == (1.0, None)
+    assert validation.window(1.0, 1.0) == (1.0, 1.0)
+    with pytest.raises(InvalidInputError, match=r"since .* is after until"):
+        validation.window(2.0, 1.0)
