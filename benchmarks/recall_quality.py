@@ -127,9 +127,9 @@ async def neurram_ranker(
                 context={"dia_id": turn.dia_id},
                 occurred_at=turn.occurred_at if dated else None,
             )
+        engrams = await brain.engrams()  # as perceived: what the baselines search
         if dated:
             await brain.sleep()
-        engrams = await brain.engrams()
         answers = {}
         for question in conversation.questions:
             results = await brain.recall(question.text, top_k=TOP_K)
