@@ -18,8 +18,9 @@ zeroed, and compacted away once they make up half the matrix.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -65,13 +66,16 @@ class Scores:
 class Timeline:
     """Engram rows in time order within each episode: ``rows[k]`` is ``k``-th; its episode
     spans positions ``first[k]..last[k]``; ``before``/``after`` give each row's neighbours
-    in time (-1: none)."""
+    in time (-1: none); each row's context (see :meth:`pooled`) holds ``context_lengths``
+    terms, ``context_average`` on average."""
 
     rows: npt.NDArray[np.intp]
     first: npt.NDArray[np.intp]
     last: npt.NDArray[np.intp]
     before: npt.NDArray[np.intp]
     after: npt.NDArray[np.intp]
+    context_lengths: FloatArray = field(default_factory=lambda: np.zeros(0))  # per row
+    context_average: float = 0.0
 
     def pooled(self, values: FloatArray, reach: int) -> FloatArray:
         """Per row, the sum of ``values`` over the rows within ``reach`` positions of it in
@@ -252,7 +256,7 @@ class EngramIndex:
         words = [
             (self._vocabulary.idf(t), self._words.frequencies(t, n)) for t in dict.fromkeys(terms)
         ]
-        bm25 = self._words.weigh(words, self._words.lengths(n), self._average_length(engrams))
+        bm25 = self._words.weigh(words, self._words.lengths(n), self._words.average_length)
         strength = max(
             float(similarity[engrams].max(initial=0.0)),
             min(1.0, float(bm25.max(initial=0.0)) / max(self._vocabulary.full_match(terms), 1e-9)),
@@ -284,10 +288,6 @@ class EngramIndex:
             similarity, semantic, lexical, temporal, context, retention, direct, activation
         )
 
-    def _average_length(self, engrams: BoolArray) -> float:
-        lengths = self._words.lengths(engrams.size)[engrams]
-        return float(lengths.mean()) if lengths.size else 0.0
-
     def _kth(self, values: FloatArray, rows: BoolArray) -> float:
         """The ``temporal_reach``-th best of ``values`` on ``rows`` (the lowest if fewer)."""
         candidates = values[rows]
@@ -311,10 +311,8 @@ class EngramIndex:
         if not words:
             return np.zeros(n)
         reach = self.settings.context_reach
-        lengths = timeline.pooled(self._words.lengths(n), reach)
-        average = float(lengths[timeline.rows].mean()) if timeline.rows.size else 0.0
         pooled = [(idf, timeline.pooled(tf, reach)) for idf, tf in words]
-        return self._words.weigh(pooled, lengths, average)
+        return self._words.weigh(pooled, timeline.context_lengths, timeline.context_average)
 
     def _sequence(self) -> Timeline:
         """The engrams in time order within their episodes (cached until one comes or goes,
@@ -335,7 +333,12 @@ class EngramIndex:
             after[rows] = np.where(
                 positions < last, rows[np.minimum(positions + 1, rows.size - 1)], -1
             )
-            self._timeline = Timeline(rows, first, last, before, after)
+            timeline = Timeline(rows, first, last, before, after)
+            lengths = timeline.pooled(self._words.lengths(n), self.settings.context_reach)
+            average = float(lengths[rows].mean()) if rows.size else 0.0
+            self._timeline = dataclasses.replace(
+                timeline, context_lengths=lengths, context_average=average
+            )
         return self._timeline
 
     def explain(self, scores: Scores, ids: list[str]) -> list[Explanation]:

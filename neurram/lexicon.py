@@ -131,6 +131,11 @@ class BM25:
         for term, tf in counts.items():
             self._postings.setdefault(term, _Postings()).add(row, sign * tf)
 
+    @property
+    def average_length(self) -> float:
+        """Mean number of terms of a document."""
+        return self._total / self._documents if self._documents else 0.0
+
     def frequencies(self, term: str, size: int) -> FloatArray:
         """How often ``term`` occurs in each row ``< size``."""
         postings = self._postings.get(term)
@@ -155,7 +160,7 @@ class BM25:
         return self.weigh(
             [(vocabulary.idf(t), self.frequencies(t, size)) for t in dict.fromkeys(query)],
             self.lengths(size),
-            self._total / self._documents,
+            self.average_length,
         )
 
     def weigh(

@@ -1,0 +1,139 @@
+"""Recall latency against the encoder's own: p50 of ``brain.recall`` beside p50 of one
+batch-1 query encode, measured in the same run, at 5,000 and 100,000 engrams.
+
+    .venv/bin/python benchmarks/recall_speed.py [--sizes 5000 100000] [--queries 60]
+
+Engrams are written straight into the store (as a restore would), then a Brain with the
+regions in this process indexes them at start. Their texts are sentences of made-up words
+with Zipf-distributed frequencies (so the lexical postings look like a real vocabulary's);
+the first 5,000 carry their real MiniLM embeddings, the rest random unit vectors (encoding
+100,000 texts would take minutes and does not change what a recall costs). Consecutive
+engrams form episodes of 20. Every recall goes through the bus with the real model.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from redis import asyncio as aioredis
+
+from neurram import Brain, Engram, Layer, MemoryType
+from neurram.bus import Namespace
+from neurram.encoder import Encoder, resolve_encoder
+from neurram.runtime.embedded import EmbeddedServer
+from neurram.runtime.store import MemoryStore
+
+REAL = 5_000
+EPISODE = 20
+CHUNK = 2_000
+WORDS_PER_TEXT = 12
+rng = np.random.default_rng(2026)
+
+
+def vocabulary(size: int = 20_000) -> list[str]:
+    syllables = [c + v for c in "bdfgklmnprstvz" for v in "aeiou"]
+    return ["".join(rng.choice(syllables, size=rng.integers(2, 4))) for _ in range(size)]
+
+
+def sentences(words: list[str], count: int, length: int) -> list[str]:
+    ranks = np.minimum(rng.zipf(1.2, size=(count, length)), len(words)) - 1
+    return [" ".join(words[r] for r in row) for row in ranks]
+
+
+def engrams(texts: list[str], vectors: np.ndarray, start: float) -> list[Engram]:
+    return [
+        Engram(
+            content=text,
+            memory_type=MemoryType.EPISODIC,
+            embedding=vector,
+            encoded_at=start + i,
+            last_accessed=start + i,
+            occurred_at=start + i,
+            episode=f"ep{i // EPISODE}",
+            layer=Layer.WORKING,
+            engram_id=f"e{i}",
+        )
+        for i, (text, vector) in enumerate(zip(texts, vectors, strict=True))
+    ]
+
+
+def random_units(count: int, dim: int) -> np.ndarray:
+    vectors = rng.normal(size=(count, dim)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+async def fill(redis_url: str, brain_id: str, texts: list[str], vectors: np.ndarray) -> None:
+    client = aioredis.from_url(redis_url)
+    store = MemoryStore(client, Namespace(brain_id))
+    start = time.time() - len(texts)
+    for begin in range(0, len(texts), CHUNK):
+        end = begin + CHUNK
+        await store.put(engrams(texts[begin:end], vectors[begin:end], start + begin))
+    await client.aclose()
+
+
+def p50_ms(samples: list[float]) -> float:
+    return statistics.median(samples) * 1000
+
+
+async def measure(
+    size: int, count: int, redis_url: str, encoder: Encoder, texts: list[str], vectors: np.ndarray
+) -> None:
+    brain_id = f"speed-{size}-{time.time_ns()}"
+    real = encoder.encode(texts[: min(size, REAL)])
+    all_vectors = np.concatenate([real, vectors[: max(0, size - REAL)]])
+    await fill(redis_url, brain_id, texts[:size], all_vectors)
+    started = time.monotonic()
+    brain = await Brain.create(redis_url=redis_url, brain_id=brain_id, encoder=encoder)
+    opened = time.monotonic() - started
+    queries = [" ".join(text.split()[:6]) for text in rng.choice(texts[:size], count)]
+    for query in queries[:5]:  # warm up
+        await brain.recall(query, top_k=10)
+        encoder.encode([query])
+    encode, recall = [], []
+    for query in queries:
+        t0 = time.perf_counter()
+        encoder.encode([query])
+        t1 = time.perf_counter()
+        await brain.recall(query, top_k=10)
+        t2 = time.perf_counter()
+        encode.append(t1 - t0)
+        recall.append(t2 - t1)
+    await brain.close()
+    print(
+        f"| {size:,} | {p50_ms(encode):.1f} ms | {p50_ms(recall):.1f} ms | "
+        f"{p50_ms(recall) / p50_ms(encode):.2f}x | {p50_ms(recall) - p50_ms(encode):.1f} ms | "
+        f"{opened:.1f} s |"
+    )
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[5_000, 100_000])
+    parser.add_argument("--queries", type=int, default=60)
+    args = parser.parse_args()
+    encoder = resolve_encoder(None)
+    largest = max(args.sizes)
+    texts = sentences(vocabulary(), largest, WORDS_PER_TEXT)
+    vectors = random_units(max(0, largest - REAL), encoder.dim)
+    print(f"recall p50 against one batch-1 query encode (p50), {args.queries} queries, top_k=10")
+    print("| engrams | encode | recall | ratio | recall - encode | brain start |")
+    print("|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory(prefix="nr-speed-") as data_dir:
+        server = EmbeddedServer(Path(data_dir))
+        redis_url = server.start()
+        try:
+            for size in args.sizes:
+                await measure(size, args.queries, redis_url, encoder, texts, vectors)
+        finally:
+            server.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
