@@ -126,7 +126,7 @@ class EngramIndex:
         self._alive = np.zeros(0, dtype=bool)
         self._parent = np.zeros(0, dtype=np.intp)  # -1 for an engram's own row
         self._occurred = np.zeros(0)
-        self._episode = np.zeros(0, dtype=np.intp)  # episode number per row
+        self._episode = np.zeros(0, dtype=np.intp)  # episode number per row (< 0: alone)
         self._episodes: dict[str, int] = {}
         self._timeline: Timeline | None = None  # rebuilt lazily after an engram came or went
         self._vocabulary = Vocabulary()
@@ -180,8 +180,11 @@ class EngramIndex:
             engram.occurred_at,
         ):
             self._occurred[row] = engram.occurred_at
-            episode = engram.episode or engram.engram_id  # alone in an episode of its own
-            self._episode[row] = self._episodes.setdefault(episode, len(self._episodes))
+            self._episode[row] = (  # no episode yet: alone in one of its own
+                self._episodes.setdefault(engram.episode, len(self._episodes))
+                if engram.episode
+                else -1 - row
+            )
             self._timeline = None
         superseder = engram.context.get("superseded_by")
         if isinstance(superseder, str):
@@ -322,7 +325,7 @@ class EngramIndex:
             live = np.flatnonzero(self._alive[:n] & (self._parent[:n] < 0))
             rows = live[np.lexsort((self._occurred[live], self._episode[live]))]
             episode = self._episode[rows]
-            starts = np.flatnonzero(np.diff(episode, prepend=-1) != 0)
+            starts = np.flatnonzero(np.concatenate(([True], episode[1:] != episode[:-1])))
             ends = np.append(starts[1:], rows.size) - 1
             span = np.diff(np.append(starts, rows.size))
             first, last = np.repeat(starts, span), np.repeat(ends, span)

@@ -7,6 +7,7 @@ import pytest
 
 from neurram.engram import Engram, MemoryType
 from neurram.index import EngramIndex
+from neurram.lexicon import terms
 
 T0 = 1_700_000_000.0
 AT_HALF = 0.875  # salience factor at salience 0.5: 1 - 0.25 + 0.25 x 0.5
@@ -18,8 +19,8 @@ def unit(*components: float) -> np.ndarray:
 
 
 def engram(engram_id: str, *components: float, **fields: object) -> Engram:
-    values = {"last_accessed": T0, "encoded_at": T0, **fields}
-    return Engram(content=engram_id, engram_id=engram_id, embedding=unit(*components), **values)  # type: ignore[arg-type]
+    values = {"content": engram_id, "last_accessed": T0, "encoded_at": T0, **fields}
+    return Engram(engram_id=engram_id, embedding=unit(*components), **values)  # type: ignore[arg-type]
 
 
 def ranked(
@@ -194,3 +195,79 @@ def test_removing_an_engram_removes_its_fragments() -> None:
     assert ranked(index, unit(0, 0, 1)) == []
     index.upsert(with_fragments("long", unit(1, 0, 0)))  # back, without fragments
     assert ranked(index, unit(0, 0, 1)) == []
+
+
+# --- a cue matched by meaning and by words, in episodes (SPEC 9) ----------------------------
+
+
+def said(engram_id: str, content: str, *components: float, **fields: object) -> Engram:
+    """An engram with real words, in episode "ep" unless told otherwise."""
+    values = {"episode": "ep", "occurred_at": T0, **fields}
+    return engram(engram_id, *components, content=content, **values)
+
+
+def matched(index: EngramIndex, query: np.ndarray, cue: str, k: int = 10) -> list[str]:
+    scores = index.scores(query, T0, terms(cue))
+    return [e.engram_id for e, _ in index.top(scores, k)]
+
+
+def test_the_cue_s_words_lift_an_engram_its_meaning_ranks_lower() -> None:
+    index = EngramIndex()
+    index.upsert(said("close", "we talked about the weather", 1, 0.1, 0))
+    index.upsert(said("worded", "the plumber named Jorge fixed it", 1, 0.3, 0, episode="other"))
+    index.upsert(said("far", "a recipe for soup", 0, 0, 1, episode="third"))
+    assert matched(index, unit(1, 0, 0), "weather")[0] == "close"
+    assert matched(index, unit(1, 0, 0), "who was Jorge")[0] == "worded"
+    scores = index.scores(unit(1, 0, 0), T0, terms("who was Jorge"))
+    worded, close = index.explain(scores, ["worded", "close"])
+    assert worded.lexical > 0 and close.lexical == 0
+    assert worded.semantic < close.semantic  # its meaning alone ranks it second
+    assert worded.match == pytest.approx(
+        worded.semantic + worded.lexical + worded.temporal + worded.context
+    )
+
+
+def test_a_strong_match_lifts_its_neighbours_in_time_within_its_episode() -> None:
+    index = EngramIndex()
+    for i, name in enumerate(["before", "hit", "after"]):  # one episode, in time order
+        index.upsert(said(name, f"turn {name}", 0.2, 1, occurred_at=T0 + i))
+    hit = index.get("hit")
+    assert hit is not None
+    hit.embedding = unit(1, 0.1)
+    index.upsert(hit)
+    index.upsert(said("elsewhere", "turn elsewhere", 0.2, 1, episode="other"))
+    scores = index.scores(unit(1, 0), T0)
+    names = ["before", "hit", "after", "elsewhere"]
+    why = dict(zip(names, index.explain(scores, names), strict=True))
+    assert why["before"].temporal > 0 and why["after"].temporal > 0
+    assert why["elsewhere"].temporal == 0 and why["hit"].temporal == 0
+    ranking = matched(index, unit(1, 0), "")
+    assert ranking[0] == "hit" and set(ranking[1:3]) == {"before", "after"}
+
+
+def test_context_is_the_words_around_an_engram_in_its_episode() -> None:
+    index = EngramIndex()
+    index.upsert(said("a", "we booked the Lisbon flight", 1, 0, occurred_at=T0))
+    index.upsert(said("b", "it leaves at dawn", 0, 1, occurred_at=T0 + 1))
+    index.upsert(said("c", "it leaves at dawn", 0, 1, episode="x"))
+    scores = index.scores(unit(0, 1), T0, terms("Lisbon dawn"))
+    b, c = index.explain(scores, ["b", "c"])
+    assert b.context > c.context > 0  # b's context also says Lisbon; c's only dawn
+
+
+def test_an_unrelated_cue_activates_nothing() -> None:
+    index = EngramIndex()
+    index.upsert(said("a", "the boiler was serviced", 1, 0, 0))
+    index.upsert(said("b", "the fence was painted", 0.9, 0.1, 0))
+    assert matched(index, unit(0, 0, 1), "quarterly revenue") == []
+
+
+def test_top_keeps_an_occurred_at_window() -> None:
+    index = EngramIndex()
+    for i in range(5):
+        index.upsert(said(f"e{i}", "the same words", 1, 0, occurred_at=T0 - i * 100))
+    scores = index.scores(unit(1, 0), T0, terms("same words"))
+    assert {e.engram_id for e, _ in index.top(scores, 10, since=T0 - 200)} == {"e0", "e1", "e2"}
+    assert {e.engram_id for e, _ in index.top(scores, 10, until=T0 - 300)} == {"e3", "e4"}
+    window = index.top(scores, 10, since=T0 - 300, until=T0 - 100)
+    assert {e.engram_id for e, _ in window} == {"e1", "e2", "e3"}

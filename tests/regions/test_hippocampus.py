@@ -275,3 +275,46 @@ def test_versions_of_a_fact_form_a_chain(hippocampus, make_engram, now) -> None:
     assert get("1234").context["superseded_by"] == "5678"
     results = hippocampus.pattern_complete("My PIN is", now=now + 3)
     assert results[0][0].engram_id == "9012"
+
+
+# --- episodes and temporal contiguity (SPEC 9) ------------------------------------------
+
+
+def test_place_joins_the_episode_of_the_latest_earlier_engram_within_the_gap(
+    hippocampus, make_engram
+) -> None:
+    first = make_engram("first", engram_id="first", embedding=unit(1, 0), occurred_at=T0)
+    hippocampus.place(first, [])
+    assert first.episode == "first"  # nothing before it: it starts one
+    second = make_engram("second", embedding=unit(0, 1), occurred_at=T0 + 1799)
+    edges = hippocampus.place(second, [first])
+    assert second.episode == "first"
+    # linked both ways whatever their cosine (0 here)
+    assert edges == [
+        (second.engram_id, "first", pytest.approx(0.7)),
+        ("first", second.engram_id, pytest.approx(0.7)),
+    ]
+    late = make_engram("late", engram_id="late", embedding=unit(0, 1), occurred_at=T0 + 3600)
+    assert hippocampus.place(late, [second, first]) == []
+    assert late.episode == "late"  # more than 30 minutes after: a new episode
+
+
+def test_place_follows_time_not_the_order_engrams_arrive_in(hippocampus, make_engram) -> None:
+    recalled = make_engram("old", engram_id="old", episode="old", occurred_at=T0 - 86_400)
+    previous = make_engram("prev", engram_id="prev", episode="today", occurred_at=T0 - 60)
+    new = make_engram("new", occurred_at=T0)
+    edges = hippocampus.place(new, [recalled, previous])  # a restated old memory came last
+    assert new.episode == "today" and {target for _, target, _ in edges} == {"prev", new.engram_id}
+
+
+def test_remember_links_neighbours_in_time_and_recall_lifts_them(
+    hippocampus, make_engram, now
+) -> None:
+    question = hippocampus.remember(make_engram("how did the sourdough bread turn out"))
+    answer = hippocampus.remember(make_engram("burnt on the bottom", occurred_at=T0 + 1))
+    assert dict(question.associations).get(answer.engram_id) == pytest.approx(0.7)
+    hippocampus.remember(make_engram("stock prices fell sharply", occurred_at=T0 + 7200))
+    found = hippocampus.complete("sourdough bread", top_k=3, now=now)
+    by_id = {e.engram_id: why for e, _, why in found}
+    assert [e.engram_id for e, _, _ in found][:2] == [question.engram_id, answer.engram_id]
+    assert by_id[answer.engram_id].temporal > 0
