@@ -297,15 +297,6 @@ class HippocampusActor(Actor):
                 )
             except ValueError as exc:  # e.g. a query vector of another model's dimension
                 answers[request.request_id] = str(exc)
-        recalled = Counter(
-            e.engram_id for a in answers.values() if isinstance(a, list) for e, _, _ in a
-        )
-
-        def potentiate(engram: Engram) -> None:
-            for _ in range(recalled[engram.engram_id]):
-                dynamics.potentiate(engram, now)
-
-        potentiated = await self.store.update(list(recalled), potentiate)  # on stored versions
         pipe = self.store.pipeline()
         for request in requests:
             answer = answers[request.request_id]
@@ -314,11 +305,20 @@ class HippocampusActor(Actor):
             else:
                 reply = RecallReply(
                     request_id=request.request_id,
-                    results=[(potentiated.get(e.engram_id, e), score) for e, score, _ in answer],
+                    results=[(e, score) for e, score, _ in answer],  # potentiated in the index
                     explanations=[why for _, _, why in answer],
                 )
             self.reply(pipe, request.reply_to, reply)
-        await pipe.execute()
+        await pipe.execute()  # the caller need not wait for LTP to be stored; ACK still does
+        recalled = Counter(
+            e.engram_id for a in answers.values() if isinstance(a, list) for e, _, _ in a
+        )
+
+        def potentiate(engram: Engram) -> None:
+            for _ in range(recalled[engram.engram_id]):
+                dynamics.potentiate(engram, now)
+
+        await self.store.update(list(recalled), potentiate)  # on the stored versions
 
     async def catch_up(self) -> None:
         """Apply every change logged since the index was last refreshed (rebuild when the log
