@@ -29,6 +29,7 @@ SPREAD_DECAY = _DEFAULTS.spread_decay  # 0.6
 SPREAD_HOPS = _DEFAULTS.spread_hops  # 2
 ACTIVATION_FLOOR = _DEFAULTS.activation_floor  # 0.08
 SALIENCE_WEIGHT = _DEFAULTS.salience_weight  # 0.25
+RETENTION_WEIGHT = _DEFAULTS.retention_weight  # 0.25
 CONSOLIDATION_ACCESS_COUNT = _DEFAULTS.consolidation_access_count  # 3
 CONSOLIDATION_SALIENCE = _DEFAULTS.consolidation_salience  # 0.8
 
@@ -90,10 +91,10 @@ def retention_array(
     return np.exp(-hours / stable)
 
 
-def salience_factor(salience: npt.ArrayLike, weight: float = SALIENCE_WEIGHT) -> FloatArray:
-    """How salience weighs activation: ``1 - weight + weight x salience`` (the original's
-    ``0.5 + 0.5 x salience`` at ``weight=0.5``)."""
-    return 1.0 - weight + weight * np.asarray(salience, dtype=np.float64)
+def weigh(value: npt.ArrayLike, weight: float) -> FloatArray:
+    """How much a factor in [0, 1] counts in an activation: ``1 - weight + weight x value``
+    (all of it at ``weight=1``, none at 0)."""
+    return 1.0 - weight + weight * np.asarray(value, dtype=np.float64)
 
 
 def initial_activation(
@@ -102,11 +103,13 @@ def initial_activation(
     salience: npt.ArrayLike,
     floor: float = ACTIVATION_FLOOR,
     salience_weight: float = SALIENCE_WEIGHT,
+    retention_weight: float = RETENTION_WEIGHT,
 ) -> FloatArray:
-    """Seed activation ``similarity x retention x salience_factor``; <= ``floor`` is 0."""
+    """Seed activation ``similarity x weigh(retention) x weigh(salience)``; <= ``floor`` is 0.
+    The original's is ``similarity x retention x (0.5 + 0.5 x salience)``: weights 1 and 0.5."""
     sim = np.asarray(similarity, dtype=np.float64)
-    ret = np.asarray(retention, dtype=np.float64)
-    activation = sim * ret * salience_factor(salience, salience_weight)
+    factors = weigh(retention, retention_weight) * weigh(salience, salience_weight)
+    activation = sim * factors
     return np.where(activation > floor, activation, 0.0)
 
 

@@ -73,12 +73,15 @@ class Engram(msgspec.Struct, kw_only=True, eq=False):
 
 
 class Explanation(msgspec.Struct, kw_only=True, frozen=True):
-    """Why a recalled engram scored: ``direct = match x retention x salience_factor`` (0 when
-    not above the activation floor; times ``superseded_weight`` when a later engram
-    supersedes it), plus what spread to it over associations. ``match`` is the sum of its
-    weighed parts: ``semantic`` (meaning), ``lexical`` (words), ``temporal`` (a neighbour in
-    time matched strongly) and ``context`` (the words around it in its episode);
-    ``similarity`` is the raw cosine."""
+    """Why a recalled engram scored.
+
+    ``direct = match x retention_factor x salience_factor``, each factor being
+    ``1 - weight + weight x value`` (0 when not above the activation floor; times
+    ``superseded_weight`` when a later engram supersedes it), plus what spread to it over
+    associations. ``match`` is the sum of its weighed parts: ``semantic`` (meaning),
+    ``lexical`` (words), ``temporal`` (a neighbour in time matched strongly) and ``context``
+    (the words around it in its episode); ``similarity`` is the raw cosine.
+    """
 
     similarity: float
     semantic: float
@@ -87,6 +90,7 @@ class Explanation(msgspec.Struct, kw_only=True, frozen=True):
     context: float
     match: float
     retention: float
+    retention_factor: float
     salience_factor: float
     direct: float
     spread: float

@@ -9,7 +9,8 @@ A cue's match with an engram fuses, at score level:
   episode pooled together (the whole episode when it is short): context reinstatement.
 Weighed by their settings, the parts sum to a relative match, scaled so that the best engram's
 match is the cue's absolute strength (its best cosine, or its best share of a full lexical
-match): an unrelated cue still activates nothing. Retention and salience then weigh the match, and
+match): an unrelated cue still activates nothing. Retention and salience then weigh the match
+(a quarter each by default: an old memory that is the only good match still comes back), and
 activation spreads over association edges (SPEC 3).
 
 A derived cache: everything in it can be rebuilt from the store. Rows of removed engrams are
@@ -275,7 +276,12 @@ class EngramIndex:
         parts = [scale * part for part in (semantic, lexical, temporal, context)]
         retention = dynamics.retention_array(self._last[:n], self._stability[:n], now)
         direct = dynamics.initial_activation(
-            sum(parts), retention, self._salience[:n], s.activation_floor, s.salience_weight
+            sum(parts),
+            retention,
+            self._salience[:n],
+            s.activation_floor,
+            s.salience_weight,
+            s.retention_weight,
         )
         direct = np.where(engrams, direct, 0.0)
         if superseded:
@@ -359,8 +365,11 @@ class EngramIndex:
                     context=float(scores.context[row]),
                     match=float(scores.match[row]),
                     retention=float(scores.retention[row]),
+                    retention_factor=float(
+                        dynamics.weigh(scores.retention[row], self.settings.retention_weight)
+                    ),
                     salience_factor=float(
-                        dynamics.salience_factor(self._salience[row], self.settings.salience_weight)
+                        dynamics.weigh(self._salience[row], self.settings.salience_weight)
                     ),
                     direct=direct,
                     spread=max(0.0, activation - direct),

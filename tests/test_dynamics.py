@@ -137,7 +137,11 @@ def test_retention_array_matches_scalar() -> None:
 
 def test_initial_activation_product_and_floor() -> None:
     got = initial_activation(
-        [0.9, 0.5, 0.1, 0.16], [1.0, 0.5, 1.0, 1.0], [0.5, 1.0, 1.0, 0.0], salience_weight=0.5
+        [0.9, 0.5, 0.1, 0.16],
+        [1.0, 0.5, 1.0, 1.0],
+        [0.5, 1.0, 1.0, 0.0],
+        salience_weight=0.5,
+        retention_weight=1.0,
     )
     # the original's form: 0.9*1*0.75, 0.5*0.5*1.0, 0.1*1*1.0 (0.1 > 0.08 kept), 0.16*1*0.5
     # = 0.08 (not above: 0)
@@ -197,3 +201,10 @@ def test_qualifies_for_consolidation() -> None:
     assert qualifies_for_consolidation(engram(access_count=3, salience=0.1))
     assert qualifies_for_consolidation(engram(access_count=0, salience=0.8))
     assert not qualifies_for_consolidation(engram(access_count=3), min_access_count=4)
+
+
+def test_weigh_blends_a_factor_into_an_activation() -> None:
+    from neurram.dynamics import weigh
+
+    assert weigh([0.0, 0.5, 1.0], 0.25).tolist() == [0.75, 0.875, 1.0]
+    assert weigh([0.2], 1.0).tolist() == [0.2] and weigh([0.2], 0.0).tolist() == [1.0]

@@ -152,9 +152,11 @@ def test_touch_refreshes_retention_inputs() -> None:
     index = EngramIndex()
     a = engram("a", 1, 0, last_accessed=T0 - 3600.0)
     index.upsert(a)
-    assert ranked(index, unit(1, 0)) == [("a", pytest.approx(AT_HALF * np.exp(-1)))]
+    assert ranked(index, unit(1, 0)) == [("a", pytest.approx(AT_HALF * (0.75 + 0.25 * np.exp(-1))))]
     a.last_accessed = T0
-    assert ranked(index, unit(1, 0)) == [("a", pytest.approx(AT_HALF * np.exp(-1)))]  # not yet
+    assert ranked(index, unit(1, 0)) == [
+        ("a", pytest.approx(AT_HALF * (0.75 + 0.25 * np.exp(-1))))
+    ]  # not yet
     index.touch(a)
     assert ranked(index, unit(1, 0)) == [("a", pytest.approx(AT_HALF))]
 
