@@ -26,6 +26,7 @@ from neurram.dynamics import (
     retention_array,
     spread_activation,
     time_until_forgotten,
+    weigh,
 )
 from neurram.engram import Engram
 from neurram.errors import InvalidInputError
@@ -204,7 +205,5 @@ def test_qualifies_for_consolidation() -> None:
 
 
 def test_weigh_blends_a_factor_into_an_activation() -> None:
-    from neurram.dynamics import weigh
-
     assert weigh([0.0, 0.5, 1.0], 0.25).tolist() == [0.75, 0.875, 1.0]
     assert weigh([0.2], 1.0).tolist() == [0.2] and weigh([0.2], 0.0).tolist() == [1.0]
