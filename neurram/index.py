@@ -14,6 +14,7 @@ import numpy.typing as npt
 
 from neurram import dynamics
 from neurram.engram import Engram, Explanation, MemoryType, Vector
+from neurram.settings import ForgettingLaw
 
 FloatArray = npt.NDArray[np.float64]
 TYPE_CODES = {t: i for i, t in enumerate(MemoryType)}
@@ -39,7 +40,10 @@ class EngramIndex:
     one sentence of a long memory activates the whole memory.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, law: ForgettingLaw | None = dynamics.FORGETTING_LAW) -> None:
+        """``law``: the forgetting law retention follows; None for an index whose engrams are
+        matched by the cue alone (retention 1), as silent engrams are."""
+        self.law = law
         self._clear()
 
     def _clear(self) -> None:
@@ -160,7 +164,11 @@ class EngramIndex:
         similarity = (self._vectors[:n] @ query).astype(np.float64)
         fragment_rows = np.flatnonzero(self._alive[:n] & (self._parent[:n] >= 0))
         np.maximum.at(similarity, self._parent[fragment_rows], similarity[fragment_rows])
-        retention = dynamics.retention_array(self._last[:n], self._stability[:n], now)
+        retention = (
+            np.ones(n)
+            if self.law is None
+            else dynamics.retention_array(self._last[:n], self._stability[:n], now, self.law)
+        )
         direct = dynamics.initial_activation(similarity, retention, self._salience[:n], floor)
         direct = np.where(engram_rows, direct, 0.0)
         for row, superseder in self._superseded_by.items():

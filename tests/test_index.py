@@ -147,13 +147,20 @@ def test_top_k_and_memory_type() -> None:
 
 
 def test_touch_refreshes_retention_inputs() -> None:
-    index = EngramIndex()
+    index = EngramIndex("exponential")
     a = engram("a", 1, 0, last_accessed=T0 - 3600.0)
     index.upsert(a)
     assert ranked(index, unit(1, 0)) == [("a", pytest.approx(0.75 * np.exp(-1)))]
     a.last_accessed = T0
     assert ranked(index, unit(1, 0)) == [("a", pytest.approx(0.75 * np.exp(-1)))]  # not yet
     index.touch(a)
+    assert ranked(index, unit(1, 0)) == [("a", pytest.approx(0.75))]
+
+
+def test_an_index_without_a_law_matches_by_the_cue_alone() -> None:
+    """As the silent engrams are kept: retention set aside."""
+    index = EngramIndex(law=None)
+    index.upsert(engram("a", 1, 0, last_accessed=T0 - 1e9))
     assert ranked(index, unit(1, 0)) == [("a", pytest.approx(0.75))]
 
 

@@ -100,6 +100,7 @@ class RecallRequest(msgspec.Struct, tag="recall", kw_only=True):
     top_k: int = 5
     memory_type: MemoryType | None = None
     reply_to: str
+    include_silent: bool = False  # search silent engrams fully, not only as a fallback
 
 
 class RecallReply(msgspec.Struct, tag="recall_reply", kw_only=True):

@@ -23,12 +23,17 @@ from neurram.supersession import supersedes
 
 
 class Hippocampus:
-    """Usable on its own, with no Redis: ``Hippocampus().pattern_complete("cue", top_k=10)``."""
+    """Usable on its own, with no Redis: ``Hippocampus().pattern_complete("cue", top_k=10)``.
+
+    Active engrams are in ``index``; silent ones (layer SILENT) apart in ``silent``, matched by
+    the cue alone, so they cost a recall nothing until it falls back to them.
+    """
 
     def __init__(self, encoder: Encoder | None = None, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
         self._encoder = encoder
-        self.index = EngramIndex()
+        self.index = EngramIndex(self.settings.forgetting_law)
+        self.silent = EngramIndex(law=None)
         self._recent: deque[str] = deque(maxlen=self.settings.association_window)
 
     @property
@@ -43,6 +48,19 @@ class Hippocampus:
 
     def encode(self, texts: Sequence[str]) -> list[Vector]:
         return list(self.encoder.encode(texts))
+
+    def place(self, engram: Engram) -> None:
+        """Index ``engram`` where its layer puts it (silent or active), out of the other."""
+        home, other = (
+            (self.silent, self.index) if engram.layer is Layer.SILENT else (self.index, self.silent)
+        )
+        other.remove(engram.engram_id)
+        home.upsert(engram)
+
+    def drop(self, engram_id: str) -> None:
+        """Take a deleted engram out of both indexes."""
+        self.index.remove(engram_id)
+        self.silent.remove(engram_id)
 
     def links(self, engram: Engram, recent: Sequence[Engram]) -> list[Edge]:
         """Association edges between ``engram`` and related ``recent`` engrams, both ways,
@@ -116,9 +134,11 @@ class Hippocampus:
         top_k: int = 10,
         memory_type: MemoryType | None = None,
         now: float | None = None,
+        include_silent: bool = False,
     ) -> list[tuple[Engram, float]]:
         """The ``top_k`` engrams most activated by ``cue``; each recalled one is potentiated."""
-        return [(e, score) for e, score, _ in self.complete(cue, top_k, memory_type, now)]
+        found = self.complete(cue, top_k, memory_type, now, include_silent)
+        return [(e, score) for e, score, _ in found]
 
     def complete(
         self,
@@ -126,14 +146,46 @@ class Hippocampus:
         top_k: int = 10,
         memory_type: MemoryType | None = None,
         now: float | None = None,
+        include_silent: bool = False,
     ) -> list[tuple[Engram, float, Explanation]]:
-        """:meth:`pattern_complete`, with why each engram scored (as it was before LTP)."""
-        if len(self.index) == 0:
+        """:meth:`pattern_complete`, with why each engram scored (as it was before LTP).
+
+        Silent engrams fill the places active ones leave empty (none above the activation
+        floor), after them; ``include_silent`` ranks both together. A silent engram's
+        retention is set aside (explained as 1): it is matched by the cue alone.
+        """
+        if len(self.index) == 0 and len(self.silent) == 0:
             return []
         query = self.encode([cue])[0] if isinstance(cue, str) else dynamics.normalize(cue)
         now = time.time() if now is None else now
+        results = self._activated(self.index, query, top_k, memory_type, now)
+        room = top_k if include_silent else top_k - len(results)
+        if room > 0:
+            results += self._activated(self.silent, query, room, memory_type, now)
+        if include_silent:
+            results = sorted(results, key=lambda r: -r[1])[:top_k]
+        for engram, _, _ in results:
+            silent = engram.layer is Layer.SILENT
+            dynamics.potentiate(engram, now, unit=self.settings.stability_unit_hours)
+            if silent:
+                self.place(engram)  # used again: active again
+            else:
+                self.index.touch(engram)
+        return results
+
+    def _activated(
+        self,
+        index: EngramIndex,
+        query: Vector,
+        top_k: int,
+        memory_type: MemoryType | None,
+        now: float,
+    ) -> list[tuple[Engram, float, Explanation]]:
+        """The ``top_k`` engrams of ``index`` that ``query`` activates, with why."""
+        if len(index) == 0:
+            return []
         s = self.settings
-        scores = self.index.scores(
+        scores = index.scores(
             query,
             now,
             floor=s.activation_floor,
@@ -141,11 +193,8 @@ class Hippocampus:
             decay=s.spread_decay,
             superseded_weight=s.superseded_weight,
         )
-        results = self.index.top(scores, top_k, memory_type)
-        why = self.index.explain(scores, [e.engram_id for e, _ in results])
-        for engram, _ in results:
-            dynamics.potentiate(engram, now)
-            self.index.touch(engram)
+        results = index.top(scores, top_k, memory_type)
+        why = index.explain(scores, [e.engram_id for e, _ in results])
         return [(e, score, w) for (e, score), w in zip(results, why, strict=True)]
 
 
@@ -190,7 +239,8 @@ class HippocampusActor(Actor):
 
     async def rebuild(self) -> None:
         """Index every stored engram; changes logged from here on are applied by catch_up."""
-        self.logic.index = EngramIndex()
+        self.logic.index = EngramIndex(self.settings.forgetting_law)
+        self.logic.silent = EngramIndex(law=None)
         self.position, self.seen, _ = await self.store.change_log_head()
         async for chunk in self.store.scan():
             for engram in chunk:
@@ -252,7 +302,7 @@ class HippocampusActor(Actor):
         for request, query in zip(requests, queries, strict=True):
             try:
                 answers[request.request_id] = self.logic.complete(
-                    query, request.top_k, request.memory_type, now
+                    query, request.top_k, request.memory_type, now, request.include_silent
                 )
             except ValueError as exc:  # e.g. a query vector of another model's dimension
                 answers[request.request_id] = str(exc)
@@ -260,9 +310,11 @@ class HippocampusActor(Actor):
             e.engram_id for a in answers.values() if isinstance(a, list) for e, _, _ in a
         )
 
+        unit = self.settings.stability_unit_hours
+
         def potentiate(engram: Engram) -> None:
             for _ in range(recalled[engram.engram_id]):
-                dynamics.potentiate(engram, now)
+                dynamics.potentiate(engram, now, unit=unit)
 
         potentiated = await self.store.update(list(recalled), potentiate)  # on stored versions
         pipe = self.store.pipeline()
@@ -295,11 +347,11 @@ class HippocampusActor(Actor):
             if engram_id in present:
                 self._index(present[engram_id])
             else:
-                self.logic.index.remove(engram_id)
+                self.logic.drop(engram_id)
 
     def _index(self, engram: Engram) -> None:
         """Index a stored engram; one that cannot be indexed is logged, never fatal."""
         try:
-            self.logic.index.upsert(engram)
+            self.logic.place(engram)
         except ValueError as exc:
             self.log.error("hippocampus.unindexable", engram_id=engram.engram_id, error=str(exc))

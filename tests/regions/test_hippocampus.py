@@ -11,15 +11,18 @@ from neurram.encoder import HashEncoder
 from neurram.engram import Engram, Layer, MemoryType
 from neurram.regions import hippocampus as hippocampus_module
 from neurram.regions.hippocampus import Hippocampus
+from neurram.settings import Settings
 
 from .conftest import HOUR, unit
 
 LTP_ONCE = 1.0 + 0.3 * math.log(2)  # stability after one recall at salience 0.5: 1.2079
+# most tests here check the original's numbers: its law, and stability granted in hours
+ORIGINAL = Settings(forgetting_law="exponential", stability_unit_hours=1.0)
 
 
 @pytest.fixture
 def hippocampus() -> Hippocampus:
-    return Hippocampus(encoder=HashEncoder())
+    return Hippocampus(encoder=HashEncoder(), settings=ORIGINAL)
 
 
 def weights(engram: Engram) -> dict[str, float]:

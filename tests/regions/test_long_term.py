@@ -37,7 +37,9 @@ def test_neocortex_keeps_the_engram_as_it_was(make_engram) -> None:
 @pytest.mark.parametrize(("before", "after"), [(1.0, 5.0), (4.9, 5.0), (5.0, 5.0), (8.0, 8.0)])
 def test_cerebellum_stability_at_least_five(make_engram, before, after) -> None:
     engram = make_engram("tie a bowline", memory_type=MemoryType.PROCEDURAL, stability=before)
-    assert Cerebellum().consolidate(engram).stability == after
+    assert Cerebellum(unit=1.0).consolidate(engram).stability == after
+    again = make_engram("x", memory_type=MemoryType.PROCEDURAL, stability=before)
+    assert Cerebellum().consolidate(again).stability == max(before, 5 * 72.0)  # 15 days
 
 
 @pytest.mark.parametrize(
@@ -48,7 +50,7 @@ def test_basal_ganglia_reward_sets_stability_and_salience(
     make_engram, reward, stability, salience
 ) -> None:
     engram = make_engram("coffee at 9", memory_type=MemoryType.HABITUAL)
-    BasalGanglia().consolidate(engram, reward)
+    BasalGanglia(unit=1.0).consolidate(engram, reward)
     assert engram.stability == pytest.approx(stability)  # >= 1 + 4r
     assert engram.salience == pytest.approx(salience)  # += 0.2r
     assert engram.context["reward"] == reward
@@ -56,7 +58,7 @@ def test_basal_ganglia_reward_sets_stability_and_salience(
 
 def test_basal_ganglia_keeps_higher_stability(make_engram) -> None:
     engram = make_engram("x", memory_type=MemoryType.HABITUAL, stability=7.0)
-    BasalGanglia().consolidate(engram, 0.5)
+    BasalGanglia(unit=1.0).consolidate(engram, 0.5)
     assert engram.stability == 7.0
 
 
@@ -68,7 +70,7 @@ def test_basal_ganglia_salience_is_capped_at_one(make_engram) -> None:
 
 def test_basal_ganglia_uses_the_reward_recorded_by_the_amygdala(make_engram) -> None:
     engram = make_engram("x", memory_type=MemoryType.HABITUAL, context={"reward": 0.5})
-    BasalGanglia().consolidate(engram)
+    BasalGanglia(unit=1.0).consolidate(engram)
     assert engram.stability == pytest.approx(3.0)
     assert engram.salience == pytest.approx(0.6)
 
@@ -93,4 +95,4 @@ def test_second_consolidation_does_not_reapply_the_reward(make_engram) -> None:
     ganglia.consolidate(engram, 1.0)
     ganglia.consolidate(engram, 1.0)
     assert engram.salience == pytest.approx(0.7)
-    assert engram.stability == pytest.approx(5.0)
+    assert engram.stability == pytest.approx(5.0 * 72.0)  # (1 + 4r) units of 72 hours
