@@ -40,9 +40,8 @@ class EngramIndex:
     one sentence of a long memory activates the whole memory.
     """
 
-    def __init__(self, law: ForgettingLaw | None = dynamics.FORGETTING_LAW) -> None:
-        """``law``: the forgetting law retention follows; None for an index whose engrams are
-        matched by the cue alone (retention 1), as silent engrams are."""
+    def __init__(self, law: ForgettingLaw = dynamics.FORGETTING_LAW) -> None:
+        """``law``: the forgetting law that retention follows."""
         self.law = law
         self._clear()
 
@@ -148,7 +147,7 @@ class EngramIndex:
     def scores(
         self,
         query: Vector,
-        now: float,
+        now: float | None,
         *,
         floor: float,
         hops: int,
@@ -156,7 +155,8 @@ class EngramIndex:
         superseded_weight: float = 1.0,
     ) -> Scores:
         """Activation of every row by ``query``, spread over associations (0 off engrams);
-        a superseded engram's direct activation is weighed by ``superseded_weight``."""
+        a superseded engram's direct activation is weighed by ``superseded_weight``. With
+        ``now`` None, retention is set aside (1): the cue alone."""
         n = len(self._ids)
         if n == 0:
             return Scores(*(np.zeros(0) for _ in range(4)))
@@ -166,7 +166,7 @@ class EngramIndex:
         np.maximum.at(similarity, self._parent[fragment_rows], similarity[fragment_rows])
         retention = (
             np.ones(n)
-            if self.law is None
+            if now is None
             else dynamics.retention_array(self._last[:n], self._stability[:n], now, self.law)
         )
         direct = dynamics.initial_activation(similarity, retention, self._salience[:n], floor)

@@ -157,11 +157,12 @@ def test_touch_refreshes_retention_inputs() -> None:
     assert ranked(index, unit(1, 0)) == [("a", pytest.approx(0.75))]
 
 
-def test_an_index_without_a_law_matches_by_the_cue_alone() -> None:
-    """As the silent engrams are kept: retention set aside."""
-    index = EngramIndex(law=None)
+def test_scores_without_now_set_retention_aside() -> None:
+    index = EngramIndex()
     index.upsert(engram("a", 1, 0, last_accessed=T0 - 1e9))
-    assert ranked(index, unit(1, 0)) == [("a", pytest.approx(0.75))]
+    assert ranked(index, unit(1, 0)) == []  # faded below the floor
+    scores = index.scores(unit(1, 0), None, floor=0.08, hops=2, decay=0.6)
+    assert (scores.retention[0], scores.activation[0]) == (1.0, pytest.approx(0.75))
 
 
 def test_grows_past_initial_capacity() -> None:

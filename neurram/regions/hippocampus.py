@@ -25,15 +25,15 @@ from neurram.supersession import supersedes
 class Hippocampus:
     """Usable on its own, with no Redis: ``Hippocampus().pattern_complete("cue", top_k=10)``.
 
-    Active engrams are in ``index``; silent ones (layer SILENT) apart in ``silent``, matched by
-    the cue alone, so they cost a recall nothing until it falls back to them.
+    Active engrams are in ``index``; silent ones (layer SILENT) apart in ``silent``, so they
+    cost a recall nothing until it falls back to them.
     """
 
     def __init__(self, encoder: Encoder | None = None, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
         self._encoder = encoder
         self.index = EngramIndex(self.settings.forgetting_law)
-        self.silent = EngramIndex(law=None)
+        self.silent = EngramIndex(self.settings.forgetting_law)
         self._recent: deque[str] = deque(maxlen=self.settings.association_window)
 
     @property
@@ -150,20 +150,29 @@ class Hippocampus:
     ) -> list[tuple[Engram, float, Explanation]]:
         """:meth:`pattern_complete`, with why each engram scored (as it was before LTP).
 
-        Silent engrams fill the places active ones leave empty (none above the activation
-        floor), after them; ``include_silent`` ranks both together. A silent engram's
-        retention is set aside (explained as 1): it is matched by the cue alone.
+        Active engrams rank by activation (retention counted). Places they leave empty, none
+        being above the activation floor, go to engrams the cue activates by itself
+        (retention set aside, explained as 1), faded or silent, ranked after them: age ranks
+        a memory without burying the only good match. ``include_silent`` also ranks silent
+        engrams, by the cue alone, among the active ones.
         """
         if len(self.index) == 0 and len(self.silent) == 0:
             return []
         query = self.encode([cue])[0] if isinstance(cue, str) else dynamics.normalize(cue)
         now = time.time() if now is None else now
         results = self._activated(self.index, query, top_k, memory_type, now)
-        room = top_k if include_silent else top_k - len(results)
-        if room > 0:
-            results += self._activated(self.silent, query, room, memory_type, now)
         if include_silent:
+            results += self._activated(self.silent, query, top_k, memory_type, None)
             results = sorted(results, key=lambda r: -r[1])[:top_k]
+        if len(results) < top_k:
+            taken = {e.engram_id for e, _, _ in results}
+            fallback = [
+                r
+                for index in (self.index, self.silent)
+                for r in self._activated(index, query, top_k, memory_type, None)
+                if r[0].engram_id not in taken
+            ]
+            results += sorted(fallback, key=lambda r: -r[1])[: top_k - len(results)]
         for engram, _, _ in results:
             silent = engram.layer is Layer.SILENT
             dynamics.potentiate(engram, now, unit=self.settings.stability_unit_hours)
@@ -179,9 +188,10 @@ class Hippocampus:
         query: Vector,
         top_k: int,
         memory_type: MemoryType | None,
-        now: float,
+        now: float | None,
     ) -> list[tuple[Engram, float, Explanation]]:
-        """The ``top_k`` engrams of ``index`` that ``query`` activates, with why."""
+        """The ``top_k`` engrams of ``index`` that ``query`` activates, with why; retention
+        is set aside when ``now`` is None."""
         if len(index) == 0:
             return []
         s = self.settings
@@ -240,7 +250,7 @@ class HippocampusActor(Actor):
     async def rebuild(self) -> None:
         """Index every stored engram; changes logged from here on are applied by catch_up."""
         self.logic.index = EngramIndex(self.settings.forgetting_law)
-        self.logic.silent = EngramIndex(law=None)
+        self.logic.silent = EngramIndex(self.settings.forgetting_law)
         self.position, self.seen, _ = await self.store.change_log_head()
         async for chunk in self.store.scan():
             for engram in chunk:

@@ -220,10 +220,13 @@ def test_long_unaccessed_engram_scores_below_an_identical_fresh_one(
     for engram in (fresh, stale, one_hour):
         engram.embedding = HashEncoder().encode([text])[0]
         hippocampus.index.upsert(engram)
-    results = dict((e.engram_id, s) for e, s in hippocampus.pattern_complete(text, now=now))
-    assert results["fresh"] == pytest.approx(0.75, rel=1e-5)
-    assert results["hour"] == pytest.approx(0.75 * math.exp(-1), rel=1e-5)
-    assert "stale" not in results  # exp(-48) x 0.75 is below the 0.08 floor
+    results = [(e.engram_id, s) for e, s in hippocampus.pattern_complete(text, now=now)]
+    assert results[:2] == [
+        ("fresh", pytest.approx(0.75, rel=1e-5)),
+        ("hour", pytest.approx(0.75 * math.exp(-1), rel=1e-5)),
+    ]
+    # exp(-48) x 0.75 is below the 0.08 floor: it comes after them, by the cue alone
+    assert results[2:] == [("stale", pytest.approx(0.75, rel=1e-5))]
 
 
 def test_salience_scales_activation(hippocampus, make_engram, now) -> None:
@@ -273,3 +276,93 @@ def test_versions_of_a_fact_form_a_chain(hippocampus, make_engram, now) -> None:
     assert get("1234").context["superseded_by"] == "5678"
     results = hippocampus.pattern_complete("My PIN is", now=now + 3)
     assert results[0][0].engram_id == "9012"
+
+
+# --- silent engrams and the fallback (default law) ---------------------------------------
+
+
+@pytest.fixture
+def default_hippocampus() -> Hippocampus:
+    return Hippocampus(encoder=HashEncoder())
+
+
+def test_place_moves_an_engram_between_the_active_and_the_silent_index(
+    default_hippocampus, make_engram
+) -> None:
+    h = default_hippocampus
+    engram = make_engram("x", engram_id="e", embedding=unit(1, 0), layer=Layer.WORKING)
+    h.place(engram)
+    assert ("e" in h.index, "e" in h.silent) == (True, False)
+    engram.layer = Layer.SILENT
+    h.place(engram)
+    assert ("e" in h.index, "e" in h.silent) == (False, True)
+    engram.layer = Layer.LONG_TERM
+    h.place(engram)
+    assert ("e" in h.index, "e" in h.silent) == (True, False)
+    h.drop("e")
+    assert ("e" in h.index, "e" in h.silent) == (False, False)
+
+
+def silent_and_active(h: Hippocampus, make_engram, now: float, actives: int) -> None:
+    """One silent engram on the cue's direction, ``actives`` active ones close to it."""
+    silent = make_engram("s", engram_id="silent", embedding=unit(1, 0), layer=Layer.SILENT)
+    h.place(silent)
+    for i in range(actives):
+        active = make_engram(f"a{i}", engram_id=f"a{i}", embedding=unit(1, 0.2 + i / 10))
+        active.layer = Layer.WORKING
+        h.place(active)
+
+
+def test_silent_engrams_fill_only_the_places_active_ones_leave_empty(
+    default_hippocampus, make_engram, now
+) -> None:
+    silent_and_active(default_hippocampus, make_engram, now, actives=2)
+    found = [e.engram_id for e, _ in default_hippocampus.pattern_complete(unit(1, 0), 3, now=now)]
+    assert found == ["a0", "a1", "silent"]  # after the active ones, though closer to the cue
+    assert default_hippocampus.index.get("silent") is not None  # recalled: active again
+
+
+def test_no_fallback_when_active_engrams_fill_top_k(default_hippocampus, make_engram, now) -> None:
+    silent_and_active(default_hippocampus, make_engram, now, actives=3)
+    found = [e.engram_id for e, _ in default_hippocampus.pattern_complete(unit(1, 0), 3, now=now)]
+    assert found == ["a0", "a1", "a2"]
+    assert "silent" in default_hippocampus.silent
+
+
+def test_include_silent_ranks_silent_engrams_with_the_active_ones(
+    default_hippocampus, make_engram, now
+) -> None:
+    silent_and_active(default_hippocampus, make_engram, now, actives=3)
+    results = default_hippocampus.complete(unit(1, 0), 3, now=now, include_silent=True)
+    assert [e.engram_id for e, _, _ in results] == ["silent", "a0", "a1"]
+    assert results[0][2].retention == 1.0  # matched by the cue alone
+    assert results[0][0].layer is Layer.WORKING and results[0][0].access_count == 1
+
+
+def test_a_silent_engram_of_another_type_is_not_a_fallback(
+    default_hippocampus, make_engram, now
+) -> None:
+    silent_and_active(default_hippocampus, make_engram, now, actives=0)
+    found = default_hippocampus.pattern_complete(unit(1, 0), 3, MemoryType.SEMANTIC, now=now)
+    assert found == []
+
+
+def test_of_two_equally_close_memories_the_more_retrievable_ranks_first(
+    default_hippocampus, make_engram, now
+) -> None:
+    """Recent over old, recalled (stabler) over not, salient over not."""
+    day = 24 * HOUR
+    pairs = {
+        "recent": dict(last_accessed=now - day),
+        "old": dict(last_accessed=now - 30 * day),
+        "recalled": dict(last_accessed=now - 30 * day, stability=150.0, access_count=3),
+        "plain": dict(last_accessed=now - 30 * day, stability=72.0),
+        "salient": dict(last_accessed=now - 30 * day, salience=0.8),
+        "neutral": dict(last_accessed=now - 30 * day, salience=0.4),
+    }
+    for a, b in (("recent", "old"), ("recalled", "plain"), ("salient", "neutral")):
+        h = Hippocampus(encoder=HashEncoder())
+        for engram_id in (b, a):
+            fields = {"stability": 72.0, **pairs[engram_id]}
+            h.place(make_engram("same", engram_id=engram_id, embedding=unit(1, 0), **fields))
+        assert [e.engram_id for e, _ in h.pattern_complete(unit(1, 0), now=now)] == [a, b]
