@@ -17,6 +17,7 @@ from neurram.errors import (
     EncoderUnavailableError,
     InvalidInputError,
     NeurramError,
+    UnknownEngramError,
     UnknownMemoryTypeError,
 )
 from neurram.regions.amygdala import Amygdala
@@ -58,6 +59,7 @@ __all__ = [
     "Settings",
     "SleepCycle",
     "Thalamus",
+    "UnknownEngramError",
     "UnknownMemoryTypeError",
     "compute_retention",
     "time_until_forgotten",

@@ -35,9 +35,10 @@ from neurram.engram import Engram, Explanation, Layer, MemoryType, new_id
 from neurram.errors import (
     BrainClosedError,
     BrainUnavailableError,
-    InvalidInputError,
     NeurramError,
+    UnknownEngramError,
 )
+from neurram.regions.basal_ganglia import BasalGanglia
 from neurram.runtime.connection import Connection
 from neurram.runtime.host import RegionHost
 from neurram.runtime.logs import configure_logging
@@ -62,6 +63,7 @@ class Brain:
             connection.redis, self._store.ns.key("reply", new_id()), REPLIES, request_id_of
         )
         self._working_memory: list[Engram] = []
+        self._ganglia = BasalGanglia(settings.reward_shortcut, settings.stability_unit_hours)
         self._unchecked = 0
         self._closed = False
 
@@ -171,6 +173,8 @@ class Brain:
         since: Moment | None = None,
         until: Moment | None = None,
         explain: Literal[False] = False,
+        *,
+        include_silent: bool = False,
     ) -> list[tuple[Engram, float]]: ...
 
     @overload
@@ -183,6 +187,7 @@ class Brain:
         until: Moment | None = None,
         *,
         explain: Literal[True],
+        include_silent: bool = False,
     ) -> list[tuple[Engram, float, Explanation]]: ...
 
     async def recall(
@@ -193,11 +198,15 @@ class Brain:
         since: Moment | None = None,
         until: Moment | None = None,
         explain: bool = False,
+        *,
+        include_silent: bool = False,
     ) -> list[tuple[Engram, float]] | list[tuple[Engram, float, Explanation]]:
         """Engrams most activated by ``query``, across every layer, best first; only those
         that occurred within ``since``..``until`` (unix seconds or datetimes, bounds included)
-        when given. With ``explain=True`` each comes with why it scored (the semantic,
-        lexical and episode parts of the match, retention, salience, spread)."""
+        when given. Silent engrams fill only the places active ones leave empty, unless
+        ``include_silent=True`` ranks them with the active ones. With ``explain=True`` each
+        comes with why it scored (the semantic, lexical, temporal and context parts of the
+        match, retention, salience, spread)."""
         start, end = validation.window(since, until)
         request = RecallRequest(
             request_id=new_id(),
@@ -207,6 +216,7 @@ class Brain:
             since=start,
             until=end,
             reply_to=self._inbox.stream,
+            include_silent=bool(include_silent),
         )
         reply = await self._ask("recall", request)
         assert isinstance(reply, RecallReply)
@@ -236,10 +246,28 @@ class Brain:
         async with self._redis_errors():
             await self._connection.redis.set(self._store.autosleep_key, "0")
 
+    async def reinforce(self, engram_id: str, reward: float) -> Engram:
+        """Feedback on a memory, ``reward`` in [-1, 1]: above 0 it helped (LTP; a habit or a
+        procedure also gets the BasalGanglia's dopamine rule), below 0 it misled (LTD).
+        Written with compare-and-set, as recall's LTP is; returns the engram as stored."""
+        engram_id = validation.engram_id(engram_id)
+        reward = validation.unit_interval("reward", reward, low=-1.0)
+        now = time.time()
+        async with self._redis_errors():
+            written = await self._store.update(
+                [engram_id], lambda e: self._ganglia.reinforce(e, reward, now)
+            )
+        if engram_id not in written:
+            raise UnknownEngramError(
+                f"brain {self.settings.brain_id!r} has no engram {engram_id!r}; pass the "
+                "engram_id of an engram that perceive or recall returned"
+            )
+        await self._refresh()
+        return written[engram_id]
+
     async def forget(self, engram_id: str) -> bool:
         """Remove an engram from every store and index; False if there was none."""
-        if not isinstance(engram_id, str) or not engram_id:
-            raise InvalidInputError(f"engram_id must be a non-empty str, got {engram_id!r}")
+        engram_id = validation.engram_id(engram_id)
         async with self._redis_errors():
             removed = await self._store.delete([engram_id])
         await self._refresh()

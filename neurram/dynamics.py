@@ -3,6 +3,12 @@
 Pure functions: no I/O, no clock of their own. Time is passed in as ``now`` (unix seconds) and
 converted to hours, the unit of stability. The SPEC numbers that are tunable come from the
 defaults of :class:`neurram.settings.Settings`, so they live in one place.
+
+Two forgetting laws (``forgetting_law``), with stability ``S`` in hours either way:
+- ``"power"`` (default), FSRS-style: ``R = (1 + F t / S) ** -0.5`` with ``F = 19/81``, so
+  ``R(S) = 0.9``. Forgetting in people follows a power law (Wixted and Ebbesen, 1991): fast at
+  first, then a long tail, so an old memory fades in rank without vanishing.
+- ``"exponential"``, the original's Ebbinghaus curve ``R = exp(-t / S)``.
 """
 
 from __future__ import annotations
@@ -13,9 +19,9 @@ import time
 import numpy as np
 import numpy.typing as npt
 
-from neurram.engram import Engram, Vector
+from neurram.engram import Engram, Layer, Vector
 from neurram.errors import InvalidInputError
-from neurram.settings import Settings
+from neurram.settings import ForgettingLaw, Settings
 
 FloatArray = npt.NDArray[np.float64]
 
@@ -32,6 +38,10 @@ SALIENCE_WEIGHT = _DEFAULTS.salience_weight  # 0.25
 RETENTION_WEIGHT = _DEFAULTS.retention_weight  # 0.25
 CONSOLIDATION_ACCESS_COUNT = _DEFAULTS.consolidation_access_count  # 3
 CONSOLIDATION_SALIENCE = _DEFAULTS.consolidation_salience  # 0.8
+FORGETTING_LAW: ForgettingLaw = _DEFAULTS.forgetting_law  # "power"
+STABILITY_UNIT = _DEFAULTS.stability_unit_hours  # 72 h: what one unit of granted stability is
+POWER_DECAY = 0.5  # FSRS-4.5's exponent
+POWER_FACTOR = math.pow(0.9, -1 / POWER_DECAY) - 1  # 19/81: R(S) = 0.9
 
 
 def hours_between(then: float, now: float) -> float:
@@ -39,32 +49,58 @@ def hours_between(then: float, now: float) -> float:
     return max(0.0, (now - then) / SECONDS_PER_HOUR)
 
 
-def _stability(engram: Engram) -> float:
-    """Stability as used by the formulas: never below the floor, so R stays defined."""
-    return max(engram.stability, MIN_STABILITY)
+def retention_of(
+    hours: npt.ArrayLike, stability: npt.ArrayLike, law: ForgettingLaw = FORGETTING_LAW
+) -> FloatArray:
+    """Retention after ``hours`` at ``stability`` (hours, floored at ``MIN_STABILITY``)."""
+    t = np.maximum(np.asarray(hours, dtype=np.float64), 0.0)
+    s = np.maximum(np.asarray(stability, dtype=np.float64), MIN_STABILITY)
+    retention: FloatArray = (
+        np.exp(-t / s) if law == "exponential" else (1.0 + POWER_FACTOR * t / s) ** -POWER_DECAY
+    )
+    return retention
 
 
-def compute_retention(engram: Engram, now: float | None = None) -> float:
-    """Ebbinghaus retention ``R = exp(-t / S)``, t = hours since last access; in [0, 1]."""
+def horizon(stability: float, threshold: float, law: ForgettingLaw = FORGETTING_LAW) -> float:
+    """Hours from last access until retention drops to ``threshold``: the inverse of
+    :func:`retention_of` (``-S ln(threshold)`` for the exponential law)."""
+    s = max(stability, MIN_STABILITY)
+    if law == "exponential":
+        return -s * math.log(threshold)
+    return s * (math.pow(threshold, -1 / POWER_DECAY) - 1) / POWER_FACTOR
+
+
+def compute_retention(
+    engram: Engram, now: float | None = None, law: ForgettingLaw = FORGETTING_LAW
+) -> float:
+    """Retention in [0, 1] ``t`` hours after the last access, under ``law`` (module doc)."""
     now = time.time() if now is None else now
-    return math.exp(-hours_between(engram.last_accessed, now) / _stability(engram))
+    return float(retention_of(hours_between(engram.last_accessed, now), engram.stability, law))
 
 
 def time_until_forgotten(
-    engram: Engram, now: float | None = None, threshold: float = FORGETTING_THRESHOLD
+    engram: Engram,
+    now: float | None = None,
+    threshold: float = FORGETTING_THRESHOLD,
+    law: ForgettingLaw = FORGETTING_LAW,
 ) -> float:
-    """Hours left until retention drops below ``threshold``: ``max(0, -S ln(threshold) - t)``."""
+    """Hours left until retention drops below ``threshold``, >= 0."""
     now = time.time() if now is None else now
-    horizon = -_stability(engram) * math.log(threshold)
-    return max(0.0, horizon - hours_between(engram.last_accessed, now))
+    left = horizon(engram.stability, threshold, law) - hours_between(engram.last_accessed, now)
+    return max(0.0, left)
 
 
-def potentiate(engram: Engram, now: float, rate: float = LTP_RATE) -> None:
-    """Long-term potentiation on recall: more stable, fully active, touched at ``now``."""
+def potentiate(
+    engram: Engram, now: float, rate: float = LTP_RATE, unit: float = STABILITY_UNIT
+) -> None:
+    """Long-term potentiation on recall: more stable (by ``rate`` units of ``unit`` hours,
+    times the salience gain and ln(1 + access_count)), fully active, touched at ``now``.
+    A silent engram used again is active again."""
+    revive(engram, savings=0.0)
     engram.access_count += 1
     engram.last_accessed = now
     salience_gain = 1.0 + 1.5 * (engram.salience - 0.5)
-    engram.stability += rate * salience_gain * math.log(1 + engram.access_count)
+    engram.stability += rate * unit * salience_gain * math.log(1 + engram.access_count)
     engram.synaptic_strength = 1.0
 
 
@@ -76,19 +112,37 @@ def depress(engram: Engram, factor: float = 0.5) -> None:
     engram.synaptic_strength = max(0.0, engram.synaptic_strength * factor)
 
 
-def decay(engram: Engram, now: float) -> float:
+def revive(engram: Engram, savings: float) -> None:
+    """A silent engram comes back (its layer before it fell silent) with ``savings`` hours of
+    stability added to what it kept: relearning is faster than learning (Ebbinghaus)."""
+    if engram.layer is not Layer.SILENT:
+        return
+    engram.layer = Layer.LONG_TERM if "region" in engram.context else Layer.WORKING
+    engram.context.pop("silenced_at", None)
+    engram.stability += savings
+
+
+def silence(engram: Engram, now: float) -> None:
+    """Below the forgetting threshold: the engram stays stored but leaves the active index."""
+    engram.layer = Layer.SILENT
+    engram.context["silenced_at"] = now
+
+
+def decay(engram: Engram, now: float, law: ForgettingLaw = FORGETTING_LAW) -> float:
     """Let the engram fade: its strength becomes its current retention, which is returned."""
-    engram.synaptic_strength = compute_retention(engram, now)
+    engram.synaptic_strength = compute_retention(engram, now, law)
     return engram.synaptic_strength
 
 
 def retention_array(
-    last_accessed: npt.ArrayLike, stability: npt.ArrayLike, now: float
+    last_accessed: npt.ArrayLike,
+    stability: npt.ArrayLike,
+    now: float,
+    law: ForgettingLaw = FORGETTING_LAW,
 ) -> FloatArray:
     """:func:`compute_retention` over arrays of last-access times and stabilities."""
-    hours = np.maximum(0.0, (now - np.asarray(last_accessed, dtype=np.float64)) / SECONDS_PER_HOUR)
-    stable = np.maximum(np.asarray(stability, dtype=np.float64), MIN_STABILITY)
-    return np.exp(-hours / stable)
+    hours = (now - np.asarray(last_accessed, dtype=np.float64)) / SECONDS_PER_HOUR
+    return retention_of(hours, stability, law)
 
 
 def weigh(value: npt.ArrayLike, weight: float) -> FloatArray:

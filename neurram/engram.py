@@ -29,11 +29,13 @@ class MemoryType(StrEnum):
 
 
 class Layer(StrEnum):
-    """Where an engram rests: the sensory buffer, working memory/hippocampus, or long-term."""
+    """Where an engram rests: the sensory buffer, working memory/hippocampus, long-term, or
+    silent (stored, out of the active index: fell below the forgetting threshold)."""
 
     SENSORY = "sensory"
     WORKING = "working"
     LONG_TERM = "long_term"
+    SILENT = "silent"
 
 
 def new_id() -> str:

@@ -17,6 +17,10 @@ class UnknownMemoryTypeError(InvalidInputError):
     """A memory type that is not one of :class:`neurram.MemoryType`."""
 
 
+class UnknownEngramError(InvalidInputError):
+    """No engram with that id in this brain (never stored, or forgotten)."""
+
+
 class ConfigurationError(NeurramError, ValueError):
     """A setting, environment variable or region path cannot be used."""
 

@@ -1,7 +1,8 @@
 """The Hippocampus's index: engrams as rows of a matrix, matched by meaning and by words.
 
 A cue's match with an engram fuses, at score level:
-- ``semantic``: the cosine of their embeddings, min-max scaled over the brain;
+- ``semantic``: the cosine of their embeddings, scaled from the lower of 0 and the brain's
+  worst to its best;
 - ``lexical``: BM25 of the cue's stemmed terms, scaled by the brain's best;
 - ``temporal``: a lift from the engram's neighbours in time within its episode, when one of
   them is among the cue's strongest matches (what was said just before and after);
@@ -91,16 +92,15 @@ class Timeline:
         return out
 
 
-def _scaled(values: FloatArray, rows: BoolArray, low: float | None = None) -> FloatArray:
-    """``values`` on ``rows`` scaled to [0, 1] between ``low`` (default: their minimum) and
-    their maximum; 0 elsewhere and when they are all equal."""
+def _scaled(values: FloatArray, rows: BoolArray, low: float) -> FloatArray:
+    """``values`` on ``rows`` scaled to [0, 1] from ``low`` to their maximum (clipped below);
+    0 elsewhere, and everywhere when none rises above ``low``."""
     if not rows.any():
         return np.zeros(values.size)
     top = float(values[rows].max())
-    bottom = float(values[rows].min()) if low is None else low
-    if top <= bottom:  # all equal: all the best, unless scaled from a floor they never pass
-        return np.where(rows, 1.0 if low is None else 0.0, 0.0)
-    return np.where(rows, np.clip((values - bottom) / (top - bottom), 0.0, None), 0.0)
+    if top <= low:
+        return np.zeros(values.size)
+    return np.where(rows, np.clip((values - low) / (top - low), 0.0, None), 0.0)
 
 
 class EngramIndex:
@@ -265,7 +265,9 @@ class EngramIndex:
             float(similarity[engrams].max(initial=0.0)),
             min(1.0, float(bm25.max(initial=0.0)) / max(self._vocabulary.full_match(terms), 1e-9)),
         )
-        semantic = s.semantic_weight * _scaled(similarity, engrams)
+        # from the worst cosine in a big brain; from 0 in a small one where all are related
+        lowest = min(0.0, float(similarity[engrams].min(initial=0.0)))
+        semantic = s.semantic_weight * _scaled(similarity, engrams, lowest)
         lexical = s.lexical_weight * _scaled(bm25, engrams, low=0.0)
         timeline = self._sequence()
         strongest = _scaled(semantic + lexical, engrams, low=self._kth(semantic + lexical, engrams))
@@ -274,7 +276,9 @@ class EngramIndex:
         best = float((semantic + lexical + temporal + context).max())
         scale = strength / best if best > 0 else 0.0  # the best match counts as strong as the cue
         parts = [scale * part for part in (semantic, lexical, temporal, context)]
-        retention = dynamics.retention_array(self._last[:n], self._stability[:n], now)
+        retention = dynamics.retention_array(
+            self._last[:n], self._stability[:n], now, s.forgetting_law
+        )
         direct = dynamics.initial_activation(
             sum(parts),
             retention,

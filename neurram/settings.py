@@ -11,13 +11,15 @@ import json
 import math
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
 from neurram.errors import ConfigurationError
 
 ENV_PREFIX = "NEURRAM_"
+
+ForgettingLaw = Literal["power", "exponential"]  # see neurram.dynamics
 
 
 class Settings(msgspec.Struct, kw_only=True, frozen=True):
@@ -64,8 +66,13 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     # long-term regions
     procedural_min_stability: float = 5.0
     reward_shortcut: float = 0.3
+    # forgetting: the law, and how many hours one unit of the SPEC's stability grants is
+    # (1 at encoding, 2 when salient, the Cerebellum's 5, the BasalGanglia's 1 + 4r, LTP gains)
+    forgetting_law: ForgettingLaw = "power"
+    stability_unit_hours: float = 72.0
     # SleepCycle
     forgetting_threshold: float = 0.05
+    silent_retention_days: float | None = None  # None: silent engrams are kept for ever
     consolidation_access_count: int = 3
     consolidation_salience: float = 0.8
     sleep_interval_seconds: float = 60.0
@@ -92,6 +99,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         for name in ("attention_threshold", "forgetting_threshold", "consolidation_salience"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1]")
+        if not self.stability_unit_hours > 0:
+            raise ValueError("stability_unit_hours must be positive")
+        if self.silent_retention_days is not None and not self.silent_retention_days >= 0:
+            raise ValueError("silent_retention_days must be >= 0 (or None: keep for ever)")
 
     @classmethod
     def load(cls, **overrides: Any) -> Settings:

@@ -28,14 +28,21 @@ def content(value: Any, max_bytes: int) -> str:
     return value
 
 
-def unit_interval(name: str, value: Any) -> float:
-    """A real number in [0, 1] (booleans and NaN refused)."""
+def unit_interval(name: str, value: Any, low: float = 0.0) -> float:
+    """A real number in [``low``, 1] (booleans and NaN refused)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise InvalidInputError(f"{name} must be a number in [0, 1], got {value!r}")
+        raise InvalidInputError(f"{name} must be a number in [{low:g}, 1], got {value!r}")
     number = float(value)
-    if math.isnan(number) or not 0.0 <= number <= 1.0:
-        raise InvalidInputError(f"{name} must be in [0, 1], got {value!r}")
+    if math.isnan(number) or not low <= number <= 1.0:
+        raise InvalidInputError(f"{name} must be in [{low:g}, 1], got {value!r}")
     return number
+
+
+def engram_id(value: Any) -> str:
+    """A non-empty str."""
+    if not isinstance(value, str) or not value:
+        raise InvalidInputError(f"engram_id must be a non-empty str, got {value!r}")
+    return value
 
 
 def memory_type(value: Any) -> MemoryType:

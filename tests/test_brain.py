@@ -103,7 +103,7 @@ async def test_reward_takes_the_dopamine_shortcut(make_brain: BrainFactory) -> N
     )
     assert engram.layer is Layer.LONG_TERM
     assert engram.context["region"] == "basal_ganglia"
-    assert engram.stability == pytest.approx(1 + 4 * 0.9)
+    assert engram.stability == pytest.approx((1 + 4 * 0.9) * 72)  # in units of 72 hours
     assert engram.salience == pytest.approx(0.5 + 0.2 * 0.9)
     assert brain.working_memory == []
     assert (await brain.recall("concise answers"))[0][0].engram_id == engram.engram_id
@@ -124,13 +124,13 @@ async def test_sleep_consolidates_into_each_long_term_region(make_brain: BrainFa
     stored = {e.engram_id: e for e in await brain.engrams()}
     assert stored[episode.engram_id].context["region"] == "neocortex"
     assert stored[skill.engram_id].context["region"] == "cerebellum"
-    assert stored[skill.engram_id].stability >= 5
+    assert stored[skill.engram_id].stability >= 5 * 72
     assert stored[plain.engram_id].layer is Layer.WORKING
     assert [e.engram_id for e in brain.working_memory] == [plain.engram_id]
 
 
-async def test_sleep_prunes_what_decayed(make_brain: BrainFactory, redis) -> None:
-    brain = await make_brain()
+async def test_sleep_silences_what_decayed(make_brain: BrainFactory, redis) -> None:
+    brain = await make_brain(forgetting_law="exponential", stability_unit_hours=1.0)
     kept = await brain.perceive("The office plant is green")
     faded = await brain.perceive("The parking lot was full on Monday")
     store = MemoryStore(redis, Namespace(brain.settings.brain_id))
@@ -140,7 +140,8 @@ async def test_sleep_prunes_what_decayed(make_brain: BrainFactory, redis) -> Non
     await store.put([old])
     stats = await brain.sleep()
     assert stats["pruned_wm"] == 1
-    assert [e.engram_id for e in await brain.engrams()] == [kept.engram_id]
+    layers = {e.engram_id: e.layer for e in await brain.engrams()}
+    assert layers == {kept.engram_id: Layer.WORKING, faded.engram_id: Layer.SILENT}
     assert [e.engram_id for e in brain.working_memory] == [kept.engram_id]
 
 
@@ -281,7 +282,7 @@ async def test_a_region_can_be_replaced(make_brain: BrainFactory) -> None:
     brain = await make_brain(regions={"amygdala": "tests.custom_regions:CertainAmygdalaActor"})
     engram = await brain.perceive("The office plant is green")
     assert engram.salience == 1.0
-    assert engram.stability == 2.0  # the boost for salience >= 0.75 still applies
+    assert engram.stability == 2.0 * 72  # the boost for salience >= 0.75 still applies
 
 
 async def test_a_region_can_be_added_beside_the_builtins(make_brain: BrainFactory, redis) -> None:

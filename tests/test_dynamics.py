@@ -12,32 +12,39 @@ from neurram.dynamics import (
     FORGETTING_THRESHOLD,
     LTP_RATE,
     MIN_STABILITY,
+    POWER_FACTOR,
     SPREAD_DECAY,
     SPREAD_HOPS,
     compute_retention,
     cosine_similarities,
     decay,
     depress,
+    horizon,
     hours_between,
     initial_activation,
     normalize,
     potentiate,
     qualifies_for_consolidation,
     retention_array,
+    retention_of,
+    revive,
+    silence,
     spread_activation,
     time_until_forgotten,
     weigh,
 )
-from neurram.engram import Engram
+from neurram.engram import Engram, Layer
 from neurram.errors import InvalidInputError
 
 T0 = 1_700_000_000.0
 HOUR = 3600.0
+DAY = 24 * HOUR
+EXP = "exponential"  # the original's law, with its numbers (stability unit: 1 hour)
 
 
 def engram(**fields: float) -> Engram:
     values = {"last_accessed": T0, "encoded_at": T0, **fields}
-    return Engram(content="x", **values)  # type: ignore[arg-type]
+    return Engram(content="x", **values)
 
 
 def test_spec_numbers() -> None:
@@ -50,56 +57,112 @@ def test_hours_between_is_never_negative() -> None:
     assert hours_between(T0 + HOUR, T0) == 0.0
 
 
-def test_retention_is_one_when_fresh_and_e_inverse_at_t_equals_s() -> None:
+def test_exponential_retention_is_one_when_fresh_and_e_inverse_at_t_equals_s() -> None:
     e = engram(stability=4.0)
+    assert compute_retention(e, T0, EXP) == 1.0
+    assert compute_retention(e, T0 + 4 * HOUR, EXP) == pytest.approx(math.exp(-1))
+    assert compute_retention(e, T0 + 8 * HOUR, EXP) == pytest.approx(math.exp(-2))
+
+
+def test_power_retention_is_ninety_percent_at_t_equals_s_then_a_long_tail() -> None:
+    """FSRS: R = (1 + 19/81 t/S) ** -0.5, so R(S) = 0.9; at 100 S it is still 0.2."""
+    assert math.isclose(POWER_FACTOR, 19 / 81)
+    e = engram(stability=72.0)
     assert compute_retention(e, T0) == 1.0
-    assert compute_retention(e, T0 + 4 * HOUR) == pytest.approx(math.exp(-1))
-    assert compute_retention(e, T0 + 8 * HOUR) == pytest.approx(math.exp(-2))
+    assert compute_retention(e, T0 + 72 * HOUR) == pytest.approx(0.9)
+    assert compute_retention(e, T0 + 300 * DAY) == pytest.approx((1 + 19 / 81 * 100) ** -0.5)
+    assert compute_retention(e, T0 + 300 * DAY) > 0.2 > compute_retention(e, T0 + 300 * DAY, EXP)
 
 
-def test_retention_ignores_future_access_and_defaults_to_wall_clock() -> None:
-    assert compute_retention(engram(stability=1.0), T0 - HOUR) == 1.0
+@pytest.mark.parametrize("law", ["power", EXP])
+def test_retention_ignores_future_access_and_defaults_to_wall_clock(law: str) -> None:
+    assert compute_retention(engram(stability=1.0), T0 - HOUR, law) == 1.0
     old = Engram(content="x", last_accessed=0.0, stability=1.0)
-    assert compute_retention(old) == pytest.approx(0.0, abs=1e-12)
+    assert compute_retention(old, law=law) < 0.01
 
 
-def test_time_until_forgotten() -> None:
+def test_time_until_forgotten_exponential() -> None:
     e = engram(stability=2.0)
-    assert time_until_forgotten(e, T0) == pytest.approx(2.0 * math.log(20))  # 5.99 h
-    assert time_until_forgotten(e, T0 + HOUR) == pytest.approx(2.0 * math.log(20) - 1.0)
-    assert time_until_forgotten(e, T0 + 10 * HOUR) == 0.0
-    assert time_until_forgotten(e, T0, threshold=math.exp(-1)) == pytest.approx(2.0)
+    assert time_until_forgotten(e, T0, law=EXP) == pytest.approx(2.0 * math.log(20))  # 5.99 h
+    assert time_until_forgotten(e, T0 + HOUR, law=EXP) == pytest.approx(2.0 * math.log(20) - 1.0)
+    assert time_until_forgotten(e, T0 + 10 * HOUR, law=EXP) == 0.0
+    assert time_until_forgotten(e, T0, threshold=math.exp(-1), law=EXP) == pytest.approx(2.0)
 
 
-def test_retention_at_forgetting_horizon_is_the_threshold() -> None:
-    e = engram(stability=3.0)
-    horizon = time_until_forgotten(e, T0)
-    assert compute_retention(e, T0 + horizon * HOUR) == pytest.approx(FORGETTING_THRESHOLD)
+def test_time_until_forgotten_power() -> None:
+    """R < 5 % once 1 + F t/S > 400: t = 399 S / F, about 1,701 S (S = 72 h: 14 years)."""
+    e = engram(stability=72.0)
+    assert time_until_forgotten(e, T0) == pytest.approx(72.0 * 399 * 81 / 19)
+    assert time_until_forgotten(e, T0) / (365 * 24) == pytest.approx(13.98, abs=0.01)
+    assert time_until_forgotten(e, T0 + DAY) == pytest.approx(72.0 * 399 * 81 / 19 - 24)
+    assert time_until_forgotten(e, T0, threshold=0.9) == pytest.approx(72.0)
+
+
+@pytest.mark.parametrize("law", ["power", EXP])
+@pytest.mark.parametrize("stability", [0.05, 3.0, 72.0])
+def test_retention_at_forgetting_horizon_is_the_threshold(law: str, stability: float) -> None:
+    e = engram(stability=stability)
+    hours = time_until_forgotten(e, T0, law=law)
+    assert hours == pytest.approx(horizon(stability, FORGETTING_THRESHOLD, law))
+    retention = compute_retention(e, T0 + hours * HOUR, law)
+    assert retention == pytest.approx(FORGETTING_THRESHOLD)
+    later = compute_retention(e, T0 + hours * HOUR * 1.01, law)
+    assert later < FORGETTING_THRESHOLD
 
 
 def test_potentiate_neutral_salience() -> None:
     e = engram(stability=1.0, synaptic_strength=0.2)
-    potentiate(e, T0 + 5 * HOUR)
+    potentiate(e, T0 + 5 * HOUR, unit=1.0)
     assert e.access_count == 1
     assert e.last_accessed == T0 + 5 * HOUR
     assert e.stability == pytest.approx(1.0 + 0.3 * math.log(2))  # 1.2079
     assert e.synaptic_strength == 1.0
-    potentiate(e, T0 + 6 * HOUR)
+    potentiate(e, T0 + 6 * HOUR, unit=1.0)
     assert e.access_count == 2
     assert e.stability == pytest.approx(1.0 + 0.3 * math.log(2) + 0.3 * math.log(3))
 
 
+def test_potentiate_counts_in_units_of_72_hours_by_default() -> None:
+    e = engram(stability=72.0)
+    potentiate(e, T0)
+    assert e.stability == pytest.approx(72.0 + 72.0 * 0.3 * math.log(2))  # + 15 h
+
+
 def test_potentiate_high_salience_grows_faster() -> None:
     e = engram(stability=1.0, salience=0.9, access_count=2)
-    potentiate(e, T0)
+    potentiate(e, T0, unit=1.0)
     assert e.access_count == 3
     assert e.stability == pytest.approx(1.0 + 0.3 * 1.6 * math.log(4))  # 1.6654
 
 
 def test_potentiate_custom_rate() -> None:
     e = engram(stability=1.0)
-    potentiate(e, T0, rate=1.0)
+    potentiate(e, T0, rate=1.0, unit=1.0)
     assert e.stability == pytest.approx(1.0 + math.log(2))
+
+
+def test_silence_then_revive_with_savings() -> None:
+    e = engram(stability=5.0, layer=Layer.WORKING)
+    silence(e, T0)
+    assert (e.layer, e.context["silenced_at"]) == (Layer.SILENT, T0)
+    revive(e, savings=72.0)
+    assert (e.layer, e.stability, e.context) == (Layer.WORKING, 77.0, {})
+    revive(e, savings=72.0)  # only a silent engram is revived
+    assert e.stability == 77.0
+
+
+def test_revive_returns_a_consolidated_engram_to_long_term() -> None:
+    e = engram(layer=Layer.SILENT)
+    e.context["region"] = "neocortex"
+    revive(e, savings=1.0)
+    assert e.layer is Layer.LONG_TERM
+
+
+def test_potentiate_revives_a_silent_engram_without_savings() -> None:
+    e = engram(stability=1.0, layer=Layer.SILENT)
+    potentiate(e, T0, unit=1.0)
+    assert e.layer is Layer.WORKING
+    assert e.stability == pytest.approx(1.0 + 0.3 * math.log(2))
 
 
 def test_depress_scales_and_floors() -> None:
@@ -120,20 +183,23 @@ def test_depress_rejects_factor_outside_open_unit_interval(factor: float) -> Non
 
 def test_decay_sets_strength_to_retention() -> None:
     e = engram(stability=2.0)
-    assert decay(e, T0 + 2 * HOUR) == pytest.approx(math.exp(-1))
+    assert decay(e, T0 + 2 * HOUR, EXP) == pytest.approx(math.exp(-1))
     assert e.synaptic_strength == pytest.approx(math.exp(-1))
+    assert decay(e, T0 + 2 * HOUR) == pytest.approx(0.9)
 
 
 def test_retention_array_matches_scalar() -> None:
     last = np.array([T0, T0 - HOUR, T0 - 6 * HOUR, T0 + HOUR])
     stab = np.array([1.0, 1.0, 3.0, 1.0])
-    got = retention_array(last, stab, T0)
+    got = retention_array(last, stab, T0, EXP)
     assert got == pytest.approx([1.0, math.exp(-1), math.exp(-2), 1.0])
-    scalar = [
-        compute_retention(engram(last_accessed=la, stability=s), T0)
-        for la, s in zip(last, stab, strict=True)
-    ]
-    assert got == pytest.approx(scalar)
+    for law in ("power", EXP):
+        scalar = [
+            compute_retention(engram(last_accessed=la, stability=s), T0, law)
+            for la, s in zip(last, stab, strict=True)
+        ]
+        assert retention_array(last, stab, T0, law) == pytest.approx(scalar)
+        assert retention_of((T0 - last) / HOUR, stab, law) == pytest.approx(scalar)
 
 
 def test_initial_activation_product_and_floor() -> None:

@@ -8,6 +8,7 @@ import pytest
 from neurram.engram import Engram, MemoryType
 from neurram.index import EngramIndex
 from neurram.lexicon import terms
+from neurram.settings import Settings
 
 T0 = 1_700_000_000.0
 AT_HALF = 0.875  # salience factor at salience 0.5: 1 - 0.25 + 0.25 x 0.5
@@ -149,7 +150,7 @@ def test_top_k_and_memory_type() -> None:
 
 
 def test_touch_refreshes_retention_inputs() -> None:
-    index = EngramIndex()
+    index = EngramIndex(Settings(forgetting_law="exponential", stability_unit_hours=1.0))
     a = engram("a", 1, 0, last_accessed=T0 - 3600.0)
     index.upsert(a)
     assert ranked(index, unit(1, 0)) == [("a", pytest.approx(AT_HALF * (0.75 + 0.25 * np.exp(-1))))]

@@ -150,3 +150,17 @@ def test_float64_embedding_is_stored_as_float32() -> None:
     embedding = np.array([0.1, 0.2, 0.3])
     loaded = load_engram(dump_engram(Engram(content="x", embedding=embedding)))  # type: ignore[arg-type]
     assert loaded.embedding.tobytes() == embedding.astype(np.float32).tobytes()
+
+
+def test_forgetting_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    defaults = Settings()
+    assert (defaults.forgetting_law, defaults.stability_unit_hours) == ("power", 72.0)
+    assert defaults.silent_retention_days is None
+    monkeypatch.setenv("NEURRAM_FORGETTING_LAW", "exponential")
+    monkeypatch.setenv("NEURRAM_SILENT_RETENTION_DAYS", "30")
+    loaded = Settings.load()
+    assert (loaded.forgetting_law, loaded.silent_retention_days) == ("exponential", 30.0)
+    with pytest.raises(ConfigurationError):
+        Settings.load(forgetting_law="hyperbolic")
+    with pytest.raises(ConfigurationError):
+        Settings.load(stability_unit_hours=0)

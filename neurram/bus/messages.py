@@ -103,6 +103,7 @@ class RecallRequest(msgspec.Struct, tag="recall", kw_only=True):
     since: float | None = None  # occurred_at window, bounds included
     until: float | None = None
     reply_to: str
+    include_silent: bool = False  # search silent engrams fully, not only as a fallback
 
 
 class RecallReply(msgspec.Struct, tag="recall_reply", kw_only=True):

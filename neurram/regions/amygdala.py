@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from neurram import dynamics
 from neurram.bus import Delivery
 from neurram.bus.messages import Attended, Consolidate, Message, Stimulus, Tagged
 from neurram.engram import Engram, Layer, Vector
@@ -14,18 +15,21 @@ from neurram.salience import salience_score
 
 
 class Amygdala:
-    """Salience: the caller's value, else the text heuristic; salient memories start stabler
-    (the norepinephrine effect)."""
+    """Salience: the caller's value, else the text heuristic. A new engram starts with one
+    ``unit`` of stability (hours), salient ones with ``boost`` units (the norepinephrine
+    effect)."""
 
     def __init__(
         self,
         boost_threshold: float = 0.75,
         boost: float = 2.0,
         fragment_above_words: int = FRAGMENT_ABOVE_WORDS,
+        unit: float = dynamics.STABILITY_UNIT,
     ) -> None:
         self.boost_threshold = boost_threshold
         self.boost = boost
         self.fragment_above_words = fragment_above_words
+        self.unit = unit
 
     def texts(self, stimulus: Stimulus) -> list[str]:
         """What to embed: the content, then each of its fragments (long content only)."""
@@ -49,7 +53,7 @@ class Amygdala:
             content=stimulus.content,
             memory_type=stimulus.memory_type,
             salience=salience,
-            stability=self.boost if salience >= self.boost_threshold else 1.0,
+            stability=self.unit * (self.boost if salience >= self.boost_threshold else 1.0),
             encoded_at=now,
             last_accessed=now if stimulus.occurred_at is None else stimulus.occurred_at,
             occurred_at=stimulus.perceived_at
@@ -73,7 +77,10 @@ class AmygdalaActor(Actor):
     async def setup(self) -> None:
         s = self.settings
         self.logic = Amygdala(
-            s.salience_boost_threshold, s.salience_stability_boost, s.fragment_above_words
+            s.salience_boost_threshold,
+            s.salience_stability_boost,
+            s.fragment_above_words,
+            s.stability_unit_hours,
         )
         self.shortcut = BasalGanglia(s.reward_shortcut)
         await self.load_encoder()

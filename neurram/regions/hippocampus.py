@@ -9,6 +9,7 @@ import asyncio
 import time
 from collections import Counter, deque
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import numpy as np
 
@@ -26,12 +27,17 @@ from neurram.supersession import supersedes
 
 
 class Hippocampus:
-    """Usable on its own, with no Redis: ``Hippocampus().pattern_complete("cue", top_k=10)``."""
+    """Usable on its own, with no Redis: ``Hippocampus().pattern_complete("cue", top_k=10)``.
+
+    Active engrams are in ``index``; silent ones (layer SILENT) apart in ``silent``, so they
+    cost a recall nothing until it falls back to them.
+    """
 
     def __init__(self, encoder: Encoder | None = None, settings: Settings | None = None) -> None:
         self.settings = settings or Settings()
         self._encoder = encoder
         self.index = EngramIndex(self.settings)
+        self.silent = EngramIndex(self.settings)
         self._recent: deque[str] = deque(maxlen=self.settings.association_window)
 
     @property
@@ -47,6 +53,19 @@ class Hippocampus:
     def encode(self, texts: Sequence[str]) -> list[Vector]:
         return list(self.encoder.encode(texts))
 
+    def place(self, engram: Engram) -> None:
+        """Index ``engram`` where its layer puts it (silent or active), out of the other."""
+        home, other = (
+            (self.silent, self.index) if engram.layer is Layer.SILENT else (self.index, self.silent)
+        )
+        other.remove(engram.engram_id)
+        home.upsert(engram)
+
+    def drop(self, engram_id: str) -> None:
+        """Take a deleted engram out of both indexes."""
+        self.index.remove(engram_id)
+        self.silent.remove(engram_id)
+
     def links(self, engram: Engram, recent: Sequence[Engram]) -> list[Edge]:
         """Association edges between ``engram`` and related ``recent`` engrams, both ways,
         weight = cosine (at least ``association_threshold``)."""
@@ -60,7 +79,7 @@ class Hippocampus:
                 edges += [(other.engram_id, engram.engram_id, weight)]
         return edges
 
-    def place(self, engram: Engram, recent: Sequence[Engram]) -> list[Edge]:
+    def join_episode(self, engram: Engram, recent: Sequence[Engram]) -> list[Edge]:
         """Put ``engram`` in an episode, in place: the episode of the latest of ``recent`` that
         occurred before it, unless more than ``episode_gap_seconds`` lie between them (then it
         starts one). Returns the temporal links to that predecessor, both ways, weighed at
@@ -88,7 +107,7 @@ class Hippocampus:
 
         Returns every engram whose associations changed (``engram`` first when it did).
         """
-        edges = self.links(engram, recent) + self.place(engram, recent)
+        edges = self.links(engram, recent) + self.join_episode(engram, recent)
         changed = [e for e in (engram, *recent) if any(src == e.engram_id for src, _, _ in edges)]
         for e in changed:
             add_edges(e, edges)
@@ -144,10 +163,13 @@ class Hippocampus:
         now: float | None = None,
         since: float | None = None,
         until: float | None = None,
+        include_silent: bool = False,
     ) -> list[tuple[Engram, float]]:
         """The ``top_k`` engrams most activated by ``cue`` (optionally of one type, occurred
         within ``since``..``until``); each recalled one is potentiated."""
-        found = self.complete(cue, top_k, memory_type, now, since=since, until=until)
+        found = self.complete(
+            cue, top_k, memory_type, now, since=since, until=until, include_silent=include_silent
+        )
         return [(e, score) for e, score, _ in found]
 
     def complete(
@@ -160,23 +182,60 @@ class Hippocampus:
         since: float | None = None,
         until: float | None = None,
         words: Sequence[str] | None = None,
+        include_silent: bool = False,
     ) -> list[tuple[Engram, float, Explanation]]:
         """:meth:`pattern_complete`, with why each engram scored (as it was before LTP). A
-        text cue is matched by its words too; a vector cue by the ``words`` given, if any."""
-        if len(self.index) == 0:
+        text cue is matched by its words too; a vector cue by the ``words`` given, if any.
+
+        Silent engrams fill only the places that active ones above the activation floor leave
+        empty, ranked after them; ``include_silent`` ranks them among the active ones.
+        """
+        if len(self.index) == 0 and len(self.silent) == 0:
             return []
         if isinstance(cue, str):
             query, words = self.encode([cue])[0], terms(cue) if words is None else words
         else:
             query = dynamics.normalize(cue)
         now = time.time() if now is None else now
-        scores = self.index.scores(query, now, words or ())
-        results = self.index.top(scores, top_k, memory_type, since, until)
-        why = self.index.explain(scores, [e.engram_id for e, _ in results])
-        for engram, _ in results:
-            dynamics.potentiate(engram, now)
-            self.index.touch(engram)
+        sought = Cue(query, tuple(words or ()), now, memory_type, since, until)
+        results = self._activated(self.index, sought, top_k)
+        if include_silent or len(results) < top_k:
+            silent = self._activated(self.silent, sought, top_k)
+            if include_silent:
+                results = sorted(results + silent, key=lambda r: -r[1])[:top_k]
+            else:
+                results += silent[: top_k - len(results)]
+        for engram, _, _ in results:
+            was_silent = engram.layer is Layer.SILENT
+            dynamics.potentiate(engram, now, unit=self.settings.stability_unit_hours)
+            if was_silent:
+                self.place(engram)  # used again: active again
+            else:
+                self.index.touch(engram)
+        return results
+
+    @staticmethod
+    def _activated(
+        index: EngramIndex, cue: Cue, top_k: int
+    ) -> list[tuple[Engram, float, Explanation]]:
+        """The ``top_k`` engrams of ``index`` that ``cue`` activates, with why."""
+        if len(index) == 0:
+            return []
+        scores = index.scores(cue.vector, cue.now, cue.words)
+        results = index.top(scores, top_k, cue.memory_type, cue.since, cue.until)
+        why = index.explain(scores, [e.engram_id for e, _ in results])
         return [(e, score, w) for (e, score), w in zip(results, why, strict=True)]
+
+
+class Cue(NamedTuple):
+    """What a recall looks for: the cue's embedding and terms, at ``now``, with its filters."""
+
+    vector: Vector
+    words: tuple[str, ...]
+    now: float
+    memory_type: MemoryType | None
+    since: float | None
+    until: float | None
 
 
 Edge = tuple[str, str, float]  # (from engram id, to engram id, weight)
@@ -221,6 +280,7 @@ class HippocampusActor(Actor):
     async def rebuild(self) -> None:
         """Index every stored engram; changes logged from here on are applied by catch_up."""
         self.logic.index = EngramIndex(self.settings)
+        self.logic.silent = EngramIndex(self.settings)
         self.position, self.seen, _ = await self.store.change_log_head()
         async for chunk in self.store.scan():
             for engram in chunk:
@@ -248,7 +308,7 @@ class HippocampusActor(Actor):
             recent = [e for e in recent if e.engram_id != engram.engram_id]
             edges += self.logic.links(engram, recent)
             if not message.rehearsal:
-                edges += self.logic.place(engram, recent)
+                edges += self.logic.join_episode(engram, recent)
                 episodes[engram.engram_id] = engram.episode
             recent = [engram, *recent][:window]
         fresh = [m.engram for m in held if not m.rehearsal]
@@ -294,6 +354,7 @@ class HippocampusActor(Actor):
                     since=request.since,
                     until=request.until,
                     words=terms(request.query),
+                    include_silent=request.include_silent,
                 )
             except ValueError as exc:  # e.g. a query vector of another model's dimension
                 answers[request.request_id] = str(exc)
@@ -314,9 +375,11 @@ class HippocampusActor(Actor):
             e.engram_id for a in answers.values() if isinstance(a, list) for e, _, _ in a
         )
 
+        unit = self.settings.stability_unit_hours
+
         def potentiate(engram: Engram) -> None:
             for _ in range(recalled[engram.engram_id]):
-                dynamics.potentiate(engram, now)
+                dynamics.potentiate(engram, now, unit=unit)
 
         await self.store.update(list(recalled), potentiate)  # on the stored versions
 
@@ -336,11 +399,11 @@ class HippocampusActor(Actor):
             if engram_id in present:
                 self._index(present[engram_id])
             else:
-                self.logic.index.remove(engram_id)
+                self.logic.drop(engram_id)
 
     def _index(self, engram: Engram) -> None:
         """Index a stored engram; one that cannot be indexed is logged, never fatal."""
         try:
-            self.logic.index.upsert(engram)
+            self.logic.place(engram)
         except ValueError as exc:
             self.log.error("hippocampus.unindexable", engram_id=engram.engram_id, error=str(exc))

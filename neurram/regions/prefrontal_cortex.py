@@ -66,7 +66,8 @@ class PrefrontalCortexActor(Actor):
     displaced engram that already qualifies to ``consolidate`` (opportunistic consolidation).
 
     A restatement (same type, same normalised content) rehearses and potentiates the engram it
-    restates instead of storing a duplicate; a redelivered engram is simply held again.
+    restates instead of storing a duplicate, and revives it if it was silent (with one more
+    unit of stability: savings); a redelivered engram is simply held again.
     """
 
     region = "prefrontal_cortex"
@@ -92,13 +93,16 @@ class PrefrontalCortexActor(Actor):
                 restated[engram.engram_id] += 1
             held_ids.append(engram.engram_id)
 
+        unit = self.settings.stability_unit_hours
+
         def hold(engram: Engram) -> None:
             if engram.engram_id in inserts and not restated[engram.engram_id]:
                 # new: it ages from when it occurred
                 engram.layer = Layer.WORKING
                 return
+            dynamics.revive(engram, savings=unit)  # a silent engram restated: relearning
             for _ in range(restated[engram.engram_id]):
-                dynamics.potentiate(engram, now)
+                dynamics.potentiate(engram, now, unit=unit)
             keep_in_mind(engram, now)
 
         engrams = await self.store.update(held_ids, hold, missing=inserts)

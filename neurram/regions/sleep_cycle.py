@@ -1,5 +1,10 @@
 """SleepCycle: while the agent is idle, replay what earned it into long-term memory, let the
-rest decay, and prune what fell below the forgetting threshold (synaptic homeostasis)."""
+rest decay, and silence what fell below the forgetting threshold (synaptic homeostasis).
+
+Sleep never deletes a memory that was kept: a silent engram stays stored, out of the active
+index, until a restatement revives it; only ``silent_retention_days``, when set, deletes
+engrams silent for longer than that.
+"""
 
 from __future__ import annotations
 
@@ -22,54 +27,77 @@ from neurram.bus.messages import (
 from neurram.engram import Engram, Layer, load_engram, new_id
 from neurram.regions.long_term import REGION_FOR_TYPE
 from neurram.runtime.actor import Actor
+from neurram.settings import ForgettingLaw
 
 LOCK_MS = 120_000
 STRENGTH_STEP = 0.01  # a decay smaller than this is not worth a write
+SECONDS_PER_DAY = 86_400.0
 
 
 @dataclass
 class SleepPlan:
-    """What one cycle does, decided from a snapshot of the brain; ``decayed`` holds the
-    survivors whose strength moved by at least ``STRENGTH_STEP``."""
+    """What one cycle does, decided from a snapshot of the brain: ``prune_wm``/``prune_ltm``
+    hold the engrams it silenced (from working memory / elsewhere), ``decayed`` the survivors
+    whose strength moved by at least ``STRENGTH_STEP``, ``delete`` the ids of engrams silent
+    for longer than the retention."""
 
     consolidate: list[Engram] = field(default_factory=list)
-    prune_wm: list[str] = field(default_factory=list)
-    prune_ltm: list[str] = field(default_factory=list)
+    prune_wm: list[Engram] = field(default_factory=list)
+    prune_ltm: list[Engram] = field(default_factory=list)
     decayed: list[Engram] = field(default_factory=list)
+    delete: list[str] = field(default_factory=list)
 
 
 class SleepCycle:
     """(1) replay: working and hippocampal engrams that qualify move to long-term memory;
-    (2) decay working memory, dropping what fell below the threshold;
-    (3) decay every other engram and delete those below the threshold."""
+    (2) decay working memory, silencing what fell below the threshold;
+    (3) decay every other engram and silence those below the threshold.
+    Silent engrams are left alone, unless silent for longer than ``silent_retention_days``."""
 
     def __init__(
         self,
         threshold: float = dynamics.FORGETTING_THRESHOLD,
         min_access_count: int = dynamics.CONSOLIDATION_ACCESS_COUNT,
         min_salience: float = dynamics.CONSOLIDATION_SALIENCE,
+        law: ForgettingLaw = dynamics.FORGETTING_LAW,
+        silent_retention_days: float | None = None,
     ) -> None:
         self.threshold = threshold
         self.min_access_count = min_access_count
         self.min_salience = min_salience
+        self.law = law
+        self.silent_retention_days = silent_retention_days
 
     def plan(self, engrams: list[Engram], working_memory: set[str], now: float) -> SleepPlan:
         plan = SleepPlan()
         for engram in engrams:
+            if engram.layer is Layer.SILENT:
+                if self.expired(engram, now):
+                    plan.delete.append(engram.engram_id)
+                continue
             if engram.layer is not Layer.LONG_TERM and dynamics.qualifies_for_consolidation(
                 engram, self.min_access_count, self.min_salience
             ):
                 plan.consolidate.append(engram)
                 continue
             before = engram.synaptic_strength
-            if dynamics.decay(engram, now) >= self.threshold:
+            if dynamics.decay(engram, now, self.law) >= self.threshold:
                 if abs(engram.synaptic_strength - before) >= STRENGTH_STEP:
                     plan.decayed.append(engram)
-            elif engram.engram_id in working_memory:
-                plan.prune_wm.append(engram.engram_id)
+                continue
+            dynamics.silence(engram, now)
+            if engram.engram_id in working_memory:
+                plan.prune_wm.append(engram)
             else:
-                plan.prune_ltm.append(engram.engram_id)
+                plan.prune_ltm.append(engram)
         return plan
+
+    def expired(self, engram: Engram, now: float) -> bool:
+        """Whether a silent engram has been silent for longer than the retention (if any)."""
+        if self.silent_retention_days is None:
+            return False
+        silenced_at = float(engram.context.get("silenced_at", now))
+        return now - silenced_at > self.silent_retention_days * SECONDS_PER_DAY
 
 
 class IdleDetector:
@@ -110,7 +138,11 @@ class SleepCycleActor(Actor):
     async def setup(self) -> None:
         s = self.settings
         self.logic = SleepCycle(
-            s.forgetting_threshold, s.consolidation_access_count, s.consolidation_salience
+            s.forgetting_threshold,
+            s.consolidation_access_count,
+            s.consolidation_salience,
+            s.forgetting_law,
+            s.silent_retention_days,
         )
         self.idle = IdleDetector(s.idle_seconds, s.sleep_interval_seconds, time.time())
         self.tick_seconds = min(1.0, s.heartbeat_seconds)
@@ -168,21 +200,28 @@ class SleepCycleActor(Actor):
         now = time.time()
         working_memory = set(await self.store.working_memory_ids())
         seen: set[str] = set()
-        stats = dict.fromkeys(("consolidated", "pruned_wm", "pruned_ltm", "decayed"), 0)
+        stats = dict.fromkeys(("consolidated", "pruned_wm", "pruned_ltm", "decayed", "deleted"), 0)
         async for blobs in self.store.scan_blobs():
             fresh = {i: b for i, b in blobs.items() if i not in seen}
             seen.update(fresh)
             engrams = [load_engram(b) for b in fresh.values()]
             plan = self.logic.plan(engrams, working_memory, now)
             stats["consolidated"] += await self._consolidate(plan.consolidate)
-            # what was recalled or changed while we planned is neither pruned nor overwritten
-            pruned = set(await self.store.delete(plan.prune_wm + plan.prune_ltm, fresh))
-            stats["pruned_wm"] += len(pruned.intersection(plan.prune_wm))
-            stats["pruned_ltm"] += len(pruned.intersection(plan.prune_ltm))
-            decayed = await self.store.save_unchanged(
-                [(fresh[e.engram_id], e) for e in plan.decayed]
+            # what was recalled or changed while we planned is neither silenced nor overwritten
+            silenced = plan.prune_wm + plan.prune_ltm
+            written = set(
+                await self.store.save_unchanged(
+                    [(fresh[e.engram_id], e) for e in silenced + plan.decayed],
+                    release=[e.engram_id for e in silenced],
+                )
             )
-            stats["decayed"] += len(decayed)
+            for key, engrams in (
+                ("pruned_wm", plan.prune_wm),
+                ("pruned_ltm", plan.prune_ltm),
+                ("decayed", plan.decayed),
+            ):
+                stats[key] += sum(e.engram_id in written for e in engrams)
+            stats["deleted"] += len(await self.store.delete(plan.delete, fresh))
         self.idle.slept(time.time())
         return stats
 

@@ -149,7 +149,7 @@ async def _inspect(args: argparse.Namespace) -> None:
         counts = await store.outcome_counts()
     finally:
         await connection.close()
-    print(views.engram_table(engrams, set(held), time.time()))
+    print(views.engram_table(engrams, set(held), time.time(), settings.forgetting_law))
     layers = Counter(e.layer.value for e in engrams)
     print(
         f"\n{len(engrams)} engrams ({', '.join(f'{n} {k}' for k, n in sorted(layers.items()))}); "

@@ -257,11 +257,15 @@ class MemoryStore:
             await pipe.execute()
         return written
 
-    async def save_unchanged(self, pairs: Sequence[tuple[bytes, Engram]]) -> list[str]:
-        """Save each (blob it was read from, changed engram) unless written meanwhile."""
+    async def save_unchanged(
+        self, pairs: Sequence[tuple[bytes, Engram]], release: Sequence[str] = ()
+    ) -> list[str]:
+        """Save each (blob it was read from, changed engram) unless written meanwhile; those
+        saved of ``release`` leave working memory."""
         done = await self.compare_and_set([(e.engram_id, old, dump_engram(e)) for old, e in pairs])
         if done:
             pipe = self.pipeline()
+            self.stage_release(pipe, sorted(set(release).intersection(done)))
             self._stage_change(pipe, Change(upserted=done))
             await pipe.execute()
         return done

@@ -13,19 +13,22 @@ from neurram.bus.messages import MESSAGES, Heartbeat
 from neurram.dynamics import compute_retention, time_until_forgotten
 from neurram.engram import Engram, Layer
 from neurram.runtime import topology
-from neurram.settings import Settings
+from neurram.settings import ForgettingLaw, Settings
 
-LAYER_ORDER = {Layer.WORKING: 0, Layer.LONG_TERM: 1, Layer.SENSORY: 2}
+LAYER_ORDER = {Layer.WORKING: 0, Layer.LONG_TERM: 1, Layer.SENSORY: 2, Layer.SILENT: 3}
 HEARTBEATS_READ = 500
 CONTENT_WIDTH = 48
 
 
-def engram_table(engrams: list[Engram], working_memory: set[str], now: float) -> str:
-    """One line an engram: where it rests, how well it is retained, what it says."""
+def engram_table(
+    engrams: list[Engram], working_memory: set[str], now: float, law: ForgettingLaw
+) -> str:
+    """One line an engram: where it rests (``silent`` ones last), how well it is retained
+    under ``law``, what it says."""
     header = f"{'ID':<12} {'LAYER':<10} {'TYPE':<10} {'REGION':<13} {'RETAIN':>6} "
     header += f"{'HOURS':>7} {'RECALLS':>7} {'SAL':>4}  CONTENT"
     lines = [header]
-    ranked = sorted(engrams, key=lambda e: (LAYER_ORDER[e.layer], -compute_retention(e, now)))
+    ranked = sorted(engrams, key=lambda e: (LAYER_ORDER[e.layer], -compute_retention(e, now, law)))
     for e in ranked:
         layer = "held" if e.engram_id in working_memory else e.layer.value
         content = (
@@ -34,7 +37,7 @@ def engram_table(engrams: list[Engram], working_memory: set[str], now: float) ->
         lines.append(
             f"{e.engram_id[:12]:<12} {layer:<10} {e.memory_type.value:<10} "
             f"{e.context.get('region', 'hippocampus' if e.layer is Layer.WORKING else '-'):<13} "
-            f"{compute_retention(e, now):>6.1%} {time_until_forgotten(e, now):>7.1f} "
+            f"{compute_retention(e, now, law):>6.1%} {time_until_forgotten(e, now, law=law):>7.1f} "
             f"{e.access_count:>7} {e.salience:>4.2f}  {content}"
         )
     return "\n".join(lines)

@@ -142,7 +142,7 @@ async def test_hippocampus_answers_perceive_and_recall(
 
 @pytest.mark.parametrize(
     ("running", "memory_type", "stability"),
-    [("neocortex", MemoryType.SEMANTIC, 1.0), ("cerebellum", MemoryType.PROCEDURAL, 5.0)],
+    [("neocortex", MemoryType.SEMANTIC, 1.0), ("cerebellum", MemoryType.PROCEDURAL, 5 * 72.0)],
     indirect=["running"],
 )
 async def test_long_term_regions_store(
@@ -162,11 +162,18 @@ async def test_long_term_regions_store(
 async def test_sleep_cycle_answers_with_its_counts(
     running: Region, inbox: ReplyInbox[Reply]
 ) -> None:
-    old = encoded(layer=Layer.WORKING, last_accessed=time.time() - 10 * 3600)
+    old = encoded(layer=Layer.WORKING, last_accessed=time.time() - 100 * 24 * 3600)  # S = 1 h
     await running.store.put([old])
     inbox.expect("z1")
     await running.send("sleep", SleepRequest(request_id="z1", reply_to=inbox.stream))
     reply = await inbox.wait("z1", 10)
     assert isinstance(reply, SleepReply)
-    assert reply.stats["pruned_ltm"] == 1 and reply.stats["consolidated"] == 0
-    assert await running.store.get("e1") is None
+    assert reply.stats == {
+        "consolidated": 0,
+        "pruned_wm": 0,
+        "pruned_ltm": 1,
+        "decayed": 0,
+        "deleted": 0,
+    }
+    silenced = await running.store.get("e1")
+    assert silenced is not None and silenced.layer is Layer.SILENT  # stored, never deleted

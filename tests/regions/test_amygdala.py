@@ -58,13 +58,15 @@ def test_reward_is_recorded_in_context(make_stimulus, now) -> None:
 def test_salience_at_or_above_075_doubles_initial_stability(
     make_stimulus, now, salience, stability
 ) -> None:
-    engram = Amygdala().encode(make_stimulus("x", salience=salience), EMBEDDING[None], now)
-    assert engram.stability == stability
+    """The original's numbers (unit 1 hour), and the default unit of 72 hours."""
+    stimulus = make_stimulus("x", salience=salience)
+    assert Amygdala(unit=1.0).encode(stimulus, EMBEDDING[None], now).stability == stability
+    assert Amygdala().encode(stimulus, EMBEDDING[None], now).stability == 72.0 * stability
 
 
 def test_heuristic_salience_also_gets_the_boost(make_stimulus, now) -> None:
     urgent = make_stimulus("URGENT: the server is down, fix it immediately!")
-    assert Amygdala().encode(urgent, EMBEDDING[None], now).stability == 2.0
+    assert Amygdala(unit=1.0).encode(urgent, EMBEDDING[None], now).stability == 2.0
 
 
 def test_long_content_is_also_encoded_sentence_by_sentence(make_stimulus, now) -> None:

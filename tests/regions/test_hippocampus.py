@@ -11,6 +11,7 @@ from neurram.encoder import HashEncoder
 from neurram.engram import Engram, Layer, MemoryType
 from neurram.regions import hippocampus as hippocampus_module
 from neurram.regions.hippocampus import Hippocampus
+from neurram.settings import Settings
 
 from .conftest import HOUR, T0, unit
 
@@ -23,9 +24,13 @@ def weighed(retention: float) -> float:
     return 0.75 + 0.25 * retention
 
 
+# most tests here check the original's numbers: its law, and stability granted in hours
+ORIGINAL = Settings(forgetting_law="exponential", stability_unit_hours=1.0)
+
+
 @pytest.fixture
 def hippocampus() -> Hippocampus:
-    return Hippocampus(encoder=HashEncoder())
+    return Hippocampus(encoder=HashEncoder(), settings=ORIGINAL)
 
 
 def weights(engram: Engram) -> dict[str, float]:
@@ -287,14 +292,14 @@ def test_versions_of_a_fact_form_a_chain(hippocampus, make_engram, now) -> None:
 # --- episodes and temporal contiguity (SPEC 9) ------------------------------------------
 
 
-def test_place_joins_the_episode_of_the_latest_earlier_engram_within_the_gap(
+def test_join_episode_joins_the_episode_of_the_latest_earlier_engram_within_the_gap(
     hippocampus, make_engram
 ) -> None:
     first = make_engram("first", engram_id="first", embedding=unit(1, 0), occurred_at=T0)
-    hippocampus.place(first, [])
+    hippocampus.join_episode(first, [])
     assert first.episode == "first"  # nothing before it: it starts one
     second = make_engram("second", embedding=unit(0, 1), occurred_at=T0 + 1799)
-    edges = hippocampus.place(second, [first])
+    edges = hippocampus.join_episode(second, [first])
     assert second.episode == "first"
     # linked both ways whatever their cosine (0 here)
     assert edges == [
@@ -302,15 +307,17 @@ def test_place_joins_the_episode_of_the_latest_earlier_engram_within_the_gap(
         ("first", second.engram_id, pytest.approx(0.7)),
     ]
     late = make_engram("late", engram_id="late", embedding=unit(0, 1), occurred_at=T0 + 3600)
-    assert hippocampus.place(late, [second, first]) == []
+    assert hippocampus.join_episode(late, [second, first]) == []
     assert late.episode == "late"  # more than 30 minutes after: a new episode
 
 
-def test_place_follows_time_not_the_order_engrams_arrive_in(hippocampus, make_engram) -> None:
+def test_join_episode_follows_time_not_the_order_engrams_arrive_in(
+    hippocampus, make_engram
+) -> None:
     recalled = make_engram("old", engram_id="old", episode="old", occurred_at=T0 - 86_400)
     previous = make_engram("prev", engram_id="prev", episode="today", occurred_at=T0 - 60)
     new = make_engram("new", occurred_at=T0)
-    edges = hippocampus.place(new, [recalled, previous])  # a restated old memory came last
+    edges = hippocampus.join_episode(new, [recalled, previous])  # a restated old memory came last
     assert new.episode == "today" and {target for _, target, _ in edges} == {"prev", new.engram_id}
 
 
@@ -325,3 +332,93 @@ def test_remember_links_neighbours_in_time_and_recall_lifts_them(
     by_id = {e.engram_id: why for e, _, why in found}
     assert [e.engram_id for e, _, _ in found][:2] == [question.engram_id, answer.engram_id]
     assert by_id[answer.engram_id].temporal > 0
+
+
+# --- silent engrams and the fallback (default law) ---------------------------------------
+
+
+@pytest.fixture
+def default_hippocampus() -> Hippocampus:
+    return Hippocampus(encoder=HashEncoder())
+
+
+def test_place_moves_an_engram_between_the_active_and_the_silent_index(
+    default_hippocampus, make_engram
+) -> None:
+    h = default_hippocampus
+    engram = make_engram("x", engram_id="e", embedding=unit(1, 0), layer=Layer.WORKING)
+    h.place(engram)
+    assert ("e" in h.index, "e" in h.silent) == (True, False)
+    engram.layer = Layer.SILENT
+    h.place(engram)
+    assert ("e" in h.index, "e" in h.silent) == (False, True)
+    engram.layer = Layer.LONG_TERM
+    h.place(engram)
+    assert ("e" in h.index, "e" in h.silent) == (True, False)
+    h.drop("e")
+    assert ("e" in h.index, "e" in h.silent) == (False, False)
+
+
+def silent_and_active(h: Hippocampus, make_engram, now: float, actives: int) -> None:
+    """One silent engram on the cue's direction, ``actives`` active ones close to it."""
+    silent = make_engram("s", engram_id="silent", embedding=unit(1, 0), layer=Layer.SILENT)
+    h.place(silent)
+    for i in range(actives):
+        active = make_engram(f"a{i}", engram_id=f"a{i}", embedding=unit(1, 0.2 + i / 10))
+        active.layer = Layer.WORKING
+        h.place(active)
+
+
+def test_silent_engrams_fill_only_the_places_active_ones_leave_empty(
+    default_hippocampus, make_engram, now
+) -> None:
+    silent_and_active(default_hippocampus, make_engram, now, actives=2)
+    found = [e.engram_id for e, _ in default_hippocampus.pattern_complete(unit(1, 0), 3, now=now)]
+    assert found == ["a0", "a1", "silent"]  # after the active ones, though closer to the cue
+    assert default_hippocampus.index.get("silent") is not None  # recalled: active again
+
+
+def test_no_fallback_when_active_engrams_fill_top_k(default_hippocampus, make_engram, now) -> None:
+    silent_and_active(default_hippocampus, make_engram, now, actives=3)
+    found = [e.engram_id for e, _ in default_hippocampus.pattern_complete(unit(1, 0), 3, now=now)]
+    assert found == ["a0", "a1", "a2"]
+    assert "silent" in default_hippocampus.silent
+
+
+def test_include_silent_ranks_silent_engrams_with_the_active_ones(
+    default_hippocampus, make_engram, now
+) -> None:
+    silent_and_active(default_hippocampus, make_engram, now, actives=3)
+    results = default_hippocampus.complete(unit(1, 0), 3, now=now, include_silent=True)
+    assert [e.engram_id for e, _, _ in results] == ["silent", "a0", "a1"]
+    assert results[0][2].retention == 1.0  # matched by the cue alone
+    assert results[0][0].layer is Layer.WORKING and results[0][0].access_count == 1
+
+
+def test_a_silent_engram_of_another_type_is_not_a_fallback(
+    default_hippocampus, make_engram, now
+) -> None:
+    silent_and_active(default_hippocampus, make_engram, now, actives=0)
+    found = default_hippocampus.pattern_complete(unit(1, 0), 3, MemoryType.SEMANTIC, now=now)
+    assert found == []
+
+
+def test_of_two_equally_close_memories_the_more_retrievable_ranks_first(
+    default_hippocampus, make_engram, now
+) -> None:
+    """Recent over old, recalled (stabler) over not, salient over not."""
+    day = 24 * HOUR
+    pairs = {
+        "recent": dict(last_accessed=now - day),
+        "old": dict(last_accessed=now - 30 * day),
+        "recalled": dict(last_accessed=now - 30 * day, stability=150.0, access_count=3),
+        "plain": dict(last_accessed=now - 30 * day, stability=72.0),
+        "salient": dict(last_accessed=now - 30 * day, salience=0.8),
+        "neutral": dict(last_accessed=now - 30 * day, salience=0.4),
+    }
+    for a, b in (("recent", "old"), ("recalled", "plain"), ("salient", "neutral")):
+        h = Hippocampus(encoder=HashEncoder())
+        for engram_id in (b, a):
+            fields = {"stability": 72.0, **pairs[engram_id]}
+            h.place(make_engram("same", engram_id=engram_id, embedding=unit(1, 0), **fields))
+        assert [e.engram_id for e, _ in h.pattern_complete(unit(1, 0), now=now)] == [a, b]

@@ -7,11 +7,14 @@ import math
 import pytest
 
 from neurram.engram import Layer
-from neurram.regions.sleep_cycle import IdleDetector, SleepCycle
+from neurram.regions.sleep_cycle import IdleDetector, SleepCycle, SleepPlan
 
 from .conftest import HOUR
 
-# retention exp(-t/S) with S = 1: 1 h -> 0.368 (kept), 3 h -> 0.0498 (pruned), 2.99 h -> 0.0503
+# The original's law, as most tests here use it (EXP): retention exp(-t/S) with S = 1:
+# 1 h -> 0.368 (kept), 3 h -> 0.0498 (silenced), 2.99 h -> 0.0503
+EXP = "exponential"
+DAY = 24 * HOUR
 
 
 def ids(engrams) -> list[str]:
@@ -28,7 +31,7 @@ def test_qualifying_engrams_are_consolidated(make_engram, now) -> None:
         salience=0.79,
         last_accessed=now - HOUR,
     )
-    plan = SleepCycle().plan([rehearsed, salient, neither], {"rehearsed"}, now)
+    plan = SleepCycle(law=EXP).plan([rehearsed, salient, neither], {"rehearsed"}, now)
     assert ids(plan.consolidate) == ["rehearsed", "salient"]
     assert ids(plan.decayed) == ["neither"]
 
@@ -38,7 +41,7 @@ def test_replay_comes_before_pruning(make_engram, now) -> None:
     faded = make_engram(
         engram_id="faded", layer=Layer.WORKING, salience=0.9, last_accessed=now - 10 * HOUR
     )
-    plan = SleepCycle().plan([faded], {"faded"}, now)
+    plan = SleepCycle(law=EXP).plan([faded], {"faded"}, now)
     assert ids(plan.consolidate) == ["faded"]
     assert plan.prune_wm == [] and plan.prune_ltm == []
 
@@ -51,25 +54,27 @@ def test_long_term_engrams_are_never_reconsolidated(make_engram, now) -> None:
         salience=1.0,
         last_accessed=now - HOUR,
     )
-    plan = SleepCycle().plan([lt], set(), now)
+    plan = SleepCycle(law=EXP).plan([lt], set(), now)
     assert plan.consolidate == []
     assert ids(plan.decayed) == ["lt"]
 
 
-def test_faded_working_memory_goes_to_prune_wm(make_engram, now) -> None:
+def test_faded_working_memory_is_silenced_as_prune_wm(make_engram, now) -> None:
     wm = make_engram(engram_id="wm", layer=Layer.WORKING, last_accessed=now - 3 * HOUR)
-    plan = SleepCycle().plan([wm], {"wm"}, now)
-    assert plan.prune_wm == ["wm"]
+    plan = SleepCycle(law=EXP).plan([wm], {"wm"}, now)
+    assert ids(plan.prune_wm) == ["wm"]
+    assert (wm.layer, wm.context["silenced_at"]) == (Layer.SILENT, now)
     assert plan.prune_ltm == [] and plan.decayed == []
 
 
 @pytest.mark.parametrize("layer", [Layer.WORKING, Layer.LONG_TERM])
-def test_other_faded_engrams_go_to_prune_ltm(make_engram, now, layer) -> None:
+def test_other_faded_engrams_are_silenced_as_prune_ltm(make_engram, now, layer) -> None:
     """Hippocampal (not in working memory) and long-term engrams below 5 %."""
     old = make_engram(engram_id="old", layer=layer, last_accessed=now - 3 * HOUR)
-    plan = SleepCycle().plan([old], set(), now)
-    assert plan.prune_ltm == ["old"]
-    assert plan.prune_wm == [] and plan.decayed == []
+    plan = SleepCycle(law=EXP).plan([old], set(), now)
+    assert ids(plan.prune_ltm) == ["old"]
+    assert plan.prune_wm == [] and plan.decayed == [] and plan.delete == []
+    assert old.layer is Layer.SILENT
 
 
 def test_survivors_decay_to_their_retention(make_engram, now) -> None:
@@ -78,7 +83,7 @@ def test_survivors_decay_to_their_retention(make_engram, now) -> None:
     stable = make_engram(
         engram_id="stable", layer=Layer.LONG_TERM, stability=10.0, last_accessed=now - 10 * HOUR
     )
-    plan = SleepCycle().plan([hour, edge, stable], {"hour"}, now)
+    plan = SleepCycle(law=EXP).plan([hour, edge, stable], {"hour"}, now)
     assert ids(plan.decayed) == ["hour", "edge", "stable"]
     assert hour.synaptic_strength == pytest.approx(math.exp(-1))
     assert edge.synaptic_strength == pytest.approx(math.exp(-2.99))
@@ -88,7 +93,7 @@ def test_survivors_decay_to_their_retention(make_engram, now) -> None:
 def test_an_unchanged_strength_is_not_rewritten(make_engram, now) -> None:
     fresh = make_engram(engram_id="fresh", layer=Layer.WORKING, last_accessed=now - 10.0)
     faded_a_little = make_engram(engram_id="little", layer=Layer.WORKING, last_accessed=now - 72.0)
-    plan = SleepCycle().plan([fresh, faded_a_little], set(), now)
+    plan = SleepCycle(law=EXP).plan([fresh, faded_a_little], set(), now)
     assert ids(plan.decayed) == ["little"]  # 1 - e^-0.02 >= 0.01 > 1 - e^-(10/3600)
     assert fresh.synaptic_strength == pytest.approx(math.exp(-10 / HOUR))
 
@@ -101,21 +106,62 @@ def test_mixed_snapshot(make_engram, now) -> None:
         make_engram(engram_id="l", layer=Layer.LONG_TERM, last_accessed=now - 5 * HOUR),
         make_engram(engram_id="k", layer=Layer.LONG_TERM, last_accessed=now - HOUR),
     ]
-    plan = SleepCycle().plan(engrams, {"c", "w"}, now)
+    plan = SleepCycle(law=EXP).plan(engrams, {"c", "w"}, now)
     assert ids(plan.consolidate) == ["c"]
-    assert plan.prune_wm == ["w"]
-    assert plan.prune_ltm == ["h", "l"]
+    assert ids(plan.prune_wm) == ["w"]
+    assert ids(plan.prune_ltm) == ["h", "l"]
     assert ids(plan.decayed) == ["k"]
 
 
 def test_custom_thresholds(make_engram, now) -> None:
-    engram = make_engram(
-        engram_id="e", layer=Layer.WORKING, access_count=2, last_accessed=now - HOUR
-    )
-    plan = SleepCycle(threshold=0.5, min_access_count=5).plan([engram], set(), now)
-    assert plan.consolidate == [] and plan.prune_ltm == ["e"]  # exp(-1) = 0.37 < 0.5
-    plan = SleepCycle(min_access_count=2).plan([engram], set(), now)
+    def engram():
+        return make_engram(
+            engram_id="e", layer=Layer.WORKING, access_count=2, last_accessed=now - HOUR
+        )
+
+    plan = SleepCycle(threshold=0.5, min_access_count=5, law=EXP).plan([engram()], set(), now)
+    assert plan.consolidate == [] and ids(plan.prune_ltm) == ["e"]  # exp(-1) = 0.37 < 0.5
+    plan = SleepCycle(min_access_count=2).plan([engram()], set(), now)
     assert ids(plan.consolidate) == ["e"]
+
+
+def test_silent_engrams_are_left_alone(make_engram, now) -> None:
+    """Not decayed, not consolidated, not deleted: they cost a cycle nothing."""
+    silent = make_engram(
+        engram_id="s", layer=Layer.SILENT, access_count=5, last_accessed=now - 900 * DAY
+    )
+    silent.context["silenced_at"] = now - 800 * DAY
+    plan = SleepCycle().plan([silent], {"s"}, now)
+    assert plan == SleepPlan()
+    assert silent.layer is Layer.SILENT
+
+
+def test_silent_retention_days_deletes_only_what_has_been_silent_longer(make_engram, now) -> None:
+    old, recent, unknown = (
+        make_engram(engram_id=i, layer=Layer.SILENT) for i in ("old", "recent", "unknown")
+    )
+    old.context["silenced_at"] = now - 31 * DAY
+    recent.context["silenced_at"] = now - 29 * DAY
+    plan = SleepCycle(silent_retention_days=30).plan([old, recent, unknown], set(), now)
+    assert plan.delete == ["old"]
+    assert SleepCycle(silent_retention_days=0).plan([recent], set(), now).delete == ["recent"]
+
+
+@pytest.mark.parametrize(
+    ("stability", "days", "silenced"),
+    [
+        (72.0, 400, False),  # said once, default: active for 14 years
+        (72.0, 14 * 365, True),
+        (1.0, 60, False),  # the original's 1 hour lasts 71 days under the power law
+        (1.0, 72, True),
+        (0.1, 8, True),  # depressed to the floor: silent after 7.1 days
+    ],
+)
+def test_power_law_silences_on_a_human_scale(make_engram, now, stability, days, silenced) -> None:
+    engram = make_engram(layer=Layer.WORKING, stability=stability, last_accessed=now - days * DAY)
+    plan = SleepCycle().plan([engram], set(), now)
+    assert (engram.layer is Layer.SILENT) is silenced
+    assert len(plan.prune_ltm) == int(silenced)
 
 
 # --- IdleDetector -----------------------------------------------------------------------
