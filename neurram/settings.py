@@ -58,7 +58,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     context_weight: float = 0.3  # BM25 of the cue against an engram's context in its episode
     context_reach: int = 5  # engrams each side of an engram that make its context
     salience_weight: float = 0.25  # activation x (1 - w + w x salience); the original: 0.5
-    retention_weight: float = 0.25  # activation x (1 - w + w x retention); the original: 1
+    retention_weight: float = 0.1  # activation x (1 - w + w x retention); the original: 1
     bm25_k1: float = 1.2
     bm25_b: float = 0.5
     episode_gap_seconds: float = 1800.0  # a longer gap in occurred_at starts a new episode

@@ -323,7 +323,7 @@ async def test_recall_explains_its_scores(make_brain: BrainFactory) -> None:
     assert why.semantic > 0 and why.lexical > 0  # matched by meaning and by words
     parts = why.semantic + why.lexical + why.temporal + why.context
     assert why.match == pytest.approx(parts)
-    assert why.retention_factor == pytest.approx(0.75 + 0.25 * why.retention)
+    assert why.retention_factor == pytest.approx(0.9 + 0.1 * why.retention)
     assert why.direct == pytest.approx(why.match * why.retention_factor * 0.9)
     assert why.direct + why.spread == pytest.approx(score)
 

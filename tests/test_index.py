@@ -153,10 +153,10 @@ def test_touch_refreshes_retention_inputs() -> None:
     index = EngramIndex(Settings(forgetting_law="exponential", stability_unit_hours=1.0))
     a = engram("a", 1, 0, last_accessed=T0 - 3600.0)
     index.upsert(a)
-    assert ranked(index, unit(1, 0)) == [("a", pytest.approx(AT_HALF * (0.75 + 0.25 * np.exp(-1))))]
+    assert ranked(index, unit(1, 0)) == [("a", pytest.approx(AT_HALF * (0.9 + 0.1 * np.exp(-1))))]
     a.last_accessed = T0
     assert ranked(index, unit(1, 0)) == [
-        ("a", pytest.approx(AT_HALF * (0.75 + 0.25 * np.exp(-1))))
+        ("a", pytest.approx(AT_HALF * (0.9 + 0.1 * np.exp(-1))))
     ]  # not yet
     index.touch(a)
     assert ranked(index, unit(1, 0)) == [("a", pytest.approx(AT_HALF))]

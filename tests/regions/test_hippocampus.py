@@ -20,8 +20,8 @@ AT_HALF = 0.875  # salience factor at salience 0.5: 1 - 0.25 + 0.25 x 0.5
 
 
 def weighed(retention: float) -> float:
-    """The retention factor: 1 - 0.25 + 0.25 x retention."""
-    return 0.75 + 0.25 * retention
+    """The retention factor: 1 - 0.1 + 0.1 x retention."""
+    return 0.9 + 0.1 * retention
 
 
 # most tests here check the original's numbers: its law, and stability granted in hours
