@@ -278,6 +278,14 @@ class Brain:
         async with self._redis_errors():
             return await self._store.all()
 
+    async def outcome_counts(self) -> dict[str, int]:
+        """How many stimuli were held, stored, gated and expired since the brain began; like
+        every call, it also brings :attr:`working_memory` up to date."""
+        async with self._redis_errors():
+            counts = await self._store.outcome_counts()
+        await self._refresh()
+        return counts
+
     async def close(self) -> None:
         """Stop the in-process regions (gracefully) and release the connection."""
         if self._closed:
