@@ -1,4 +1,5 @@
-"""The ``neurram`` command: run regions, tap streams, inspect engrams, watch regions, demo."""
+"""The ``neurram`` command: run regions, tap streams, inspect engrams, watch regions, demo,
+serve a brain over MCP."""
 
 from __future__ import annotations
 
@@ -68,6 +69,18 @@ def _parser() -> argparse.ArgumentParser:
     demo = commands.add_parser("demo", help="the Quick start, on the embedded server by default")
     _add_settings(demo)
     demo.set_defaults(handler=_demo)
+    mcp = commands.add_parser("mcp", help="serve a brain to agents over the Model Context Protocol")
+    mcp.add_argument("--transport", choices=("stdio", "http"), default="stdio")
+    mcp.add_argument("--host", default="127.0.0.1", help="address to listen on (http)")
+    mcp.add_argument("--port", type=int, default=8000, help="port to listen on (http)")
+    mcp.add_argument(
+        "--no-regions",
+        dest="run_regions",
+        action="store_false",
+        help="do not run regions here: they run in a `neurram run` beside it",
+    )
+    _add_settings(mcp)
+    mcp.set_defaults(handler=_mcp)
     return parser
 
 
@@ -180,3 +193,15 @@ async def _demo(args: argparse.Namespace) -> None:
     from neurram.runtime.demo import quick_start
 
     await quick_start(_settings(args, brain_id="demo"))
+
+
+async def _mcp(args: argparse.Namespace) -> None:
+    from neurram.mcp import serve
+
+    await serve(
+        _settings(args),
+        transport=args.transport,
+        host=args.host,
+        port=args.port,
+        run_regions=args.run_regions,
+    )
