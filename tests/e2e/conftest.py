@@ -14,12 +14,16 @@ from neurram.runtime.cli import READY_LINE
 START_TIMEOUT = 120
 
 
-async def neurram(*args: str, env: dict[str, str] | None = None) -> asyncio.subprocess.Process:
+async def neurram(
+    *args: str, env: dict[str, str] | None = None, stdin: bool = False
+) -> asyncio.subprocess.Process:
+    """`neurram ARGS` with stdout and stderr (and stdin, when asked) piped to this test."""
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "neurram",
         *args,
+        stdin=asyncio.subprocess.PIPE if stdin else None,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
         env={**os.environ, **(env or {})},
