@@ -66,6 +66,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     claim_idle_ms: int = 60_000
     request_timeout_seconds: float = 30.0
     max_backlog: int = 10_000  # perceive(wait=False) waits while more are in flight
+    backpressure_ttl_share: float = 0.3  # ... or while the oldest unattended stimulus has
+    # waited longer than this share of sensory_ttl_seconds
 
     def __post_init__(self) -> None:
         for name in (
@@ -79,6 +81,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         for name in ("attention_threshold", "forgetting_threshold", "consolidation_salience"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1]")
+        if not 0.0 < self.backpressure_ttl_share <= 1.0:
+            raise ValueError("backpressure_ttl_share must be in (0, 1]")
 
     @classmethod
     def load(cls, **overrides: Any) -> Settings:
