@@ -27,7 +27,8 @@ from neurram.bus.bounds import parse_id
 from neurram.bus.entries import text
 
 CHECK_EVERY = 100  # entries sent between two measurements at most
-RATE_INTERVAL = 0.05  # seconds between the two measurements a capacity is learnt from
+RATE_INTERVAL = 0.5  # seconds between the two measurements a capacity is learnt from:
+# longer than a consumer's batch cycle, so bursts of reads do not inflate it
 RATE_WEIGHT = 0.5  # weight of the newest capacity sample (exponential moving average)
 REFILL = 0.25  # share of the window that must be free before a held producer goes on
 
