@@ -4,9 +4,10 @@
 
 Starts a private embedded server (unless --redis-url is given) and `neurram run` with the
 hash encoder (``--model ""``: the real MiniLM model), perceives with wait=False (backpressure
-included), follows the outcome stream until every stimulus has a fate, then reports:
-throughput, peak RSS of the regions process and of the client, Redis memory, one sleep cycle,
-stream lengths, and lost / duplicated / expired / gated counts.
+included), waits with ``brain.flush()`` until every stimulus has a fate, checks those counts
+against the outcome stream it follows, then reports: throughput, peak RSS of the regions
+process and of the client, Redis memory, one sleep cycle, stream lengths, and lost /
+duplicated / expired / gated counts.
 """
 
 from __future__ import annotations
@@ -71,8 +72,9 @@ async def run(stimuli: int, redis_url: str, model: str) -> None:
         for i in range(stimuli)
     ]
     sent_at = time.perf_counter()
-    await following
+    flushed = await brain.flush()
     done_at = time.perf_counter()
+    await following
     client_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     sleep_started = time.perf_counter()
     slept = await brain.sleep()
@@ -107,6 +109,7 @@ async def run(stimuli: int, redis_url: str, model: str) -> None:
     print(f"lost                    {lost}")
     print(f"duplicated              {duplicated}")
     print(f"expired / gated         {expired} / {gated}")
+    print(f"flush()                 {flushed}")
     print(f"peak RSS regions        {regions_rss:.0f} MiB")
     print(f"peak RSS client         {client_rss:.0f} MiB")
     print(

@@ -9,14 +9,14 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Literal, Self, overload
+from typing import Any, Literal, Self, get_args, overload
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from neurram import validation
 from neurram.bus import Namespace, ReplyInbox, publish
-from neurram.bus.bounds import backlog
+from neurram.bus.flow import Load, Throttle, Watchdog, measure
 from neurram.bus.messages import (
     MESSAGES,
     REPLIES,
@@ -27,9 +27,11 @@ from neurram.bus.messages import (
     Reply,
     SleepReply,
     SleepRequest,
+    Status,
     Stimulus,
     request_id_of,
 )
+from neurram.bus.tally import read_tally, tally_key
 from neurram.encoder import Encoder
 from neurram.engram import Engram, Explanation, Layer, MemoryType, new_id
 from neurram.errors import (
@@ -47,8 +49,8 @@ from neurram.settings import Settings
 
 Moment = float | datetime  # unix seconds, or a datetime (naive = local time)
 PIPELINE = ("sensory", "sensed", "attended", "tagged", "held")  # streams a stimulus crosses
-THROTTLE_EVERY = 100
 THROTTLE_PAUSE = 0.05
+FLUSH_PAUSE = 0.05
 
 
 class Brain:
@@ -59,12 +61,19 @@ class Brain:
         self._connection = connection
         self._host = host
         self._store = MemoryStore(connection.redis, Namespace(settings.brain_id))
+        client = new_id()
         self._inbox: ReplyInbox[Reply] = ReplyInbox(
-            connection.redis, self._store.ns.key("reply", new_id()), REPLIES, request_id_of
+            connection.redis, self._store.ns.key("reply", client), REPLIES, request_id_of
+        )
+        self._tally = tally_key(self._store.ns, client)  # outcomes of perceive(wait=False)
+        self._unawaited = 0  # stimuli perceived with wait=False
+        self._flow = Throttle(
+            max_wait=settings.backpressure_ttl_share * settings.sensory_ttl_seconds,
+            max_backlog=settings.max_backlog,
+            stall_seconds=settings.request_timeout_seconds,
         )
         self._working_memory: list[Engram] = []
         self._ganglia = BasalGanglia(settings.reward_shortcut, settings.stability_unit_hours)
-        self._unchecked = 0
         self._closed = False
 
     @classmethod
@@ -134,7 +143,8 @@ class Brain:
         """Perceive ``content``, which happened at ``occurred_at`` (unix seconds or a datetime;
         default now). Waits until the pipeline decided its fate and returns the encoded engram
         (``context["outcome"]`` says "gated" or "expired" when it was not kept); with
-        ``wait=False`` returns the unencoded engram at once."""
+        ``wait=False`` returns the unencoded engram at once (after backpressure, see
+        :meth:`_throttle`), and :meth:`flush` tells what became of it."""
         now = time.time()
         stimulus = Stimulus(
             stimulus_id=new_id(),
@@ -149,11 +159,13 @@ class Brain:
             else validation.text("context_hint", context_hint),
             perceived_at=now,
             occurred_at=None if occurred_at is None else validation.occurred_at(occurred_at, now),
-            reply_to=self._inbox.stream if wait else None,
+            reply_to=self._inbox.stream if wait else self._tally,
         )
         if not wait:
             await self._throttle()
             await self._send("sensory", stimulus)
+            self._flow.sent()
+            self._unawaited += 1
             return _unencoded(stimulus)
         outcome = await self._request("sensory", stimulus, stimulus.stimulus_id)
         assert isinstance(outcome, Outcome)
@@ -273,6 +285,31 @@ class Brain:
         await self._refresh()
         return bool(removed)
 
+    async def flush(self, timeout: float | None = None) -> dict[str, int]:  # noqa: ASYNC109
+        """Wait until every stimulus this Brain perceived with ``wait=False`` has its outcome;
+        returns how many were held, stored, gated and expired.
+
+        Raises :class:`BrainUnavailableError` when no outcome arrives for ``timeout`` seconds
+        (default ``request_timeout_seconds``): the regions are not running, or stalled. After
+        a region crashed mid-batch, a redelivered stimulus may be counted twice.
+        """
+        patience = self.settings.request_timeout_seconds if timeout is None else timeout
+        watchdog = Watchdog()
+        while True:
+            async with self._redis_errors():
+                counts = await read_tally(self._connection.redis, self._tally)
+            through = sum(counts.values())
+            if through >= self._unawaited:
+                return {status: counts.get(status, 0) for status in get_args(Status)}
+            if watchdog.idle(through, time.monotonic()) > patience:
+                raise BrainUnavailableError(
+                    f"{self._unawaited - through} of {self._unawaited} stimuli perceived with "
+                    f"wait=False have no outcome, and none came for {patience:g} s: are the "
+                    f"regions of brain {self.settings.brain_id!r} running "
+                    "(Brain.create(run_regions=True) or `neurram run`)?"
+                )
+            await asyncio.sleep(FLUSH_PAUSE)
+
     async def engrams(self) -> list[Engram]:
         """Every engram of this brain, whatever its layer."""
         async with self._redis_errors():
@@ -292,6 +329,9 @@ class Brain:
             return
         self._closed = True
         await self._inbox.close()
+        if self._unawaited:
+            with contextlib.suppress(RedisConnectionError, RedisTimeoutError, OSError):
+                await self._connection.redis.delete(self._tally)  # else it expires on its own
         if self._host is not None:
             await self._host.stop()
         await self._connection.close()
@@ -336,20 +376,34 @@ class Brain:
         return reply
 
     async def _throttle(self) -> None:
-        """Backpressure for ``perceive(wait=False)``: every ``THROTTLE_EVERY`` stimuli, wait
-        while more than ``max_backlog`` stimuli are still on their way through the regions."""
-        self._unchecked += 1
-        if self._unchecked < THROTTLE_EVERY:
+        """Backpressure for ``perceive(wait=False)``: hold the caller while a stimulus sent now
+        would wait for the SensoryCortex longer than ``backpressure_ttl_share`` of the sensory
+        TTL (the stimuli ahead of it over the rate it reads them), or the oldest one waiting
+        already has, or more than ``max_backlog`` stimuli are in flight (see
+        :class:`~neurram.bus.flow.Throttle`). Raises :class:`BrainUnavailableError`, the
+        stimulus unsent, when, held back, the regions made no progress for
+        ``request_timeout_seconds``."""
+        if not self._flow.due():
             return
-        self._unchecked = 0
-        while await self.backlog() > self.settings.max_backlog:  # noqa: ASYNC110 (a poll of Redis)
+        while (verdict := self._flow.verdict(load := await self._load(), time.monotonic())) != "go":
+            if verdict == "stalled":
+                raise BrainUnavailableError(
+                    f"perceive(wait=False) held back: the regions of brain "
+                    f"{self.settings.brain_id!r} made no progress for "
+                    f"{self._flow.stall_seconds:g} s ({load.backlog} stimuli in flight, the "
+                    f"oldest unattended for {load.age:.1f} s); are they running "
+                    "(Brain.create(run_regions=True) or `neurram run`)?"
+                )
             await asyncio.sleep(THROTTLE_PAUSE)
 
     async def backlog(self) -> int:
         """Stimuli perceived but not yet through the pipeline's streams."""
+        return (await self._load()).backlog
+
+    async def _load(self) -> Load:
         async with self._redis_errors():
-            lags = [await backlog(self._connection.redis, self._store.ns.key(s)) for s in PIPELINE]
-        return sum(lags)
+            streams = [self._store.ns.key(s) for s in PIPELINE]
+            return await measure(self._connection.redis, streams[0], streams)
 
     async def _refresh(self) -> None:
         async with self._redis_errors():

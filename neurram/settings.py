@@ -86,6 +86,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     claim_idle_ms: int = 60_000
     request_timeout_seconds: float = 30.0
     max_backlog: int = 10_000  # perceive(wait=False) waits while more are in flight
+    backpressure_ttl_share: float = 0.3  # ... or while the oldest unattended stimulus has
+    # waited longer than this share of sensory_ttl_seconds
 
     def __post_init__(self) -> None:
         for name in (
@@ -103,6 +105,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             raise ValueError("stability_unit_hours must be positive")
         if self.silent_retention_days is not None and not self.silent_retention_days >= 0:
             raise ValueError("silent_retention_days must be >= 0 (or None: keep for ever)")
+        if not 0.0 < self.backpressure_ttl_share <= 1.0:
+            raise ValueError("backpressure_ttl_share must be in (0, 1]")
 
     @classmethod
     def load(cls, **overrides: Any) -> Settings:

@@ -1,4 +1,4 @@
-"""Keeping streams bounded: trim only what every group has acknowledged; measure backlog.
+"""Keeping streams bounded: trim only what every group has acknowledged.
 
 A stream consumed by groups is trimmed up to the oldest entry some group still needs: its
 oldest pending entry, or the entry after the last one it was delivered. Nothing a group has not
@@ -50,16 +50,6 @@ async def trim_acknowledged(redis: Redis, stream: str) -> int:
     if minid is None or minid == "0-0":
         return 0
     return int(await redis.xtrim(stream, minid=minid, approximate=True))
-
-
-async def backlog(redis: Redis, stream: str) -> int:
-    """Entries of ``stream`` not yet delivered to its slowest group (all of them without a
-    group: nobody has started reading)."""
-    groups = await consumer_groups(redis, stream)
-    lags = [g.get("lag") for g in groups]
-    if groups and all(lag is not None for lag in lags):
-        return max(int(lag) for lag in lags if lag is not None)
-    return int(await redis.xlen(stream))
 
 
 async def log_head(redis: Redis, stream: str) -> tuple[str, int, int]:

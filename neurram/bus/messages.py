@@ -13,6 +13,7 @@ Stream -> message -> consumer:
   outcome     Outcome         observers (fate of every stimulus and consolidation)
   changes     Change          every Hippocampus instance, by plain XREAD (index refresh)
   reply:<id>  Outcome | RecallReply | SleepReply   one client's replies
+  tally:<id>  (a hash, not a stream)             one client's wait=False outcomes, counted
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from redis.asyncio.client import Pipeline
 from neurram.bus import ConsumerStats, Delivery, Namespace, StreamConsumer, stage, stage_reply
 from neurram.bus.bounds import stage_cap, trim_acknowledged
 from neurram.bus.messages import MESSAGES, Heartbeat, Message, Outcome, codec_for
+from neurram.bus.tally import is_tally, stage_tally
 from neurram.encoder import Encoder, resolve_encoder
 from neurram.engram import Vector
 from neurram.runtime.store import MemoryStore
@@ -147,13 +148,17 @@ class Actor:
 
     def report(self, pipe: Pipeline, outcome: Outcome, reply_to: str | None) -> None:
         """Publish an outcome for observers (without the engram's bulk, capped at
-        ``OUTCOME_MAXLEN``) and answer the waiting client."""
+        ``OUTCOME_MAXLEN``) and answer the client: a waiting one by its reply stream, one
+        that did not wait (``reply_to`` is a tally) by counting the outcome's status."""
         engram_id = outcome.engram.engram_id if outcome.engram else None
         summary = msgspec.structs.replace(outcome, engram=None, engram_id=engram_id)
         self.emit(pipe, "outcome", summary)
         stage_cap(pipe, self.stream("outcome"), OUTCOME_MAXLEN)
         self.store.stage_count(pipe, outcome.status)
-        self.reply(pipe, reply_to, outcome)
+        if is_tally(reply_to, self.ns):
+            stage_tally(pipe, reply_to, outcome.status)
+        else:
+            self.reply(pipe, reply_to, outcome)
 
     # lifecycle
     async def run(self, stop: asyncio.Event, ready: Callable[[], None] = lambda: None) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import math
 import os
 import signal
 import time
@@ -59,9 +61,9 @@ async def test_kill_9_during_ingest_loses_and_duplicates_nothing(
         await eventually(some_stored, within=60)
         first.send_signal(signal.SIGKILL)
         assert await first.wait() == -signal.SIGKILL
-        await ingesting
         assert await store.count() < STIMULI  # killed mid-way: the rest is up to the next one
-        await start_regions("--claim-idle-ms", "2000")
+        await start_regions("--claim-idle-ms", "2000")  # meanwhile the ingest is held back
+        await ingesting
 
         async def all_decided() -> bool:
             return set(sent) <= set(await outcomes(redis, brain_id))
@@ -228,8 +230,12 @@ async def test_streams_are_trimmed_but_never_past_an_unacknowledged_entry(
 async def test_perceive_without_waiting_is_throttled_by_the_backlog(
     start_regions: RegionsFactory, redis_url: str, brain_id: str, redis: aioredis.Redis
 ) -> None:
-    async with await Brain.create(
-        redis_url=redis_url, brain_id=brain_id, run_regions=False, max_backlog=300
+    async with await Brain.create(  # no TTL: the count bound alone holds the producer back
+        redis_url=redis_url,
+        brain_id=brain_id,
+        run_regions=False,
+        max_backlog=300,
+        sensory_ttl_seconds=math.inf,
     ) as brain:
         sent: list[str] = []
 
@@ -249,3 +255,24 @@ async def test_perceive_without_waiting_is_throttled_by_the_backlog(
         await start_regions()
         await asyncio.wait_for(ingesting, 60)
         assert len(sent) == 1000
+
+
+async def test_backpressure_holds_several_clients_against_regions_in_another_process(
+    start_regions: RegionsFactory, redis_url: str, brain_id: str
+) -> None:
+    slow = {"sensory_cortex": "tests.custom_regions:SlowSensoryCortex"}  # 250 stimuli/s
+    await start_regions("--regions", json.dumps(slow), "--sensory-ttl-seconds", "1.5")
+    per_client = 400  # unthrottled, the last of 800 would wait about 3 s
+
+    async def produce(n: int) -> dict[str, int]:
+        async with await Brain.create(
+            redis_url=redis_url, brain_id=brain_id, run_regions=False, sensory_ttl_seconds=1.5
+        ) as brain:
+            for i in range(per_client):
+                await brain.perceive(
+                    f"client {n} fact {i}: item {i} weighs {i % 97} kg", wait=False
+                )
+            return await brain.flush()
+
+    counts = await asyncio.gather(produce(0), produce(1))
+    assert counts == [{"held": per_client, "stored": 0, "gated": 0, "expired": 0}] * 2
