@@ -13,7 +13,7 @@ Keys under the brain's namespace:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -166,13 +166,15 @@ class MemoryStore:
         return None if value is None else value == b"1"
 
     # staged writes
-    async def put(self, engrams: Iterable[Engram]) -> None:
-        """Write engrams unconditionally (a restore, a test's setup); concurrent writers use
-        :meth:`update`."""
+    async def put(self, engrams: Sequence[Engram]) -> None:
+        """Write engrams unconditionally, in one transaction, each as the one its content
+        restates into (an import, a test's setup); concurrent writers use :meth:`update`."""
         blobs: dict[EncodableT, EncodableT] = {e.engram_id: dump_engram(e) for e in engrams}
         if blobs:
             pipe = self.pipeline()
             pipe.hset(self.engrams_key, mapping=blobs)
+            for engram in engrams:
+                self.stage_content(pipe, engram)
             self._stage_change(pipe, Change(upserted=[str(i) for i in blobs]))
             await pipe.execute()
 
