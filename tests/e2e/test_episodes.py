@@ -86,7 +86,9 @@ async def test_a_window_keeps_what_occurred_in_it(brain: Brain) -> None:
 
 
 async def test_explain_shows_meaning_and_words(brain: Brain) -> None:
-    [(found, _, why)] = await brain.recall("How much were the plane tickets?", top_k=1, explain=True)
+    [(found, _, why)] = await brain.recall(
+        "How much were the plane tickets?", top_k=1, explain=True
+    )
     assert found.content == HISTORY[MONDAY][2]
     assert found.occurred_at == (MONDAY + timedelta(minutes=2)).timestamp()
     assert why.lexical > 0 and why.semantic > 0
