@@ -13,6 +13,7 @@ Keys under the brain's namespace:
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
@@ -24,7 +25,7 @@ from neurram.bus import FIELD, Namespace, stage
 from neurram.bus.bounds import log_head, stage_cap
 from neurram.bus.entries import text
 from neurram.bus.messages import MESSAGES, Change
-from neurram.engram import Engram, MemoryType, dump_engram, load_engram
+from neurram.engram import Engram, Layer, MemoryType, dump_engram, load_engram, load_layer
 from neurram.errors import NeurramError
 from neurram.salience import normalize_content
 
@@ -109,6 +110,14 @@ class MemoryStore:
             yield {text(i): blob for i, blob in blobs.items()}
             if cursor == 0:
                 return
+
+    async def layer_counts(self) -> Counter[Layer]:
+        """How many engrams rest in each layer: one pass over the store, decoding only the
+        layer of each (measured: see the README's metrics section)."""
+        counts: Counter[Layer] = Counter()
+        async for blobs in self.scan_blobs():
+            counts.update(load_layer(blob) for blob in blobs.values())
+        return counts
 
     async def count(self) -> int:
         return int(await self.redis.hlen(self.engrams_key))  # type: ignore[misc,unused-ignore]
