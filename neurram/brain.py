@@ -108,7 +108,7 @@ class Brain:
         cls, settings: Settings, *, run_regions: bool = True, encoder: Encoder | None = None
     ) -> Brain:
         """:meth:`create` with a complete :class:`Settings`."""
-        configure_logging()
+        configure_logging(log_format=settings.log_format)
         connection = await Connection.open(settings)
         host = None
         try:

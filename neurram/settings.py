@@ -20,6 +20,7 @@ from neurram.errors import ConfigurationError
 ENV_PREFIX = "NEURRAM_"
 
 ForgettingLaw = Literal["power", "exponential"]  # see neurram.dynamics
+LogFormat = Literal["auto", "json", "console"]  # auto: console on a terminal, else JSON
 
 
 class Settings(msgspec.Struct, kw_only=True, frozen=True):
@@ -86,6 +87,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     claim_idle_ms: int = 60_000
     request_timeout_seconds: float = 30.0
     max_backlog: int = 10_000  # perceive(wait=False) waits while more are in flight
+    # observability
+    log_format: LogFormat = "auto"
 
     def __post_init__(self) -> None:
         for name in (

@@ -35,8 +35,9 @@ READY_LINE = "neurram: regions ready"
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = _parser().parse_args(argv)
-    configure_logging(logging.INFO if args.command == "run" else logging.WARNING)
     try:
+        level = logging.INFO if args.command == "run" else logging.WARNING
+        configure_logging(level, _settings(args).log_format)
         asyncio.run(args.handler(args))
     except KeyboardInterrupt:
         pass
