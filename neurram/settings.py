@@ -88,6 +88,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     request_timeout_seconds: float = 30.0
     max_backlog: int = 10_000  # perceive(wait=False) waits while more are in flight
     # observability
+    metrics_port: int | None = None  # serve Prometheus metrics of the regions run here (0: any)
+    metrics_host: str = "0.0.0.0"  # the address the metrics endpoint listens on
     log_format: LogFormat = "auto"
 
     def __post_init__(self) -> None:

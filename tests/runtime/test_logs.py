@@ -44,6 +44,7 @@ def test_console_renders_for_people(
 
 def test_the_setting_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NEURRAM_LOG_FORMAT", "json")
+    monkeypatch.setenv("NEURRAM_METRICS_PORT", "9464")
     settings = Settings.load()
-    assert settings.log_format == "json"
+    assert settings.log_format == "json" and settings.metrics_port == 9464
     assert Settings.load().replace(log_format="console").log_format == "console"
