@@ -237,7 +237,9 @@ class _ImportBars:
         self.bars: dict[str, tqdm[NoReturn]] = {}
 
     def __call__(self, stage: transfer.Stage, done: int, total: int | None) -> None:
-        bar = self.bars.get(stage) or self.bars.setdefault(stage, _bar(stage, total))
+        if stage not in self.bars:  # (a bar without a total has no truth value)
+            self.bars[stage] = _bar(stage, total)
+        bar = self.bars[stage]
         bar.total = total
         bar.update(done - bar.n)
 
