@@ -6,18 +6,20 @@ import json
 import math
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import numpy as np
 import pytest
 import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from neurram import Brain, Engram, Layer, MemoryType
 from neurram.bus import Namespace
 from neurram.encoder import HashEncoder
-from neurram.errors import ImportFormatError, ModelMismatchError
+from neurram.errors import ImportFormatError, ImportInterruptedError, ModelMismatchError
 from neurram.runtime.store import MemoryStore
+from neurram.runtime.transfer import import_lines
 from tests.conftest import BrainFactory
 
 LONG = " ".join(f"Sentence {i} describes the harbour of the town number {i}." for i in range(12))
@@ -203,3 +205,31 @@ async def test_lines_may_come_as_bytes_without_newlines(make_brain: BrainFactory
     lines = [line.rstrip("\n") for line in await two_lines(make_brain)]
     target = await make_brain(run_regions=False)
     assert (await target.import_(chunks(lines))).engrams == 2
+
+
+async def test_an_interrupted_import_says_what_it_wrote_and_a_rerun_completes_it(
+    make_brain: BrainFactory, redis: aioredis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = await make_brain()
+    for i in range(3):
+        await source.perceive(f"Interrupted fact number {i} about the river")
+    lines = await lines_of(source)
+    target = await make_brain(run_regions=False)
+    store = MemoryStore(redis, Namespace(target.settings.brain_id))
+    put = MemoryStore.put
+    calls = 0
+
+    async def failing_put(self: MemoryStore, engrams: Sequence[Engram]) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise RedisConnectionError("connection lost")
+        await put(self, engrams)
+
+    monkeypatch.setattr(MemoryStore, "put", failing_put)
+    with pytest.raises(ImportInterruptedError, match="after 1 of 3 engrams") as raised:
+        await import_lines(store, lines, HashEncoder(), fragment_above_words=64, chunk=1)
+    assert (raised.value.written, raised.value.total) == (1, 3)
+    assert len(await target.engrams()) == 1  # whole chunks only
+    report = await import_lines(store, lines, HashEncoder(), fragment_above_words=64, chunk=1)
+    assert report.engrams == 3 and len(await target.engrams()) == 3
