@@ -15,7 +15,10 @@ from neurram.errors import (
     ConfigurationError,
     ContentTooLargeError,
     EncoderUnavailableError,
+    ImportFormatError,
+    ImportInterruptedError,
     InvalidInputError,
+    ModelMismatchError,
     NeurramError,
     UnknownEngramError,
     UnknownMemoryTypeError,
@@ -30,6 +33,7 @@ from neurram.regions.sensory_cortex import SensoryCortex
 from neurram.regions.sleep_cycle import SleepCycle
 from neurram.regions.thalamus import Thalamus
 from neurram.runtime.actor import Actor
+from neurram.runtime.transfer import ImportReport
 from neurram.settings import Settings
 
 __all__ = [
@@ -48,9 +52,13 @@ __all__ = [
     "Explanation",
     "HashEncoder",
     "Hippocampus",
+    "ImportFormatError",
+    "ImportInterruptedError",
+    "ImportReport",
     "InvalidInputError",
     "Layer",
     "MemoryType",
+    "ModelMismatchError",
     "Neocortex",
     "NeurramError",
     "PrefrontalCortex",

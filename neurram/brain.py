@@ -32,7 +32,7 @@ from neurram.bus.messages import (
     request_id_of,
 )
 from neurram.bus.tally import read_tally, tally_key
-from neurram.encoder import Encoder
+from neurram.encoder import Encoder, resolve_encoder
 from neurram.engram import Engram, Explanation, Layer, MemoryType, new_id
 from neurram.errors import (
     BrainClosedError,
@@ -41,6 +41,7 @@ from neurram.errors import (
     UnknownEngramError,
 )
 from neurram.regions.basal_ganglia import BasalGanglia
+from neurram.runtime import transfer
 from neurram.runtime.connection import Connection
 from neurram.runtime.host import RegionHost
 from neurram.runtime.logs import configure_logging
@@ -56,10 +57,17 @@ FLUSH_PAUSE = 0.05
 class Brain:
     """Memory for one agent (``brain_id``); create it with :meth:`Brain.create`."""
 
-    def __init__(self, settings: Settings, connection: Connection, host: RegionHost | None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        connection: Connection,
+        host: RegionHost | None,
+        encoder: Encoder | None = None,
+    ) -> None:
         self.settings = settings
         self._connection = connection
         self._host = host
+        self._encoder = encoder
         self._store = MemoryStore(connection.redis, Namespace(settings.brain_id))
         client = new_id()
         self._inbox: ReplyInbox[Reply] = ReplyInbox(
@@ -109,14 +117,14 @@ class Brain:
         cls, settings: Settings, *, run_regions: bool = True, encoder: Encoder | None = None
     ) -> Brain:
         """:meth:`create` with a complete :class:`Settings`."""
-        configure_logging()
+        configure_logging(log_format=settings.log_format)
         connection = await Connection.open(settings)
         host = None
         try:
             if run_regions:
                 host = RegionHost(settings, connection.redis, encoder=encoder)
                 await host.start()
-            brain = cls(settings, connection, host)
+            brain = cls(settings, connection, host, encoder)
             await brain._inbox.start()
             await brain._refresh()
         except BaseException:
@@ -322,6 +330,41 @@ class Brain:
             counts = await self._store.outcome_counts()
         await self._refresh()
         return counts
+
+    async def export(self) -> AsyncIterator[str]:
+        """This brain as JSON lines (each with its newline): a header, then every engram with
+        every field (see :mod:`neurram.portable`). Streams in chunks; needs no region."""
+        model = transfer.model_name(self.settings.model, self._encoder)
+        async with self._redis_errors():
+            async for line in transfer.export_lines(self._store, model):
+                yield line
+
+    async def import_(
+        self,
+        source: transfer.Source,
+        *,
+        reencode: bool = False,
+        progress: transfer.Progress | None = None,
+    ) -> transfer.ImportReport:
+        """Read engrams exported by :meth:`export` (a path, or an iterable or async iterable
+        of lines) into this brain; an engram it holds already (same id) is replaced.
+
+        Every line is checked before anything is written (:class:`ImportFormatError` names
+        the bad line); embeddings of another dimension than this brain's model are refused
+        (:class:`ModelMismatchError`) unless ``reencode`` embeds the contents anew. Needs no
+        region: running ones index the engrams before their next recall.
+        """
+        async with self._redis_errors():
+            report = await transfer.import_lines(
+                self._store,
+                source,
+                self._encoder or resolve_encoder(self.settings.model),
+                reencode=reencode,
+                fragment_above_words=self.settings.fragment_above_words,
+                progress=progress,
+            )
+        await self._refresh()
+        return report
 
     async def close(self) -> None:
         """Stop the in-process regions (gracefully) and release the connection."""

@@ -116,8 +116,13 @@ def dec_hook(tp: type, obj: Any) -> Any:
     raise TypeError(f"cannot decode {tp!r}")
 
 
+class _LayerOnly(msgspec.Struct):
+    layer: Layer = Layer.SENSORY
+
+
 _encoder = msgspec.msgpack.Encoder(enc_hook=enc_hook)
 _decoder = msgspec.msgpack.Decoder(Engram, dec_hook=dec_hook)
+_layer_decoder = msgspec.msgpack.Decoder(_LayerOnly)
 
 
 def dump_engram(engram: Engram) -> bytes:
@@ -128,3 +133,8 @@ def dump_engram(engram: Engram) -> bytes:
 def load_engram(data: bytes) -> Engram:
     """Inverse of :func:`dump_engram`."""
     return _decoder.decode(data)
+
+
+def load_layer(data: bytes) -> Layer:
+    """The layer of a stored engram, without decoding the rest (its embeddings)."""
+    return _layer_decoder.decode(data).layer

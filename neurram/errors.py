@@ -35,3 +35,30 @@ class BrainClosedError(NeurramError, RuntimeError):
 
 class EncoderUnavailableError(NeurramError, RuntimeError):
     """The embedding model cannot be loaded offline."""
+
+
+class ImportFormatError(InvalidInputError):
+    """A line of an import is not a neurram export line; ``line`` is its number (from 1).
+    Nothing was written."""
+
+    def __init__(self, line: int, reason: str) -> None:
+        super().__init__(f"line {line}: {reason}")
+        self.line = line
+
+
+class ModelMismatchError(InvalidInputError):
+    """An import's embeddings come from a model of another dimension than the brain's.
+    Nothing was written; import with ``reencode=True`` (``--reencode``) to re-embed."""
+
+
+class ImportInterruptedError(NeurramError):
+    """An import stopped while writing: ``written`` of ``total`` engrams are stored (whole
+    chunks). Importing the same lines again completes it (engrams are written by id)."""
+
+    def __init__(self, written: int, total: int, cause: BaseException) -> None:
+        super().__init__(
+            f"import interrupted after {written} of {total} engrams ({cause!r}); import the "
+            "same file again to complete it (engrams are written by id)"
+        )
+        self.written = written
+        self.total = total

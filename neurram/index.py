@@ -243,12 +243,10 @@ class EngramIndex:
         superseder = self._superseded_by.get(self._row[engram_id])
         return superseder if superseder in self._engrams else None
 
-    def scores(
-        self, query: Vector, now: float, terms: Sequence[str] = (), *, superseded: bool = True
-    ) -> Scores:
+    def scores(self, query: Vector, now: float, terms: Sequence[str] = ()) -> Scores:
         """Activation of every row by a cue (its embedding ``query`` and its ``terms``), spread
         over associations (0 off engrams); a superseded engram's direct activation is weighed
-        by ``superseded_weight`` unless ``superseded=False``."""
+        by ``superseded_weight``."""
         n = len(self._ids)
         if n == 0:
             return Scores.empty()
@@ -257,6 +255,36 @@ class EngramIndex:
         similarity = (self._vectors[:n] @ query).astype(np.float64)
         fragment_rows = np.flatnonzero(self._alive[:n] & (self._parent[:n] >= 0))
         np.maximum.at(similarity, self._parent[fragment_rows], similarity[fragment_rows])
+        semantic, lexical, temporal, context = self._match(similarity, terms, engrams)
+        retention = dynamics.retention_array(
+            self._last[:n], self._stability[:n], now, s.forgetting_law
+        )
+        direct = dynamics.initial_activation(
+            semantic + lexical + temporal + context,
+            retention,
+            self._salience[:n],
+            s.activation_floor,
+            s.salience_weight,
+            s.retention_weight,
+        )
+        direct = np.where(engrams, direct, 0.0)
+        for row, superseder in self._superseded_by.items():
+            if superseder in self._engrams:
+                direct[row] *= s.superseded_weight
+        src, dst, weight = self._edge_arrays()
+        activation = dynamics.spread_activation(
+            direct, src, dst, weight, s.spread_hops, s.spread_decay
+        )
+        return Scores(
+            similarity, semantic, lexical, temporal, context, retention, direct, activation
+        )
+
+    def _match(
+        self, similarity: FloatArray, terms: Sequence[str], engrams: BoolArray
+    ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+        """The weighed semantic, lexical, temporal and context parts of each row's match,
+        scaled so that the best match is the cue's strength (module docstring)."""
+        s, n = self.settings, similarity.size
         words = [
             (self._vocabulary.idf(t), self._words.frequencies(t, n)) for t in dict.fromkeys(terms)
         ]
@@ -274,32 +302,8 @@ class EngramIndex:
         temporal = s.temporal_weight * self._lift(strongest, timeline)
         context = s.context_weight * _scaled(self._context(words, timeline, n), engrams, low=0.0)
         best = float((semantic + lexical + temporal + context).max())
-        scale = strength / best if best > 0 else 0.0  # the best match counts as strong as the cue
-        parts = [scale * part for part in (semantic, lexical, temporal, context)]
-        retention = dynamics.retention_array(
-            self._last[:n], self._stability[:n], now, s.forgetting_law
-        )
-        direct = dynamics.initial_activation(
-            sum(parts),
-            retention,
-            self._salience[:n],
-            s.activation_floor,
-            s.salience_weight,
-            s.retention_weight,
-        )
-        direct = np.where(engrams, direct, 0.0)
-        if superseded:
-            for row, superseder in self._superseded_by.items():
-                if superseder in self._engrams:
-                    direct[row] *= s.superseded_weight
-        src, dst, weight = self._edge_arrays()
-        activation = dynamics.spread_activation(
-            direct, src, dst, weight, s.spread_hops, s.spread_decay
-        )
-        semantic, lexical, temporal, context = parts
-        return Scores(
-            similarity, semantic, lexical, temporal, context, retention, direct, activation
-        )
+        scale = strength / best if best > 0 else 0.0
+        return scale * semantic, scale * lexical, scale * temporal, scale * context
 
     def _kth(self, values: FloatArray, rows: BoolArray) -> float:
         """The ``temporal_reach``-th best of ``values`` on ``rows`` (the lowest if fewer)."""

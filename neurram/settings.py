@@ -20,6 +20,7 @@ from neurram.errors import ConfigurationError
 ENV_PREFIX = "NEURRAM_"
 
 ForgettingLaw = Literal["power", "exponential"]  # see neurram.dynamics
+LogFormat = Literal["auto", "json", "console"]  # auto: console on a terminal, else JSON
 
 
 class Settings(msgspec.Struct, kw_only=True, frozen=True):
@@ -88,6 +89,10 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     max_backlog: int = 10_000  # perceive(wait=False) waits while more are in flight
     backpressure_ttl_share: float = 0.3  # ... or while the oldest unattended stimulus has
     # waited longer than this share of sensory_ttl_seconds
+    # observability
+    metrics_port: int | None = None  # serve Prometheus metrics of the regions run here (0: any)
+    metrics_host: str = "0.0.0.0"  # the address the metrics endpoint listens on
+    log_format: LogFormat = "auto"
 
     def __post_init__(self) -> None:
         for name in (

@@ -30,6 +30,16 @@ async def consumer_groups(redis: Redis, stream: str) -> list[dict[str, Any]]:
         return []
 
 
+async def group_backlog(redis: Redis, stream: str, group: str) -> tuple[int, int]:
+    """(lag, pending) of ``group`` on ``stream``: entries not yet delivered to it, and entries
+    delivered but not acknowledged; (0, 0) when the group does not exist (yet). A lag Redis
+    cannot tell (after deletions) counts as 0."""
+    for info in await consumer_groups(redis, stream):
+        if text(info["name"]) == group:
+            return int(info.get("lag") or 0), int(info["pending"])
+    return 0, 0
+
+
 async def oldest_needed(redis: Redis, stream: str) -> str | None:
     """The oldest entry id some group of ``stream`` still needs; None without groups."""
     groups = await consumer_groups(redis, stream)

@@ -9,7 +9,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import msgspec
 import redis.asyncio as aioredis
@@ -25,6 +25,9 @@ from neurram.engram import Vector
 from neurram.runtime.store import MemoryStore
 from neurram.settings import Settings
 
+if TYPE_CHECKING:
+    from neurram.runtime.metrics import Metrics
+
 INLINE_ENCODE = 2  # texts encoded on the event loop rather than in a worker thread
 HEARTBEAT_MAXLEN = 1000
 OUTCOME_MAXLEN = 100_000
@@ -39,6 +42,7 @@ class ActorContext:
     name: str  # topology name = consumer group
     host: str  # names this host of regions: machine, process, instance
     encoder: Encoder | None = None  # explicit encoder; else resolved from settings.model
+    metrics: Metrics | None = None  # counts and times the actor when metrics are served
 
     @property
     def namespace(self) -> Namespace:
@@ -169,7 +173,9 @@ class Actor:
             group=self.ctx.name,
             consumer=self.ctx.consumer,
             codec=codec_for(self.consumes),
-            handler=self.handle,
+            handler=self.handle
+            if self.ctx.metrics is None
+            else self.ctx.metrics.timed(self.ctx.name, self.handle),
             dead_stream=self.stream("dead"),
             batch_size=self.settings.batch_size,
             block_ms=self.settings.block_ms,
@@ -177,6 +183,8 @@ class Actor:
             claim_idle_ms=self.settings.claim_idle_ms,
             log=self.log,
         )
+        if self.ctx.metrics is not None:
+            self.ctx.metrics.watch(self.ctx.name, consumer.stats)
         await self.setup()
         try:
             await consumer.ensure_groups()

@@ -1,25 +1,29 @@
-"""The ``neurram`` command: run regions, tap streams, inspect engrams, watch regions, demo,
-serve a brain over MCP."""
+"""The ``neurram`` command: run regions, tap streams, inspect engrams, watch regions, export
+and import a brain, demo, serve a brain over MCP."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
 import time
 from collections import Counter
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, NoReturn, TextIO
 
 import msgspec
 import numpy as np
+from tqdm import tqdm
 
 from neurram.bus import FIELD, DecodeError, Namespace, tail
 from neurram.bus.messages import MESSAGES
-from neurram.errors import NeurramError
-from neurram.runtime import topology, views
+from neurram.encoder import resolve_encoder
+from neurram.errors import InvalidInputError, NeurramError
+from neurram.runtime import topology, transfer, views
 from neurram.runtime.connection import Connection
 from neurram.runtime.host import RegionHost
 from neurram.runtime.logs import configure_logging
@@ -31,8 +35,9 @@ READY_LINE = "neurram: regions ready"
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = _parser().parse_args(argv)
-    configure_logging(logging.INFO if args.command == "run" else logging.WARNING)
     try:
+        level = logging.INFO if args.command == "run" else logging.WARNING
+        configure_logging(level, _settings(args).log_format)
         asyncio.run(args.handler(args))
     except KeyboardInterrupt:
         pass
@@ -66,6 +71,21 @@ def _parser() -> argparse.ArgumentParser:
     top.add_argument("--every", type=float, default=1.0, help="seconds between views")
     _add_settings(top)
     top.set_defaults(handler=_top)
+    export = commands.add_parser("export", help="write a brain as JSON lines (stdout by default)")
+    export.add_argument("--out", type=Path, help="file to write instead of stdout")
+    _add_settings(export)
+    export.set_defaults(handler=_export)
+    load = commands.add_parser(
+        "import", help="read a file written by `neurram export` into a brain"
+    )
+    load.add_argument("file", type=Path, metavar="FILE")
+    load.add_argument(
+        "--reencode",
+        action="store_true",
+        help="embed the contents anew with this brain's model (for a file of another model)",
+    )
+    _add_settings(load)
+    load.set_defaults(handler=_import)
     demo = commands.add_parser("demo", help="the Quick start, on the embedded server by default")
     _add_settings(demo)
     demo.set_defaults(handler=_demo)
@@ -187,6 +207,82 @@ async def _top(args: argparse.Namespace) -> None:
             await asyncio.sleep(args.every)
     finally:
         await connection.close()
+
+
+async def _export(args: argparse.Namespace) -> None:
+    settings = _settings(args)
+    connection = await Connection.open(settings)
+    store = MemoryStore(connection.redis, Namespace(settings.brain_id))
+    try:
+        total = await store.count()
+        lines = transfer.export_lines(store, transfer.model_name(settings.model))
+        with _output(args.out) as out, _bar("export", total) as bar:
+            out.write(await anext(lines))  # the header
+            async for line in lines:
+                out.write(line)
+                bar.update()
+    finally:
+        await connection.close()
+
+
+@contextlib.contextmanager
+def _output(path: Path | None) -> Iterator[TextIO]:
+    """stdout, or ``path`` written in full or not at all (through a ``.part`` file)."""
+    if path is None:
+        yield sys.stdout
+        return
+    part = path.with_name(path.name + ".part")
+    with part.open("w", encoding="utf-8") as file:
+        yield file
+    part.replace(path)
+
+
+def _bar(stage: str, total: int | None) -> tqdm[NoReturn]:
+    """A progress bar on stderr, shown only when stderr is a terminal."""
+    return tqdm(desc=stage, total=total, unit=" engrams", file=sys.stderr, disable=None)
+
+
+class _ImportBars:
+    """One progress bar per stage of an import: checking the lines, then writing them."""
+
+    def __init__(self) -> None:
+        self.bars: dict[str, tqdm[NoReturn]] = {}
+
+    def __call__(self, stage: transfer.Stage, done: int, total: int | None) -> None:
+        if stage not in self.bars:  # (a bar without a total has no truth value)
+            self.bars[stage] = _bar(stage, total)
+        bar = self.bars[stage]
+        bar.total = total
+        bar.update(done - bar.n)
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
+
+
+async def _import(args: argparse.Namespace) -> None:
+    settings = _settings(args)
+    if not args.file.is_file():
+        raise InvalidInputError(f"no file {str(args.file)!r} to import")
+    connection = await Connection.open(settings)
+    bars = _ImportBars()
+    try:
+        report = await transfer.import_lines(
+            MemoryStore(connection.redis, Namespace(settings.brain_id)),
+            args.file,
+            resolve_encoder(settings.model),
+            reencode=args.reencode,
+            fragment_above_words=settings.fragment_above_words,
+            progress=bars,
+        )
+    finally:
+        bars.close()
+        await connection.close()
+    print(
+        f"imported {report.engrams} engrams into brain {settings.brain_id!r} (exported from "
+        f"brain {report.header.brain_id!r}, model {report.header.model!r}"
+        f"{', re-encoded' if report.reencoded else ''})"
+    )
 
 
 async def _demo(args: argparse.Namespace) -> None:

@@ -16,6 +16,7 @@ from neurram.engram import new_id
 from neurram.errors import BrainUnavailableError
 from neurram.runtime import topology
 from neurram.runtime.actor import ActorContext
+from neurram.runtime.metrics import Metrics
 from neurram.runtime.supervisor import Supervisor
 from neurram.settings import Settings
 
@@ -34,17 +35,28 @@ class RegionHost:
     ) -> None:
         classes = topology.select(settings, names)
         self.names = list(classes)
+        self.settings = settings
+        self.metrics = (
+            None
+            if settings.metrics_port is None
+            else Metrics(settings, redis, {name: cls.consumes for name, cls in classes.items()})
+        )
         host = f"{socket.gethostname()}-{os.getpid()}-{new_id()[:6]}"  # unique per host object
         self.supervisor = Supervisor(
             {
-                name: partial(cls, ActorContext(settings, redis, name, host, encoder))
+                name: partial(cls, ActorContext(settings, redis, name, host, encoder, self.metrics))
                 for name, cls in classes.items()
             }
         )
         self._task: asyncio.Task[None] | None = None
+        self._metrics_task: asyncio.Task[None] | None = None
 
     async def start(self, timeout: float = START_TIMEOUT) -> None:  # noqa: ASYNC109
-        """Start every region and wait until each consumes its streams."""
+        """Start every region (and the metrics endpoint, when set) and wait until each
+        consumes its streams."""
+        if self.metrics is not None and self.settings.metrics_port is not None:
+            self.metrics.serve(self.settings.metrics_port, self.settings.metrics_host)
+            self._metrics_task = asyncio.create_task(self.metrics.run(self.supervisor.stop))
         self._task = asyncio.create_task(self.supervisor.run(), name="neurram:supervisor")
         ready = asyncio.create_task(self.supervisor.wait_ready())
         await asyncio.wait(
@@ -64,6 +76,11 @@ class RegionHost:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self._metrics_task is not None:
+            await self._metrics_task
+            self._metrics_task = None
+        if self.metrics is not None:
+            self.metrics.close()
 
     async def run_until_stopped(self) -> None:
         """Serve until :meth:`stop` is called (e.g. by a signal handler)."""

@@ -1,4 +1,5 @@
-"""Default logging: key-value events on stderr, pretty on a terminal, JSON otherwise.
+"""Default logging: key-value events on stderr, pretty on a terminal, JSON otherwise (or as
+the ``log_format`` setting says: JSON for production, console for people).
 
 Applied only when the application has not configured structlog itself.
 """
@@ -10,14 +11,17 @@ import sys
 
 import structlog
 
+from neurram.settings import LogFormat
 
-def configure_logging(level: int = logging.WARNING) -> None:
+
+def configure_logging(level: int = logging.WARNING, log_format: LogFormat = "auto") -> None:
     """Send neurram's events to stderr at ``level`` unless structlog is configured already."""
     if structlog.is_configured():
         return
+    terminal = sys.stderr.isatty()
     renderer: structlog.typing.Processor = (
-        structlog.dev.ConsoleRenderer()
-        if sys.stderr.isatty()
+        structlog.dev.ConsoleRenderer(colors=terminal)
+        if (terminal if log_format == "auto" else log_format == "console")
         else structlog.processors.JSONRenderer()
     )
     structlog.configure(

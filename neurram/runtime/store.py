@@ -13,7 +13,8 @@ Keys under the brain's namespace:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -24,7 +25,7 @@ from neurram.bus import FIELD, Namespace, stage
 from neurram.bus.bounds import log_head, stage_cap
 from neurram.bus.entries import text
 from neurram.bus.messages import MESSAGES, Change
-from neurram.engram import Engram, MemoryType, dump_engram, load_engram
+from neurram.engram import Engram, Layer, MemoryType, dump_engram, load_engram, load_layer
 from neurram.errors import NeurramError
 from neurram.salience import normalize_content
 
@@ -110,6 +111,14 @@ class MemoryStore:
             if cursor == 0:
                 return
 
+    async def layer_counts(self) -> Counter[Layer]:
+        """How many engrams rest in each layer: one pass over the store, decoding only the
+        layer of each (measured: see the README's metrics section)."""
+        counts: Counter[Layer] = Counter()
+        async for blobs in self.scan_blobs():
+            counts.update(load_layer(blob) for blob in blobs.values())
+        return counts
+
     async def count(self) -> int:
         return int(await self.redis.hlen(self.engrams_key))  # type: ignore[misc,unused-ignore]
 
@@ -166,13 +175,15 @@ class MemoryStore:
         return None if value is None else value == b"1"
 
     # staged writes
-    async def put(self, engrams: Iterable[Engram]) -> None:
-        """Write engrams unconditionally (a restore, a test's setup); concurrent writers use
-        :meth:`update`."""
+    async def put(self, engrams: Sequence[Engram]) -> None:
+        """Write engrams unconditionally, in one transaction, each as the one its content
+        restates into (an import, a test's setup); concurrent writers use :meth:`update`."""
         blobs: dict[EncodableT, EncodableT] = {e.engram_id: dump_engram(e) for e in engrams}
         if blobs:
             pipe = self.pipeline()
             pipe.hset(self.engrams_key, mapping=blobs)
+            for engram in engrams:
+                self.stage_content(pipe, engram)
             self._stage_change(pipe, Change(upserted=[str(i) for i in blobs]))
             await pipe.execute()
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 
 from neurram.bus import FIELD, Namespace
-from neurram.bus.bounds import consumer_groups
+from neurram.bus.bounds import group_backlog
 from neurram.bus.messages import MESSAGES, Heartbeat
 from neurram.dynamics import compute_retention, time_until_forgotten
 from neurram.engram import Engram, Layer
@@ -75,12 +75,9 @@ async def region_statuses(redis: aioredis.Redis, settings: Settings) -> list[Reg
             for b in beats.values()
             if b[0].region == name and b[0].at >= alive_since and not b[0].stopped
         ]
-        lag = pending = 0
-        for stream in actor.consumes:
-            for group in await consumer_groups(redis, ns.key(stream)):
-                if group["name"].decode() == name:
-                    lag += group.get("lag") or 0
-                    pending += group["pending"]
+        backlogs = [await group_backlog(redis, ns.key(s), name) for s in actor.consumes]
+        lag = sum(lag for lag, _ in backlogs)
+        pending = sum(pending for _, pending in backlogs)
         statuses.append(
             RegionStatus(
                 region=name,

@@ -12,8 +12,10 @@ import redis.asyncio as aioredis
 
 from neurram import Brain, Layer
 from neurram.bus import Namespace
+from tests.conftest import eventually
+from tests.scrape import free_port, scrape, value
 
-from .conftest import START_TIMEOUT, neurram, wait_for_line
+from .conftest import START_TIMEOUT, RegionsFactory, neurram, wait_for_line
 
 pytestmark = pytest.mark.e2e
 
@@ -31,6 +33,24 @@ async def test_client_served_by_regions_in_another_process(
         assert stats["consolidated"] == 0
     regions.send_signal(signal.SIGTERM)
     assert await asyncio.wait_for(regions.wait(), 30) == 0
+
+
+async def test_run_serves_metrics_on_its_port(
+    start_regions: RegionsFactory, redis_url: str, brain_id: str
+) -> None:
+    port = free_port()
+    await start_regions("--metrics-port", str(port), "--metrics-host", "127.0.0.1")
+    async with await Brain.create(
+        redis_url=redis_url, brain_id=brain_id, run_regions=False
+    ) as brain:
+        await brain.perceive("The regions in the other process count this")
+
+    async def counted() -> bool:
+        samples = await scrape(port)
+        labels = {"brain": brain_id, "region": "prefrontal_cortex"}
+        return value(samples, "neurram_messages_handled_total", **labels) == 1
+
+    await eventually(counted)
 
 
 async def test_tap_prints_messages_without_touching_groups(

@@ -18,10 +18,6 @@ def engram(engram_id: str, content: str = "x", **fields: object) -> Engram:
 
 async def save(store: MemoryStore, *engrams: Engram) -> None:
     await store.put(engrams)
-    pipe = store.pipeline()
-    for e in engrams:
-        store.stage_content(pipe, e)
-    await pipe.execute()
 
 
 async def test_a_stale_writer_neither_overwrites_nor_deletes(
