@@ -16,11 +16,13 @@ from typing import Any
 
 import mcp_types
 import pytest
+import redis.asyncio as aioredis
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from mcp_types.version import LATEST_HANDSHAKE_VERSION
 
+from neurram.bus import Namespace
 from neurram.runtime.embedded import EmbeddedServer
 
 from .conftest import START_TIMEOUT, neurram
@@ -172,6 +174,22 @@ async def test_bad_arguments_are_tool_errors_and_the_server_goes_on(
         kept = await call(session, "remember", content="The server is still up")
         assert (await call(session, "recall", query="still up"))["result"][0]["id"] == kept["id"]
         assert (await call(session, "stats"))["engrams"] == 1  # nothing refused was stored
+
+
+async def test_beside_neurram_run_without_regions_of_its_own(
+    regions: asyncio.subprocess.Process,
+    redis_url: str,
+    brain_id: str,
+    redis: aioredis.Redis,
+    tmp_path: Path,
+) -> None:
+    args = ("--no-regions", "--redis-url", redis_url, "--brain", brain_id, "--model", "hash")
+    async with stdio_session(*args, errlog=tmp_path / "stderr.log") as session:
+        kept = await call(session, "remember", content="Served by the regions next door")
+        found = (await call(session, "recall", query="regions next door"))["result"]
+        assert [r["id"] for r in found] == [kept["id"]]
+        groups = await redis.xinfo_groups(Namespace(brain_id).key("held"))
+        assert [(g["name"], g["consumers"]) for g in groups] == [(b"hippocampus", 1)]
 
 
 @pytest.mark.parametrize("stop", ["close stdin", "SIGTERM", "SIGINT"])
