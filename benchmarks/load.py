@@ -25,7 +25,7 @@ import redis.asyncio as aioredis
 from neurram import Brain
 from neurram.bus import FIELD, Namespace, tail
 from neurram.bus.messages import MESSAGES, Outcome
-from neurram.runtime.cli import READY_LINE
+from neurram.cli import READY_LINE
 from neurram.runtime.embedded import EmbeddedServer
 from neurram.runtime.store import MemoryStore
 

@@ -1,5 +1,5 @@
 """``python -m neurram`` is the ``neurram`` command."""
 
-from neurram.runtime.cli import main
+from neurram.cli import main
 
 main()

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
-from neurram.runtime.cli import READY_LINE
+from neurram.cli import READY_LINE
 
 START_TIMEOUT = 120
 

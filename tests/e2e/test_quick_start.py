@@ -7,7 +7,7 @@ import ast
 import pytest
 
 from neurram import Brain, Layer, Settings, compute_retention, time_until_forgotten
-from neurram.runtime.demo import quick_start
+from neurram.cli.demo import quick_start
 
 pytestmark = pytest.mark.e2e
 

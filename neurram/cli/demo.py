@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
+
 from neurram.brain import Brain
 from neurram.bus import Namespace
+from neurram.cli.options import add_settings, settings_of
 from neurram.engram import MemoryType
 from neurram.runtime.connection import Connection
 from neurram.runtime.store import MemoryStore
@@ -49,3 +52,13 @@ async def _quick_start(settings: Settings) -> None:
 
         stats = await brain.sleep()
         print(stats)
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    demo = commands.add_parser("demo", help="the Quick start, on the embedded server by default")
+    add_settings(demo)
+    demo.set_defaults(handler=_demo)
+
+
+async def _demo(args: argparse.Namespace) -> None:
+    await quick_start(settings_of(args, brain_id="demo"))

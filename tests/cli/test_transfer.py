@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from neurram.runtime.cli import _ImportBars
+from neurram.cli.transfer import ImportBars
 
 
 def test_import_bars_take_a_stage_whose_total_is_not_known_yet() -> None:
-    bars = _ImportBars()  # disabled here (stderr is no terminal), but fed all the same
+    bars = ImportBars()  # disabled here (stderr is no terminal), but fed all the same
     bars("checked", 500, None)
     bars("checked", 800, 800)
     bars("written", 800, 800)

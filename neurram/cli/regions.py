@@ -1,0 +1,46 @@
+"""``neurram run``: a supervisor running the chosen regions until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import sys
+
+from neurram.cli.options import add_settings, settings_of
+from neurram.runtime import topology
+from neurram.runtime.connection import Connection
+from neurram.runtime.host import RegionHost
+
+READY_LINE = "neurram: regions ready"
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    run = commands.add_parser("run", help="run regions until SIGINT/SIGTERM")
+    run.add_argument(
+        "--region", action="append", default=[], help="region to run (repeat; default all)"
+    )
+    add_settings(run)
+    run.set_defaults(handler=run_regions)
+
+
+async def run_regions(args: argparse.Namespace) -> None:
+    """Run the regions of ``args`` until a signal stops them."""
+    settings = settings_of(args)
+    topology.select(settings, args.region)  # a bad region name fails before anything starts
+    connection = await Connection.open(settings)
+    host = RegionHost(settings, connection.redis, args.region)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, host.supervisor.stop.set)
+    try:
+        await host.start()
+        print(
+            f"{READY_LINE}: {' '.join(host.names)} (brain {settings.brain_id!r})",
+            file=sys.stderr,
+            flush=True,
+        )
+        await host.run_until_stopped()
+    finally:
+        await host.stop()
+        await connection.close()
