@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from neurram import Brain, Layer, MemoryType
+from neurram import Brain, ConfigurationError, Layer, MemoryType
+from neurram.bus import Namespace
+from neurram.runtime.cluster import Shards
 
 pytestmark = pytest.mark.e2e
 
 
-async def test_every_call_works_on_the_cluster(cluster_urls: list[str], brain_id: str) -> None:
-    async with await Brain.create(
-        redis_url=cluster_urls[-1], redis_cluster=True, brain_id=brain_id, model="hash"
+async def test_every_call_works_on_the_cluster(
+    cluster_urls: list[str], brain_id: str, shards: Shards
+) -> None:
+    master = shards.node_of(Namespace(brain_id))
+    seed = next(url for url in cluster_urls if not url.endswith(f":{master.port}"))
+    async with await Brain.create(  # through a node that does not hold the brain
+        redis_url=seed, redis_cluster=True, brain_id=brain_id, model="hash"
     ) as brain:
         fact = await brain.perceive("The deploy key rotates every ninety days", salience=0.9)
         habit = await brain.perceive(
@@ -32,3 +38,8 @@ async def test_every_call_works_on_the_cluster(cluster_urls: list[str], brain_id
             await brain.perceive(f"bulk fact {i} of the cluster test", wait=False)
         counts = await brain.flush()
         assert counts["held"] == 50 and counts["expired"] == 0
+
+
+async def test_a_cluster_needs_a_url() -> None:
+    with pytest.raises(ConfigurationError, match="redis_cluster needs redis_url"):
+        await Brain.create(redis_cluster=True, model="hash")
