@@ -7,7 +7,8 @@ brain does thus runs exactly as on a single server: MULTI/EXEC with WATCH, Lua w
 SCAN of its keys, and blocking XREADGROUP on a dedicated connection that CLIENT UNBLOCK (which
 must reach the same node) interrupts. Why not the cluster client itself: its pipelines run a
 one-slot transaction, but queue every command through a new thread and event loop (redis-py
-8.1), and it has no dedicated connection to block on.
+8.1; measured: a WATCH plus a 64-command MULTI/EXEC took 24.6 ms, 1.7 ms through the node's
+client), and it has no dedicated connection to block on.
 
 A brain's master is looked up when its client is made: after a resharding of its slot or a
 failover, the processes that serve it reconnect (a command meanwhile fails with MOVED or a
