@@ -11,8 +11,8 @@ one-slot transaction, but queue every command through a new thread and event loo
 client), and it has no dedicated connection to block on.
 
 A brain's master is looked up when its client is made: after a resharding of its slot or a
-failover, the processes that serve it reconnect (a command meanwhile fails with MOVED or a
-connection error).
+failover, the processes that serve it must be restarted (until then its commands fail with
+MOVED or a connection error).
 """
 
 from __future__ import annotations
