@@ -28,6 +28,7 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
 
     # where and who
     redis_url: str | None = None  # None: start the embedded server
+    redis_cluster: bool = False  # redis_url is a node of a Redis Cluster (a brain: one slot)
     brain_id: str = "default"
     data_dir: str | None = None  # embedded server's data; default: the user's data directory
     model: str | None = None  # path or model name; "hash" = deterministic stand-in

@@ -35,6 +35,7 @@ def test_defaults_are_the_spec_numbers() -> None:
     assert s.consolidation_salience == 0.8
     assert s.max_content_bytes == 65536
     assert s.redis_url is None and s.brain_id == "default" and s.model is None
+    assert s.redis_cluster is False
 
 
 def test_env_overrides_default(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -42,11 +43,13 @@ def test_env_overrides_default(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("NEURRAM_ATTENTION_THRESHOLD", "0.25")
     monkeypatch.setenv("NEURRAM_REDIS_URL", "redis://cache:6379/2")
     monkeypatch.setenv("NEURRAM_AUTO_SLEEP", "true")
+    monkeypatch.setenv("NEURRAM_REDIS_CLUSTER", "1")
     s = Settings.load()
     assert s.working_memory_capacity == 9
     assert s.attention_threshold == 0.25
     assert s.redis_url == "redis://cache:6379/2"
     assert s.auto_sleep is True
+    assert s.redis_cluster is True
 
 
 def test_keyword_overrides_env(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,4 +1,5 @@
-"""Where a brain's state lives: a Redis URL, or the embedded server when none is given."""
+"""Where a brain's state lives: a Redis URL, a Redis Cluster, or the embedded server when no
+URL is given."""
 
 from __future__ import annotations
 
@@ -6,10 +7,12 @@ import asyncio
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
+from redis.exceptions import RedisClusterException, RedisError
 
-from neurram.errors import BrainUnavailableError
+from neurram.bus import Namespace
+from neurram.errors import BrainUnavailableError, ConfigurationError
 from neurram.runtime import embedded
+from neurram.runtime.cluster import Shards
 from neurram.settings import Settings
 
 CONNECT_TIMEOUT = 5.0
@@ -18,37 +21,57 @@ SOCKET_TIMEOUT = 15.0  # above every BLOCK of the bus (redis-py #2807)
 
 @dataclass
 class Connection:
-    """A Redis client, and the embedded server it uses if this process started one."""
+    """A client of the server that holds the brain, and the embedded server it uses if this
+    process started one, or the cluster's shards it was picked from."""
 
     redis: aioredis.Redis
     url: str
     server: embedded.EmbeddedServer | None = None
+    shards: Shards | None = None
 
     @classmethod
     async def open(cls, settings: Settings) -> Connection:
-        """Connect to ``settings.redis_url``, or start/reuse the embedded server."""
+        """Connect to ``settings.redis_url`` (with ``redis_cluster``: to the master of the
+        brain's slot), or start/reuse the embedded server."""
         server = None
         url = settings.redis_url
         if url is None:
+            if settings.redis_cluster:
+                raise ConfigurationError(
+                    "redis_cluster needs redis_url: the address of any node of the cluster"
+                )
             server = await asyncio.to_thread(embedded.acquire, settings.data_path)
             url = server.url
-        client = aioredis.from_url(
-            url, socket_connect_timeout=CONNECT_TIMEOUT, socket_timeout=SOCKET_TIMEOUT
-        )
         try:
-            await asyncio.wait_for(client.ping(), CONNECT_TIMEOUT)
-        except (RedisError, OSError, TimeoutError) as exc:
-            await client.aclose()
+            client, shards = await _connect(url, settings)
+        except (RedisError, RedisClusterException, OSError, TimeoutError) as exc:
             if server is not None:
                 await asyncio.to_thread(embedded.release, server)
             raise BrainUnavailableError(
                 f"cannot reach Redis at {url}: {exc}. Start it, or leave redis_url unset to "
                 "use the embedded server"
             ) from exc
-        return cls(client, url, server)
+        return cls(client, url, server, shards)
 
     async def close(self) -> None:
-        await self.redis.aclose()
+        await (self.shards.aclose() if self.shards is not None else self.redis.aclose())
         if self.server is not None:
             await asyncio.to_thread(embedded.release, self.server)
             self.server = None
+
+
+async def _connect(url: str, settings: Settings) -> tuple[aioredis.Redis, Shards | None]:
+    """A client that answered PING: on a cluster, of the master of the brain's slot."""
+    options = {"socket_connect_timeout": CONNECT_TIMEOUT, "socket_timeout": SOCKET_TIMEOUT}
+    shards = None
+    if settings.redis_cluster:
+        shards = await asyncio.wait_for(Shards.open(url, **options), CONNECT_TIMEOUT)
+        client = shards.client_for(Namespace(settings.brain_id))
+    else:
+        client = aioredis.from_url(url, **options)
+    try:
+        await asyncio.wait_for(client.ping(), CONNECT_TIMEOUT)
+    except BaseException:
+        await (shards.aclose() if shards is not None else client.aclose())
+        raise
+    return client, shards
