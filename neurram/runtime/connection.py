@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from neurram.errors import BrainUnavailableError
-from neurram.runtime import embedded
+from neurram.errors import BrainAccessDeniedError, BrainUnavailableError
+from neurram.runtime import access, embedded
 from neurram.settings import Settings
 
 CONNECT_TIMEOUT = 5.0
@@ -41,11 +41,18 @@ class Connection:
             await client.aclose()
             if server is not None:
                 await asyncio.to_thread(embedded.release, server)
+            if access.credentials_refused(exc):
+                raise BrainAccessDeniedError(access.refused(access.user_of(url), url)) from exc
             raise BrainUnavailableError(
-                f"cannot reach Redis at {url}: {exc}. Start it, or leave redis_url unset to "
-                "use the embedded server"
+                f"cannot reach Redis at {access.redact(url)}: {exc}. Start it, or leave "
+                "redis_url unset to use the embedded server"
             ) from exc
         return cls(client, url, server)
+
+    @property
+    def user(self) -> str | None:
+        """The ACL user this connection authenticates as (None: the default user)."""
+        return access.user_of(self.url)
 
     async def close(self) -> None:
         await self.redis.aclose()
