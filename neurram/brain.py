@@ -32,6 +32,7 @@ from neurram.bus.messages import (
     Stimulus,
     request_id_of,
 )
+from neurram.bus.refusals import credentials_refused
 from neurram.bus.tally import read_tally, tally_key
 from neurram.encoder import Encoder, resolve_encoder
 from neurram.engram import Engram, Explanation, Layer, MemoryType, new_id
@@ -471,7 +472,7 @@ class Brain:
             user = self._connection.user
             raise BrainAccessDeniedError(access.denial(user, self.settings.brain_id)) from exc
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-            if access.credentials_refused(exc):  # revoked or rotated since
+            if credentials_refused(exc):  # revoked or rotated since
                 user, url = self._connection.user, self._connection.url
                 raise BrainAccessDeniedError(access.refused(user, url)) from exc
             raise BrainUnavailableError(

@@ -13,8 +13,6 @@ from __future__ import annotations
 import hashlib
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-from redis.exceptions import AuthenticationError
-
 from neurram.bus.keys import Namespace
 from neurram.errors import BrainAccessDeniedError, InvalidInputError
 
@@ -210,12 +208,6 @@ def check_may_run_regions(url: str | None) -> None:
             "pass run_regions=False and run them with `neurram run` as a service user "
             "(`neurram grant --service NAME`)"
         )
-
-
-def credentials_refused(exc: BaseException) -> bool:
-    """Whether a connection error is Redis refusing the credentials (redis-py raises it as
-    such, or wraps it in a ConnectionError when it happens while connecting)."""
-    return isinstance(exc, AuthenticationError) or isinstance(exc.__cause__, AuthenticationError)
 
 
 def refused(user: str | None, url: str) -> str:

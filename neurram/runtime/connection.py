@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
+from neurram.bus.refusals import credentials_refused
 from neurram.errors import BrainAccessDeniedError, BrainUnavailableError
 from neurram.runtime import access, embedded
 from neurram.settings import Settings
@@ -41,7 +42,7 @@ class Connection:
             await client.aclose()
             if server is not None:
                 await asyncio.to_thread(embedded.release, server)
-            if access.credentials_refused(exc):
+            if credentials_refused(exc):
                 raise BrainAccessDeniedError(access.refused(access.user_of(url), url)) from exc
             raise BrainUnavailableError(
                 f"cannot reach Redis at {access.redact(url)}: {exc}. Start it, or leave "
