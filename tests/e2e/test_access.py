@@ -77,6 +77,9 @@ async def test_a_brain_user_is_a_full_client_of_regions_run_by_a_service_user(
         assert await brain.backlog() == 0
         assert await brain.forget(cat.engram_id)
         assert len(await brain.engrams()) == 5
+    for command in (["inspect"], ["top", "--once"], ["export"]):
+        said, _ = await run(*command, "--redis-url", brain_url, "--brain", brain_id)
+        assert said
     # nothing was refused but CLIENT UNBLOCK, which a brain's user must not send to others
     assert await denials(redis, access.brain_user(brain_id)) <= {"client|unblock"}
     assert await denials(redis, access.service_user(f"runners-{brain_id}")) == set()
