@@ -10,6 +10,7 @@ from neurram.dynamics import compute_retention, time_until_forgotten
 from neurram.encoder import Encoder, HashEncoder, SentenceTransformerEncoder
 from neurram.engram import Engram, Explanation, Layer, MemoryType
 from neurram.errors import (
+    BrainAccessDeniedError,
     BrainClosedError,
     BrainUnavailableError,
     ConfigurationError,
@@ -41,6 +42,7 @@ __all__ = [
     "Amygdala",
     "BasalGanglia",
     "Brain",
+    "BrainAccessDeniedError",
     "BrainClosedError",
     "BrainUnavailableError",
     "Cerebellum",

@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import Any, Literal, Self, get_args, overload
 
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoPermissionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from neurram import validation
@@ -31,17 +32,19 @@ from neurram.bus.messages import (
     Stimulus,
     request_id_of,
 )
+from neurram.bus.refusals import credentials_refused
 from neurram.bus.tally import read_tally, tally_key
 from neurram.encoder import Encoder, resolve_encoder
 from neurram.engram import Engram, Explanation, Layer, MemoryType, new_id
 from neurram.errors import (
+    BrainAccessDeniedError,
     BrainClosedError,
     BrainUnavailableError,
     NeurramError,
     UnknownEngramError,
 )
 from neurram.regions.basal_ganglia import BasalGanglia
-from neurram.runtime import transfer
+from neurram.runtime import access, transfer
 from neurram.runtime.connection import Connection
 from neurram.runtime.host import RegionHost
 from neurram.runtime.logs import configure_logging
@@ -118,6 +121,8 @@ class Brain:
     ) -> Brain:
         """:meth:`create` with a complete :class:`Settings`."""
         configure_logging(log_format=settings.log_format)
+        if run_regions:
+            access.check_may_run_regions(settings.redis_url)
         connection = await Connection.open(settings)
         host = None
         try:
@@ -125,12 +130,16 @@ class Brain:
                 host = RegionHost(settings, connection.redis, encoder=encoder)
                 await host.start()
             brain = cls(settings, connection, host, encoder)
-            await brain._inbox.start()
-            await brain._refresh()
         except BaseException:
             if host is not None:
                 await host.stop()
             await connection.close()
+            raise
+        try:
+            await brain._refresh()  # credentials for another brain fail here, fast
+            await brain._inbox.start()
+        except BaseException:
+            await brain.close()
             raise
         return brain
 
@@ -402,7 +411,8 @@ class Brain:
         await self._send(stream, message)
         timeout = self.settings.request_timeout_seconds
         try:
-            return await self._inbox.wait(request_id, timeout)
+            async with self._redis_errors():  # the reply reader's own failure
+                return await self._inbox.wait(request_id, timeout)
         except TimeoutError:
             raise BrainUnavailableError(
                 f"no answer from the regions of brain {self.settings.brain_id!r} within "
@@ -458,9 +468,15 @@ class Brain:
             raise BrainClosedError(f"brain {self.settings.brain_id!r} is closed; create a new one")
         try:
             yield
+        except NoPermissionError as exc:
+            user = self._connection.user
+            raise BrainAccessDeniedError(access.denial(user, self.settings.brain_id)) from exc
         except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            if credentials_refused(exc):  # revoked or rotated since
+                user, url = self._connection.user, self._connection.url
+                raise BrainAccessDeniedError(access.refused(user, url)) from exc
             raise BrainUnavailableError(
-                f"Redis at {self._connection.url} is unreachable: {exc}"
+                f"Redis at {access.redact(self._connection.url)} is unreachable: {exc}"
             ) from exc
 
 

@@ -29,6 +29,11 @@ class BrainUnavailableError(NeurramError, ConnectionError):
     """Redis cannot be reached, or no region answered in time."""
 
 
+class BrainAccessDeniedError(NeurramError, PermissionError):
+    """Redis refused these credentials, or refused them this brain (its ACL answered NOPERM):
+    they are for another brain, or were revoked or rotated (``neurram grant``)."""
+
+
 class BrainClosedError(NeurramError, RuntimeError):
     """A call on a Brain after :meth:`neurram.Brain.close`."""
 

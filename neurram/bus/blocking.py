@@ -3,7 +3,9 @@
 Cancelling a redis-py 8.1 command in flight is unreliable: measured here, a cancel that lands
 while a blocked XREAD is starting is sometimes swallowed, and the task never ends. So blocking
 reads run on a dedicated connection, and are interrupted server-side with CLIENT UNBLOCK (the
-read then returns empty, as if its BLOCK had timed out).
+read then returns empty, as if its BLOCK had timed out). A user Redis refuses CLIENT UNBLOCK
+(a brain's own user, see neurram.runtime.access: it must not unblock other clients' reads; or
+one whose password was just revoked) waits instead for the read's BLOCK to expire.
 """
 
 from __future__ import annotations
@@ -13,6 +15,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from neurram.bus.refusals import refused
 
 R = TypeVar("R")
 
@@ -36,7 +41,12 @@ class InterruptibleConnection:
         try:
             await asyncio.wait({read, stopped}, return_when=asyncio.FIRST_COMPLETED)
             while not read.done():  # the read may not have reached the server yet: repeat
-                await self._redis.client_unblock(self._client_id)
+                try:
+                    await self._redis.client_unblock(self._client_id)
+                except RedisError as exc:
+                    if not refused(exc):
+                        raise
+                    await asyncio.wait({read})  # its BLOCK expires
                 await asyncio.wait({read}, timeout=_UNBLOCK_RETRY_SECONDS)
         finally:
             stopped.cancel()

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from redis.asyncio import Redis
-from redis.exceptions import ResponseError
+from redis.exceptions import NoPermissionError, ResponseError
 
 from neurram.bus.bounds import parse_id
 from neurram.bus.entries import text
@@ -177,6 +177,9 @@ async def measure(redis: Redis, entry: str, streams: Sequence[str]) -> Load:
         pipe.xinfo_groups(stream)
         pipe.xlen(stream)
     (seconds, micros), *replies = await pipe.execute(raise_on_error=False)
+    for reply in replies:
+        if isinstance(reply, NoPermissionError):  # not "no stream yet": the ACL refused
+            raise reply
     groups: dict[str, list[dict[str, Any]]] = {}
     lags: dict[str, int] = {}
     for stream, info, length in zip(streams, replies[::2], replies[1::2], strict=True):

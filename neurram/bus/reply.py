@@ -69,14 +69,16 @@ class ReplyInbox(Generic[T]):
             self._waiting.pop(request_id, None)
 
     async def close(self) -> None:
-        """Stop the reader, cancel waiting futures and delete the reply stream."""
+        """Stop the reader, cancel waiting futures and delete the reply stream (if started)."""
         self._closing.set()
-        if self._reader is not None:
-            await self._reader
-            self._reader = None
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            await reader
         for future in self._waiting.values():
             future.cancel()
         self._waiting.clear()
+        if reader is None:
+            return
         try:
             await self._redis.delete(self.stream)
         except redis_errors.ConnectionError as exc:

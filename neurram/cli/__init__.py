@@ -1,4 +1,5 @@
-"""The ``neurram`` command: run regions, watch them, move brains in and out, serve agents.
+"""The ``neurram`` command: run regions, watch them, move brains in and out, serve agents,
+grant access.
 
 Entry-point layer (ARCHITECTURE.md): it may use the Brain facade and the runtime; nothing
 below imports it. Each module registers its subcommands.
@@ -12,7 +13,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from neurram.cli import demo, observe, regions, serve, transfer
+from neurram.cli import access, demo, observe, regions, serve, transfer
 from neurram.cli.options import settings_of
 from neurram.errors import NeurramError
 from neurram.runtime.logs import configure_logging
@@ -36,6 +37,6 @@ def parser() -> argparse.ArgumentParser:
     """Every subcommand, each from the module that holds it."""
     root = argparse.ArgumentParser(prog="neurram", description="Memory for AI agents.")
     commands = root.add_subparsers(dest="command", required=True)
-    for module in (regions, observe, transfer, demo, serve):
+    for module in (regions, observe, transfer, demo, serve, access):
         module.register(commands)
     return root

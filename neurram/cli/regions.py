@@ -8,7 +8,7 @@ import signal
 import sys
 
 from neurram.cli.options import add_settings, settings_of
-from neurram.runtime import topology
+from neurram.runtime import access, topology
 from neurram.runtime.connection import Connection
 from neurram.runtime.host import RegionHost
 
@@ -28,6 +28,7 @@ async def run_regions(args: argparse.Namespace) -> None:
     """Run the regions of ``args`` until a signal stops them."""
     settings = settings_of(args)
     topology.select(settings, args.region)  # a bad region name fails before anything starts
+    access.check_may_run_regions(settings.redis_url)
     connection = await Connection.open(settings)
     host = RegionHost(settings, connection.redis, args.region)
     loop = asyncio.get_running_loop()

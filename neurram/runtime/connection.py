@@ -10,8 +10,9 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisClusterException, RedisError
 
 from neurram.bus import Namespace
-from neurram.errors import BrainUnavailableError, ConfigurationError
-from neurram.runtime import embedded
+from neurram.bus.refusals import credentials_refused
+from neurram.errors import BrainAccessDeniedError, BrainUnavailableError, ConfigurationError
+from neurram.runtime import access, embedded
 from neurram.runtime.cluster import Shards
 from neurram.settings import Settings
 
@@ -47,11 +48,18 @@ class Connection:
         except (RedisError, RedisClusterException, OSError, TimeoutError) as exc:
             if server is not None:
                 await asyncio.to_thread(embedded.release, server)
+            if credentials_refused(exc):
+                raise BrainAccessDeniedError(access.refused(access.user_of(url), url)) from exc
             raise BrainUnavailableError(
-                f"cannot reach Redis at {url}: {exc}. Start it, or leave redis_url unset to "
-                "use the embedded server"
+                f"cannot reach Redis at {access.redact(url)}: {exc}. Start it, or leave "
+                "redis_url unset to use the embedded server"
             ) from exc
         return cls(client, url, server, shards)
+
+    @property
+    def user(self) -> str | None:
+        """The ACL user this connection authenticates as (None: the default user)."""
+        return access.user_of(self.url)
 
     async def close(self) -> None:
         await (self.shards.aclose() if self.shards is not None else self.redis.aclose())
