@@ -10,9 +10,9 @@ A cue's match with an engram fuses, at score level:
   episode pooled together (the whole episode when it is short): context reinstatement.
 Weighed by their settings, the parts sum to a relative match, scaled so that the best engram's
 match is the cue's absolute strength (its best cosine, or its best share of a full lexical
-match): an unrelated cue still activates nothing. Retention and salience then weigh the match
-(a quarter each by default: an old memory that is the only good match still comes back), and
-activation spreads over association edges (SPEC 3).
+match): an unrelated cue still activates nothing. Retention and salience then weigh the match,
+partly (``retention_weight``, ``salience_weight``: an old memory that is the only good match
+still comes back), and activation spreads over association edges (SPEC 3).
 
 A derived cache: everything in it can be rebuilt from the store. Rows of removed engrams are
 zeroed, and compacted away once they make up half the matrix.
@@ -43,25 +43,22 @@ _DEFAULTS = Settings()
 @dataclass(frozen=True)
 class Scores:
     """Per row, from one cue: similarity (an engram's best cosine over itself and its
-    fragments), the weighed parts of the match, retention, direct activation, and the
-    activation after spreading."""
+    fragments), the weighed parts of the match and their sum, retention, direct activation,
+    and the activation after spreading."""
 
     similarity: FloatArray
     semantic: FloatArray
     lexical: FloatArray
     temporal: FloatArray
     context: FloatArray
+    match: FloatArray
     retention: FloatArray
     direct: FloatArray
     activation: FloatArray
 
     @classmethod
     def empty(cls) -> Scores:
-        return cls(*(np.zeros(0) for _ in range(8)))
-
-    @property
-    def match(self) -> FloatArray:
-        return self.semantic + self.lexical + self.temporal + self.context
+        return cls(*(np.zeros(0) for _ in range(9)))
 
 
 @dataclass(frozen=True)
@@ -256,11 +253,12 @@ class EngramIndex:
         fragment_rows = np.flatnonzero(self._alive[:n] & (self._parent[:n] >= 0))
         np.maximum.at(similarity, self._parent[fragment_rows], similarity[fragment_rows])
         semantic, lexical, temporal, context = self._match(similarity, terms, engrams)
+        match = semantic + lexical + temporal + context
         retention = dynamics.retention_array(
             self._last[:n], self._stability[:n], now, s.forgetting_law
         )
         direct = dynamics.initial_activation(
-            semantic + lexical + temporal + context,
+            match,
             retention,
             self._salience[:n],
             s.activation_floor,
@@ -276,7 +274,7 @@ class EngramIndex:
             direct, src, dst, weight, s.spread_hops, s.spread_decay
         )
         return Scores(
-            similarity, semantic, lexical, temporal, context, retention, direct, activation
+            similarity, semantic, lexical, temporal, context, match, retention, direct, activation
         )
 
     def _match(
