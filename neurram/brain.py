@@ -16,7 +16,8 @@ from redis.exceptions import NoPermissionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from neurram import validation
-from neurram.bus import Namespace, ReplyInbox, publish
+from neurram.bus import Namespace, ReplyInbox
+from neurram.bus.doorbell import deliver, register
 from neurram.bus.flow import Load, Throttle, Watchdog, measure
 from neurram.bus.messages import (
     MESSAGES,
@@ -127,7 +128,7 @@ class Brain:
         host = None
         try:
             if run_regions:
-                host = RegionHost(settings, connection.redis, encoder=encoder)
+                host = RegionHost(settings, connection, encoder=encoder, brains=[settings.brain_id])
                 await host.start()
             brain = cls(settings, connection, host, encoder)
         except BaseException:
@@ -137,6 +138,8 @@ class Brain:
             raise
         try:
             await brain._refresh()  # credentials for another brain fail here, fast
+            async with brain._redis_errors():
+                await register(connection.doorbell, brain._store.ns)
             await brain._inbox.start()
         except BaseException:
             await brain.close()
@@ -402,8 +405,12 @@ class Brain:
     # plumbing
     async def _send(self, stream: str, message: Message) -> None:
         async with self._redis_errors():
-            await publish(
-                self._connection.redis, self._store.ns.key(stream), MESSAGES.encode(message)
+            await deliver(
+                self._connection.redis,
+                self._connection.doorbell,
+                self._store.ns,
+                stream,
+                MESSAGES.encode(message),
             )
 
     async def _request(self, stream: str, message: Message, request_id: str) -> Reply:

@@ -86,6 +86,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     heartbeat_seconds: float = 2.0
     max_deliveries: int = 5
     claim_idle_ms: int = 60_000
+    lanes: int = 4  # brains each region of a runner serves at once
+    index_cache_engrams: int = 100_000  # a runner unloads idle brains past this many engrams
     request_timeout_seconds: float = 30.0
     max_backlog: int = 10_000  # perceive(wait=False) waits while more are in flight
     backpressure_ttl_share: float = 0.3  # ... or while the oldest unattended stimulus has
@@ -101,6 +103,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
             "batch_size",
             "max_content_bytes",
             "max_deliveries",
+            "lanes",
+            "index_cache_engrams",
         ):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1")

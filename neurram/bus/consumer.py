@@ -1,22 +1,21 @@
-"""The consumer loop: batched XREADGROUP, ACK after handling, retries, dead letters.
+"""The consumer: batched XREADGROUP, ACK after handling, retries, dead letters.
 
-Delivery is at least once. Each turn of :meth:`StreamConsumer.run`:
+Delivery is at least once. Each :meth:`StreamConsumer.poll` is one turn, which never blocks
+(the runner decides when a consumer has work: see ``doorbell.py``):
 
 1. every ``claim_idle_ms / 2``: XAUTOCLAIM entries idle that long at other (dead) consumers
    and handle them at once;
 2. when their backoff has elapsed: re-read this consumer's own pending entries (XREADGROUP
    id "0") — entries whose handler failed, or that a crash left unacknowledged;
-3. read new entries (XREADGROUP ">"), blocking at most ``block_ms``.
+3. read new entries (XREADGROUP ">").
 
 On Valkey 9 (and Redis 7) both XREADGROUP "0" and XAUTOCLAIM increment an entry's delivery
 count (measured), so XPENDING tells how often a redelivered entry has been tried. An entry
 tried ``max_deliveries`` times, or one that does not decode, goes to the dead stream.
-Setting ``stop`` interrupts a blocked read with CLIENT UNBLOCK (see ``blocking.py``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -27,10 +26,9 @@ from redis import exceptions as redis_errors
 from redis.asyncio import Redis
 from redis.typing import KeyT, StreamIdT
 
-from neurram.bus.blocking import InterruptibleConnection
 from neurram.bus.codec import FIELD, Codec, DecodeError
 from neurram.bus.entries import Entry, read_entries, text
-from neurram.bus.timing import Backoff, check_block_ms
+from neurram.bus.timing import Backoff
 
 T = TypeVar("T")
 
@@ -76,7 +74,6 @@ class StreamConsumer(Generic[T]):
         handler: Handler[T],
         dead_stream: str,
         batch_size: int = 64,
-        block_ms: int = 1000,
         max_deliveries: int = 5,
         claim_idle_ms: int = 60000,
         log: structlog.typing.FilteringBoundLogger | None = None,
@@ -85,7 +82,6 @@ class StreamConsumer(Generic[T]):
             raise ValueError("StreamConsumer needs at least one stream")
         if batch_size < 1 or max_deliveries < 1 or claim_idle_ms < 1:
             raise ValueError("batch_size, max_deliveries and claim_idle_ms must be positive")
-        check_block_ms(redis, block_ms)
         self.streams = list(streams)
         self.group = group
         self.consumer = consumer
@@ -95,7 +91,6 @@ class StreamConsumer(Generic[T]):
         self._codec = codec
         self._handler = handler
         self._batch_size = batch_size
-        self._block_ms = block_ms
         self._max_deliveries = max_deliveries
         self._claim_idle_ms = claim_idle_ms
         self._log = (log or structlog.get_logger("neurram.bus")).bind(
@@ -104,7 +99,6 @@ class StreamConsumer(Generic[T]):
         self._claim_at = 0.0  # monotonic time of the next XAUTOCLAIM
         self._retry_at: float | None = 0.0  # when to re-read own pending; None: nothing pending
         self._retry_backoff = Backoff()
-        self._blocking = InterruptibleConnection(redis)
 
     async def ensure_groups(self) -> None:
         """Create the group on every stream (and the stream itself) if missing."""
@@ -115,57 +109,47 @@ class StreamConsumer(Generic[T]):
                 if "BUSYGROUP" not in str(exc):
                     raise
 
-    async def run(self, stop: asyncio.Event) -> None:
-        """Consume until ``stop`` is set; a handler running then finishes and is ACKed first."""
-        outage = Backoff()
+    async def poll(self) -> int:
+        """One turn, never blocking: claim what dead consumers left when due, re-read own
+        pending entries when due, else read new ones. Returns how many entries it took (0:
+        nothing to do now; see :meth:`next_due`). A missing group is recreated."""
         try:
-            await self._until_connected(self.ensure_groups, stop, outage)
-            while not stop.is_set():
-                try:
-                    await self._turn(stop)
-                except (redis_errors.ConnectionError, redis_errors.TimeoutError) as exc:
-                    self._log.warning("redis unavailable, retrying", error=repr(exc))
-                    await outage.wait(stop)
-                except redis_errors.ResponseError as exc:
-                    if "NOGROUP" not in str(exc):
-                        raise
-                    self._log.warning("consumer group missing, recreating", error=str(exc))
-                    await self._until_connected(self.ensure_groups, stop, outage)
-                else:
-                    outage.reset()
-        finally:
-            await self._blocking.aclose()
+            return await self._turn()
+        except redis_errors.ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            self._log.warning("consumer group missing, recreating", error=str(exc))
+            await self.ensure_groups()
+            return await self._turn()
 
-    async def _until_connected(
-        self, call: Callable[[], Awaitable[None]], stop: asyncio.Event, outage: Backoff
-    ) -> None:
-        while not stop.is_set():
-            try:
-                await call()
-                return
-            except (redis_errors.ConnectionError, redis_errors.TimeoutError) as exc:
-                self._log.warning("redis unavailable, retrying", error=repr(exc))
-                await outage.wait(stop)
+    def next_due(self) -> float | None:
+        """The monotonic time at which own pending entries are due to be retried (None:
+        nothing of this consumer's is pending)."""
+        return self._retry_at
 
-    async def _turn(self, stop: asyncio.Event) -> None:
+    async def _turn(self) -> int:
+        taken = 0
         if time.monotonic() >= self._claim_at:
             self._claim_at = time.monotonic() + self._claim_idle_ms / 2000
-            await self._reclaim(stop)
+            taken += await self._reclaim()
         if self._retry_at is not None and time.monotonic() >= self._retry_at:
             pending = read_entries(
                 await self._redis.xreadgroup(
                     self.group, self.consumer, dict.fromkeys(self.streams, "0"), self._batch_size
                 )
             )
-            if not pending:
-                self._retry_at = None
-                self._retry_backoff.reset()
-                return
-            self._after(await self._process(pending, redelivered=True), drained=True)
-            return
-        fresh = await self._read_new(stop)
+            if pending:
+                self._after(await self._process(pending, redelivered=True), drained=True)
+                return taken + len(pending)
+            self._retry_at = None
+            self._retry_backoff.reset()
+        streams: dict[KeyT, StreamIdT] = dict.fromkeys(self.streams, ">")
+        fresh = read_entries(
+            await self._redis.xreadgroup(self.group, self.consumer, streams, self._batch_size)
+        )
         if fresh:
             self._after(await self._process(fresh, redelivered=False), drained=False)
+        return taken + len(fresh)
 
     def _after(self, failed: int, *, drained: bool) -> None:
         """Schedule the next read of own pending entries after a batch."""
@@ -176,16 +160,17 @@ class StreamConsumer(Generic[T]):
             self._retry_at = time.monotonic()  # more may be pending: read again at once
             self._retry_backoff.reset()
 
-    async def _reclaim(self, stop: asyncio.Event) -> None:
+    async def _reclaim(self) -> int:
+        taken = 0
         for stream in self.streams:
-            cursor = "0-0"
-            while not stop.is_set():
+            cursor = ""
+            while cursor != "0-0":
                 reply: Any = await self._redis.xautoclaim(
                     stream,
                     self.group,
                     self.consumer,
                     min_idle_time=self._claim_idle_ms,
-                    start_id=cursor,
+                    start_id=cursor or "0-0",
                     count=self._batch_size,
                 )
                 cursor = text(reply[0])
@@ -193,21 +178,8 @@ class StreamConsumer(Generic[T]):
                 if claimed:
                     self._log.info("reclaimed idle entries", stream=stream, count=len(claimed))
                     self._after(await self._process(claimed, redelivered=True), drained=False)
-                if cursor == "0-0":
-                    break
-
-    async def _read_new(self, stop: asyncio.Event) -> list[Entry]:
-        """XREADGROUP ">", interrupted (reading nothing more) when ``stop`` is set."""
-        wake_at = self._claim_at if self._retry_at is None else min(self._claim_at, self._retry_at)
-        block = max(1, min(self._block_ms, int((wake_at - time.monotonic()) * 1000)))
-        streams: dict[KeyT, StreamIdT] = dict.fromkeys(self.streams, ">")
-        reply = await self._blocking.read(
-            lambda client: client.xreadgroup(
-                self.group, self.consumer, streams, self._batch_size, block
-            ),
-            stop,
-        )
-        return read_entries(reply)
+                    taken += len(claimed)
+        return taken
 
     async def _process(self, entries: list[Entry], *, redelivered: bool) -> int:
         """Dead-letter, decode and handle ``entries``; returns how many were left pending."""

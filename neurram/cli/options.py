@@ -8,11 +8,13 @@ from typing import Any
 from neurram.settings import Settings, parse_setting
 
 
-def add_settings(parser: argparse.ArgumentParser) -> None:
-    """One ``--name`` flag per setting; ``--brain`` is short for ``--brain-id``."""
+def add_settings(parser: argparse.ArgumentParser, *, brain_alias: bool = True) -> None:
+    """One ``--name`` flag per setting; ``--brain`` is short for ``--brain-id`` unless
+    ``brain_alias`` is False (the command gives ``--brain`` a meaning of its own)."""
     group = parser.add_argument_group("settings (override NEURRAM_* environment variables)")
     for name in Settings.__struct_fields__:
-        flags = [f"--{name.replace('_', '-')}"] + (["--brain"] if name == "brain_id" else [])
+        alias = brain_alias and name == "brain_id"
+        flags = [f"--{name.replace('_', '-')}"] + (["--brain"] if alias else [])
         group.add_argument(*flags, dest=f"setting_{name}", metavar=name.upper())
 
 

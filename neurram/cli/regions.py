@@ -16,11 +16,20 @@ READY_LINE = "neurram: regions ready"
 
 
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    run = commands.add_parser("run", help="run regions until SIGINT/SIGTERM")
+    run = commands.add_parser(
+        "run", help="run regions for every brain (or some) until SIGINT/SIGTERM"
+    )
     run.add_argument(
         "--region", action="append", default=[], help="region to run (repeat; default all)"
     )
-    add_settings(run)
+    run.add_argument(
+        "--brain",
+        action="append",
+        default=[],
+        dest="brains",
+        help="serve only this brain (repeat; default: every brain of the Redis)",
+    )
+    add_settings(run, brain_alias=False)
     run.set_defaults(handler=run_regions)
 
 
@@ -30,17 +39,14 @@ async def run_regions(args: argparse.Namespace) -> None:
     topology.select(settings, args.region)  # a bad region name fails before anything starts
     access.check_may_run_regions(settings.redis_url)
     connection = await Connection.open(settings)
-    host = RegionHost(settings, connection.redis, args.region)
+    host = RegionHost(settings, connection, args.region, brains=args.brains)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, host.supervisor.stop.set)
     try:
         await host.start()
-        print(
-            f"{READY_LINE}: {' '.join(host.names)} (brain {settings.brain_id!r})",
-            file=sys.stderr,
-            flush=True,
-        )
+        served = ", ".join(repr(b) for b in sorted(host.brains)) or "every brain"
+        print(f"{READY_LINE}: {' '.join(host.names)} ({served})", file=sys.stderr, flush=True)
         await host.run_until_stopped()
     finally:
         await host.stop()

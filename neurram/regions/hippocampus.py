@@ -277,6 +277,9 @@ class HippocampusActor(Actor):
         await self.load_encoder()
         await self.rebuild()
 
+    def footprint(self) -> int:
+        return len(self.logic.index) + len(self.logic.silent)
+
     async def rebuild(self) -> None:
         """Index every stored engram; changes logged from here on are applied by catch_up."""
         self.logic.index = EngramIndex(self.settings)
@@ -337,7 +340,7 @@ class HippocampusActor(Actor):
                 detail="rehearsed" if message.rehearsal else "held",
             )
             self.report(pipe, outcome, message.reply_to)
-        await pipe.execute()
+        await self.commit(pipe)
 
     async def _recall(self, requests: list[RecallRequest]) -> None:
         await self.catch_up()
@@ -370,7 +373,7 @@ class HippocampusActor(Actor):
                     explanations=[why for _, _, why in answer],
                 )
             self.reply(pipe, request.reply_to, reply)
-        await pipe.execute()  # the caller need not wait for LTP to be stored; ACK still does
+        await self.commit(pipe)  # the caller need not wait for LTP to be stored; ACK still does
         recalled = Counter(
             e.engram_id for a in answers.values() if isinstance(a, list) for e, _, _ in a
         )

@@ -68,4 +68,4 @@ class LongTermActor(Actor):
                 detail=f"stored in {self.logic.region}",
             )
             self.report(pipe, outcome, message.reply_to)
-        await pipe.execute()
+        await self.commit(pipe)

@@ -145,7 +145,7 @@ class PrefrontalCortexActor(Actor):
                             Consolidate(request_id=new_id(), region=region, engram=engram),
                         )
                 try:
-                    await pipe.execute()
+                    await self.commit(pipe)
                     return
                 except WatchError:
                     continue

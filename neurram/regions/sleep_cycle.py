@@ -145,15 +145,7 @@ class SleepCycleActor(Actor):
             s.silent_retention_days,
         )
         self.idle = IdleDetector(s.idle_seconds, s.sleep_interval_seconds, time.time())
-        self.tick_seconds = min(1.0, s.heartbeat_seconds)
-        self.inbox: ReplyInbox[Reply] = ReplyInbox(
-            self.ctx.redis, self.stream(f"reply:{self.ctx.consumer}"), REPLIES, request_id_of
-        )
-        await self.inbox.start()
         self.lock = asyncio.Lock()
-
-    async def teardown(self) -> None:
-        await self.inbox.close()
 
     async def handle(self, batch: list[Delivery[Message]]) -> None:
         now = time.time()
@@ -173,13 +165,13 @@ class SleepCycleActor(Actor):
             reply = SleepReply(request_id=request.request_id, error=repr(exc))
         pipe = self.store.pipeline()
         self.reply(pipe, request.reply_to, reply)
-        await pipe.execute()
+        await self.commit(pipe)
 
     async def tick(self) -> None:
+        if not self.idle.due(time.time()):
+            return
         enabled = await self.store.autosleep()
-        if (self.settings.auto_sleep if enabled is None else enabled) and self.idle.due(
-            time.time()
-        ):
+        if self.settings.auto_sleep if enabled is None else enabled:
             stats = await self.cycle()
             self.log.info("sleep.cycle", trigger="idle", **stats)
 
@@ -226,12 +218,24 @@ class SleepCycleActor(Actor):
         return stats
 
     async def _consolidate(self, engrams: list[Engram]) -> int:
-        """Send each engram to its long-term region; count the ones stored in time."""
+        """Send each engram to its long-term region; count the ones stored in time. The
+        answers come to an inbox opened for this cycle only (a blocking connection held by
+        an idle brain would make a runner's connections grow with its brains)."""
         if not engrams:
             return 0
+        inbox: ReplyInbox[Reply] = ReplyInbox(
+            self.ctx.redis, self.stream(f"reply:{self.ctx.consumer}"), REPLIES, request_id_of
+        )
+        await inbox.start()
+        try:
+            return await self._await_consolidation(inbox, engrams)
+        finally:
+            await inbox.close()
+
+    async def _await_consolidation(self, inbox: ReplyInbox[Reply], engrams: list[Engram]) -> int:
         requests = {new_id(): e for e in engrams}
         for request_id in requests:
-            self.inbox.expect(request_id)
+            inbox.expect(request_id)
         pipe = self.store.pipeline()
         for request_id, engram in requests.items():
             self.emit(
@@ -241,13 +245,13 @@ class SleepCycleActor(Actor):
                     request_id=request_id,
                     region=REGION_FOR_TYPE[engram.memory_type],
                     engram=engram,
-                    reply_to=self.inbox.stream,
+                    reply_to=inbox.stream,
                 ),
             )
-        await pipe.execute()
+        await self.commit(pipe)
         timeout = self.settings.request_timeout_seconds
         answers = await asyncio.gather(
-            *(self.inbox.wait(rid, timeout) for rid in requests), return_exceptions=True
+            *(inbox.wait(rid, timeout) for rid in requests), return_exceptions=True
         )
         missing = sum(isinstance(a, BaseException) for a in answers)
         if missing:

@@ -4,8 +4,10 @@ Pure: the arguments of ``ACL SETUSER`` and the URL a user connects with; the com
 (``neurram grant``/``revoke``) sends them. A brain user may touch only the keys under
 ``neurram:{<brain_id>}:`` and run only the commands a client (``Brain`` with
 ``run_regions=False``, ``inspect``, ``tap``, ``export``, ``import``) sends; everything else,
-pub/sub included, Redis refuses with NOPERM. A service user holds every ``neurram:`` key and
-the commands the regions add (consumer groups, claiming, interrupting blocking reads).
+pub/sub included, Redis refuses with NOPERM. Besides, it may ring the doorbell (write only:
+it cannot read which other brains have work) and register its brain (see
+:mod:`neurram.bus.doorbell`). A service user holds every key of neurram and the commands the
+regions add (consumer groups, claiming, interrupting blocking reads, reading the doorbell).
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ from __future__ import annotations
 import hashlib
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
+from neurram.bus.doorbell import DOORBELL, REGISTRY
 from neurram.bus.keys import Namespace
 from neurram.errors import BrainAccessDeniedError, InvalidInputError
 
 BRAIN_USER = "neurram-brain-"  # + brain id
 SERVICE_USER = "neurram-service-"  # + service name
-SERVICE_KEYS = "neurram:*"
+SERVICE_KEYS = ("~neurram:*", "~{neurram}:*")
 GLOB_SPECIAL = "*?[]\\"
 
 # What a client sends, by what needs it (the ACL LOG of tests/runtime/test_access.py's
@@ -28,7 +31,8 @@ CLIENT_COMMANDS = (
     "client|setinfo",  # redis-py names its library on connect
     "client|id",  # a blocking read's connection learns its id (bus.blocking)
     "time",  # backpressure measures ages on the server's clock (bus.flow)
-    "xadd",  # stimuli and requests; the change log
+    "xadd",  # stimuli and requests; the change log; the doorbell
+    "sadd",  # the brain's registration
     "xread",  # the reply stream; tap
     "xdel",  # replies read
     "xrange",  # the change log; the oldest waiting stimulus
@@ -74,6 +78,8 @@ SERVICE_COMMANDS = (
     "lrange",
     "ltrim",
     "expire",
+    "sscan",  # the registry of brains, swept
+    "sismember",  # a ring's brain is registered
 )
 
 
@@ -121,7 +127,8 @@ def password_hash(password: str) -> str:
 def brain_rules(brain_id: str, password: str, db: int = 0) -> list[str]:
     """``ACL SETUSER`` rules confining a user to ``brain_id``, with ``password`` only (any
     earlier password and permission is reset: granting again rotates)."""
-    return _rules(password, key_pattern(brain_id), CLIENT_COMMANDS, db)
+    keys = (f"~{key_pattern(brain_id)}", f"%W~{escape_glob(DOORBELL)}", f"~{escape_glob(REGISTRY)}")
+    return _rules(password, keys, CLIENT_COMMANDS, db)
 
 
 def service_rules(password: str, db: int = 0) -> list[str]:
@@ -129,14 +136,14 @@ def service_rules(password: str, db: int = 0) -> list[str]:
     return _rules(password, SERVICE_KEYS, SERVICE_COMMANDS, db)
 
 
-def _rules(password: str, keys: str, commands: tuple[str, ...], db: int) -> list[str]:
+def _rules(password: str, keys: tuple[str, ...], commands: tuple[str, ...], db: int) -> list[str]:
     # SELECT cannot be confined to one database: granted only when the URL needs it
     selected = ("select",) if db else ()
     return [
         "reset",  # no keys, no channels, no commands, no passwords, off
         "on",
         f"#{password_hash(password)}",
-        f"~{keys}",
+        *keys,
         "resetchannels",
         "-@all",
         *(f"+{command}" for command in (*commands, *selected)),

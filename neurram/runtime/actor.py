@@ -1,15 +1,16 @@
-"""The actor base: a region declares what it consumes and emits; the loop, acks, retries,
-dead-lettering and heartbeats are owned here (and by :mod:`neurram.bus`)."""
+"""The actor base: a region of one brain declares what it consumes and emits, and handles
+batches; its consumer, heartbeats and commits are made here, and the runtime (``host.py``)
+decides when it runs (see :mod:`neurram.bus.lanes`)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import time
-from collections.abc import Awaitable, Callable, Sequence
+import weakref
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from functools import partial
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import msgspec
 import redis.asyncio as aioredis
@@ -30,7 +31,14 @@ if TYPE_CHECKING:
 
 INLINE_ENCODE = 2  # texts encoded on the event loop rather than in a worker thread
 HEARTBEAT_MAXLEN = 1000
+KEEPALIVE_PERIODS = 15  # an idle actor beats once every this many heartbeat periods
 OUTCOME_MAXLEN = 100_000
+
+
+class Bell(Protocol):
+    """Told after a commit which streams of a brain received messages."""
+
+    async def ring(self, brain: str, streams: Collection[str]) -> None: ...
 
 
 @dataclass
@@ -43,6 +51,7 @@ class ActorContext:
     host: str  # names this host of regions: machine, process, instance
     encoder: Encoder | None = None  # explicit encoder; else resolved from settings.model
     metrics: Metrics | None = None  # counts and times the actor when metrics are served
+    bell: Bell | None = None  # rung after each commit that emitted messages
 
     @property
     def namespace(self) -> Namespace:
@@ -52,36 +61,6 @@ class ActorContext:
     def consumer(self) -> str:
         """Stable per host and region, so a restarted actor drains its own pending first."""
         return f"{self.host}-{self.name}"
-
-
-Loop = Callable[[asyncio.Event], Awaitable[None]]
-
-
-async def run_together(stop: asyncio.Event, loops: Sequence[Loop]) -> None:
-    """Run loops that each return once their stop event is set. When one fails, the others
-    are stopped by that event, never cancelled (a cancelled Redis call can hang), and its
-    error is raised."""
-    local = asyncio.Event()
-
-    async def relay() -> None:
-        await stop.wait()
-        local.set()
-
-    async def guarded(loop: Loop) -> None:
-        try:
-            await loop(local)
-        except Exception:
-            local.set()
-            raise
-
-    relaying = asyncio.create_task(relay())
-    try:
-        results = await asyncio.gather(*(guarded(loop) for loop in loops), return_exceptions=True)
-    finally:
-        relaying.cancel()
-    for result in results:
-        if isinstance(result, BaseException):
-            raise result
 
 
 async def stopped_within(stop: asyncio.Event, seconds: float) -> bool:
@@ -97,7 +76,6 @@ class Actor:
     region: ClassVar[str] = ""
     consumes: ClassVar[tuple[str, ...]] = ()
     emits: ClassVar[tuple[str, ...]] = ()
-    tick_seconds: float | None = None  # set (in the class or in setup) for periodic ticks
 
     def __init__(self, ctx: ActorContext) -> None:
         self.ctx = ctx
@@ -107,6 +85,7 @@ class Actor:
         self.log = structlog.get_logger("neurram").bind(
             brain=self.settings.brain_id, region=ctx.name
         )
+        self._emitted: weakref.WeakKeyDictionary[Pipeline, set[str]] = weakref.WeakKeyDictionary()
 
     # hooks for subclasses
     async def setup(self) -> None:
@@ -117,7 +96,7 @@ class Actor:
         raise NotImplementedError
 
     async def tick(self) -> None:
-        """Periodic work, every ``tick_seconds`` when set."""
+        """Periodic work, every heartbeat period while the brain is loaded."""
 
     async def teardown(self) -> None:
         """Release what :meth:`setup` acquired."""
@@ -142,8 +121,9 @@ class Actor:
         return await asyncio.to_thread(self.encoder().encode, texts)
 
     def emit(self, pipe: Pipeline, stream: str, message: Message) -> None:
-        """Stage ``message`` on this brain's ``stream``."""
+        """Stage ``message`` on this brain's ``stream``; :meth:`commit` sends it."""
         stage(pipe, self.stream(stream), MESSAGES.encode(message))
+        self._emitted.setdefault(pipe, set()).add(stream)
 
     def reply(self, pipe: Pipeline, reply_to: str | None, message: Message) -> None:
         """Stage a reply, if a client of this brain waits for one."""
@@ -164,9 +144,22 @@ class Actor:
         else:
             self.reply(pipe, reply_to, outcome)
 
-    # lifecycle
-    async def run(self, stop: asyncio.Event, ready: Callable[[], None] = lambda: None) -> None:
-        """Consume until ``stop``; in-flight work is finished and ACKed before returning."""
+    async def commit(self, pipe: Pipeline) -> list[Any]:
+        """Execute ``pipe``; then ring for the streams emitted on it, so the regions that
+        consume them learn they have work (see :mod:`neurram.bus.doorbell`)."""
+        replies: list[Any] = await pipe.execute()
+        streams = self._emitted.pop(pipe, None)
+        if streams and self.ctx.bell is not None:
+            await self.ctx.bell.ring(self.settings.brain_id, streams)
+        return replies
+
+    def footprint(self) -> int:
+        """How many engrams this actor holds in memory (what a runner's cache bounds)."""
+        return 0
+
+    # what the runtime drives
+    def consumer(self) -> StreamConsumer[Message]:
+        """The consumer of this actor's streams, handing batches to :meth:`handle`."""
         consumer: StreamConsumer[Message] = StreamConsumer(
             redis=self.ctx.redis,
             streams=[self.stream(s) for s in self.consumes],
@@ -178,44 +171,17 @@ class Actor:
             else self.ctx.metrics.timed(self.ctx.name, self.handle),
             dead_stream=self.stream("dead"),
             batch_size=self.settings.batch_size,
-            block_ms=self.settings.block_ms,
             max_deliveries=self.settings.max_deliveries,
             claim_idle_ms=self.settings.claim_idle_ms,
             log=self.log,
         )
         if self.ctx.metrics is not None:
             self.ctx.metrics.watch(self.ctx.name, consumer.stats)
-        await self.setup()
-        try:
-            await consumer.ensure_groups()
-            ready()
-            self.log.debug("actor.started", consumes=self.consumes)
-            loops: list[Loop] = [consumer.run, partial(self._housekeeping, consumer.stats)]
-            if self.tick_seconds:
-                loops.append(partial(self._ticks, self.tick_seconds))
-            await run_together(stop, loops)
-        finally:
-            await self.teardown()
-        self.log.debug("actor.stopped")
+        return consumer
 
-    async def _housekeeping(self, stats: ConsumerStats, stop: asyncio.Event) -> None:
-        """Every heartbeat period: report activity, and trim what every group acknowledged
-        from the streams this actor consumes (so streams stay bounded)."""
-        while True:
-            try:
-                await self._beat(stats)
-                for stream in self.consumes:
-                    await trim_acknowledged(self.ctx.redis, self.stream(stream))
-            except aioredis.RedisError as exc:
-                self.log.warning("housekeeping.failed", error=str(exc))
-            except Exception as exc:  # a bug here must not stop consuming: logged, retried
-                self.log.exception("housekeeping.failed", error=repr(exc))
-            if await stopped_within(stop, self.settings.heartbeat_seconds):
-                break
-        with contextlib.suppress(aioredis.RedisError):
-            await self._beat(stats, stopped=True)  # `neurram top` stops counting it at once
-
-    async def _beat(self, stats: ConsumerStats, stopped: bool = False) -> None:
+    async def beat(self, stats: ConsumerStats, *, stopped: bool = False) -> None:
+        """Report activity with a heartbeat; ``stopped``: the last one, so `neurram top`
+        stops counting this consumer at once."""
         beat = Heartbeat(
             stopped=stopped,
             region=self.ctx.name,
@@ -226,15 +192,13 @@ class Actor:
             dead=stats.dead,
             redelivered=stats.redelivered,
         )
-        stream = self.stream("heartbeat")
         pipe = self.ctx.redis.pipeline(transaction=False)
-        stage(pipe, stream, MESSAGES.encode(beat))
-        stage_cap(pipe, stream, HEARTBEAT_MAXLEN)
-        await pipe.execute()
+        self.emit(pipe, "heartbeat", beat)
+        stage_cap(pipe, self.stream("heartbeat"), HEARTBEAT_MAXLEN)
+        await self.commit(pipe)
 
-    async def _ticks(self, seconds: float, stop: asyncio.Event) -> None:
-        while not await stopped_within(stop, seconds):
-            try:
-                await self.tick()
-            except Exception as exc:  # a failed tick is logged and retried next period
-                self.log.exception("tick.failed", error=str(exc))
+    async def trim(self) -> None:
+        """Trim what every group acknowledged from the streams this actor consumes (so
+        streams stay bounded)."""
+        for stream in self.consumes:
+            await trim_acknowledged(self.ctx.redis, self.stream(stream))

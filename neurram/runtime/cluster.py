@@ -49,18 +49,25 @@ class Shards:
 
     def node_of(self, namespace: Namespace) -> ClusterNode:
         """The master that holds ``namespace``."""
-        node = self.cluster.get_node_from_key(namespace.key(""))
-        assert node is not None  # a covered slot always has a master
-        return node
+        return self._node_of_key(namespace.key(""))
 
     def client_for(self, namespace: Namespace) -> aioredis.Redis:
         """A client of the master that holds ``namespace`` (shared with its other brains)."""
-        node = self.node_of(namespace)
+        return self.client_for_key(namespace.key(""))
+
+    def client_for_key(self, key: str) -> aioredis.Redis:
+        """A client of the master that holds ``key`` (one per master, shared)."""
+        node = self._node_of_key(key)
         client = self._clients.get(node.name)
         if client is None:
             client = aioredis.Redis(host=node.host, port=int(node.port), **self._node_options)
             self._clients[node.name] = client
         return client
+
+    def _node_of_key(self, key: str) -> ClusterNode:
+        node = self.cluster.get_node_from_key(key)
+        assert node is not None  # a covered slot always has a master
+        return node
 
     async def aclose(self) -> None:
         for client in self._clients.values():

@@ -10,6 +10,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisClusterException, RedisError
 
 from neurram.bus import Namespace
+from neurram.bus.doorbell import DOORBELL
 from neurram.bus.refusals import credentials_refused
 from neurram.errors import BrainAccessDeniedError, BrainUnavailableError, ConfigurationError
 from neurram.runtime import access, embedded
@@ -55,6 +56,15 @@ class Connection:
                 "redis_url unset to use the embedded server"
             ) from exc
         return cls(client, url, server, shards)
+
+    def client_for(self, brain: str) -> aioredis.Redis:
+        """A client of the server that holds ``brain``'s keys."""
+        return self.redis if self.shards is None else self.shards.client_for(Namespace(brain))
+
+    @property
+    def doorbell(self) -> aioredis.Redis:
+        """A client of the server that holds the doorbell and the registry of brains."""
+        return self.redis if self.shards is None else self.shards.client_for_key(DOORBELL)
 
     @property
     def user(self) -> str | None:

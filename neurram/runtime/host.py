@@ -1,4 +1,26 @@
-"""Runs a set of regions in this process, under one supervisor."""
+"""Runs a set of regions in this process for every brain of a Redis, or for some.
+
+Design (many brains, one runtime):
+
+- **Who has work.** Clients ring the doorbell (:mod:`neurram.bus.doorbell`) each time they
+  send a brain a message, and register the brain when they connect. One task per runner
+  reads the doorbell with one blocking connection and wakes, in the lane of each region that
+  consumes the rung stream, that brain. When a region commits messages for other regions,
+  the runner wakes its own lanes at once and rings the doorbell only for streams consumed by
+  regions it does not run.
+- **Lanes.** Each region is one :class:`~neurram.bus.lanes.Lane`: a few workers poll woken
+  brains through that brain's consumer group (XREADGROUP without BLOCK), one batch each, in
+  turn. Connections are the runner's pool and the doorbell's, whatever the brains.
+- **Sweeps.** Every ``claim_idle_ms / 2`` (and at start) the runner visits every registered
+  brain it serves, with one round trip each, and wakes the lanes whose group has entries
+  not yet delivered, or pending ones: a lost ring, or the work of a runner that died (its
+  entries are claimed once idle ``claim_idle_ms``).
+- **Heartbeats.** A loaded brain's actors beat after each heartbeat period in which they
+  handled something, else every ``KEEPALIVE_PERIODS`` periods, so idle brains cost little.
+- **Cache.** Brains are loaded on first work and unloaded least recently used past
+  ``index_cache_engrams`` (:mod:`neurram.runtime.cells`).
+- **Scale out.** Every runner sees every ring; the consumer groups give each message to one.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +28,25 @@ import asyncio
 import contextlib
 import os
 import socket
-from collections.abc import Sequence
+import time
+from collections.abc import Collection, Sequence
 from functools import partial
 
-import redis.asyncio as aioredis
+import msgspec
+import structlog
+from redis import exceptions as redis_errors
 
+from neurram.bus import Namespace
+from neurram.bus.doorbell import REGISTRY, Listener, Ring, registered, stage_rings
+from neurram.bus.entries import text
+from neurram.bus.lanes import Lane
 from neurram.encoder import Encoder
 from neurram.engram import new_id
 from neurram.errors import BrainUnavailableError
 from neurram.runtime import topology
-from neurram.runtime.actor import ActorContext
+from neurram.runtime.actor import KEEPALIVE_PERIODS, Actor, ActorContext, stopped_within
+from neurram.runtime.cells import Cell, Cells
+from neurram.runtime.connection import Connection
 from neurram.runtime.metrics import Metrics
 from neurram.runtime.supervisor import Supervisor
 from neurram.settings import Settings
@@ -24,58 +55,116 @@ START_TIMEOUT = 120.0  # the first model load on a cold machine is slow
 
 
 class RegionHost:
-    """The regions ``names`` (all when empty) of one brain, as supervised asyncio tasks."""
+    """The regions ``names`` (all when empty) for the brains ``brains`` (every registered
+    brain when empty), as supervised asyncio tasks."""
 
     def __init__(
         self,
         settings: Settings,
-        redis: aioredis.Redis,
+        connection: Connection,
         names: Sequence[str] = (),
         encoder: Encoder | None = None,
+        brains: Collection[str] = (),
     ) -> None:
+        for brain in brains:
+            Namespace(brain)  # a bad id fails here, with what to fix
         classes = topology.select(settings, names)
         self.names = list(classes)
         self.settings = settings
+        self.brains = frozenset(brains)
+        self._classes = classes
+        self._connection = connection
+        self._encoder = encoder
+        self._host = f"{socket.gethostname()}-{os.getpid()}-{new_id()[:6]}"  # unique per host
+        self._consumers_of: dict[str, list[str]] = {}
+        for name, cls in classes.items():
+            for stream in cls.consumes:
+                self._consumers_of.setdefault(stream, []).append(name)
+        self._elsewhere = {  # streams that regions this host does not run consume
+            stream
+            for name, path in topology.region_table(settings).items()
+            if name not in classes
+            for stream in topology.load_actor(path).consumes
+        }
+        self._known: set[str] = set(self.brains)
         self.metrics = (
             None
             if settings.metrics_port is None
-            else Metrics(settings, redis, {name: cls.consumes for name, cls in classes.items()})
+            else Metrics(
+                settings,
+                connection.redis,
+                {name: cls.consumes for name, cls in classes.items()},
+                brain=next(iter(self.brains)) if len(self.brains) == 1 else None,
+            )
         )
-        host = f"{socket.gethostname()}-{os.getpid()}-{new_id()[:6]}"  # unique per host object
+        self.cells = Cells(classes, self._make, settings.index_cache_engrams)
+        self.lanes = {
+            name: Lane(name, partial(self._poll, name), partial(self._due, name), settings.lanes)
+            for name in classes
+        }
         self.supervisor = Supervisor(
             {
-                name: partial(cls, ActorContext(settings, redis, name, host, encoder, self.metrics))
-                for name, cls in classes.items()
+                **{f"lane:{name}": lane.run for name, lane in self.lanes.items()},
+                "doorbell": self._listen,
+                "sweep": self._sweep,
+                "housekeeping": self._housekeep,
             }
         )
+        self.log = structlog.get_logger("neurram").bind(component="host")
+        self._listener = Listener(connection.doorbell, settings.block_ms)
+        self._listening = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._metrics_task: asyncio.Task[None] | None = None
 
+    # the bell of every actor here
+    async def ring(self, brain: str, streams: Collection[str]) -> None:
+        """Streams of ``brain`` received messages: wake the lanes here that consume them, and
+        ring the doorbell for those consumed elsewhere."""
+        for stream in streams:
+            for name in self._consumers_of.get(stream, ()):
+                self.lanes[name].wake(brain)
+        remote = [Ring(brain, s) for s in streams if s in self._elsewhere]
+        if remote:
+            pipe = self._connection.doorbell.pipeline(transaction=False)
+            stage_rings(pipe, remote)
+            await pipe.execute()
+
+    def serves(self, brain: str) -> bool:
+        return not self.brains or brain in self.brains
+
+    # lifecycle
     async def start(self, timeout: float = START_TIMEOUT) -> None:  # noqa: ASYNC109
-        """Start every region (and the metrics endpoint, when set) and wait until each
-        consumes its streams."""
+        """Start serving (and the metrics endpoint, when set); returns once the doorbell is
+        read and the brains pinned to this host are loaded."""
         if self.metrics is not None and self.settings.metrics_port is not None:
             self.metrics.serve(self.settings.metrics_port, self.settings.metrics_host)
             self._metrics_task = asyncio.create_task(self.metrics.run(self.supervisor.stop))
         self._task = asyncio.create_task(self.supervisor.run(), name="neurram:supervisor")
-        ready = asyncio.create_task(self.supervisor.wait_ready())
+        ready = asyncio.create_task(self._ready())
         await asyncio.wait(
             {ready, self._task}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED
         )
-        if not ready.done():
+        if not ready.done() or ready.exception() is not None:
+            error = None if not ready.done() else ready.exception()
             ready.cancel()
             await self.stop()
             raise BrainUnavailableError(
-                f"regions did not start within {timeout:g} s; see the log for the failing region"
-            )
+                f"regions did not start within {timeout:g} s: {error or 'see the log'}"
+            ) from error
+
+    async def _ready(self) -> None:
+        await self._listening.wait()
+        for brain in sorted(self.brains):  # pinned brains answer their first request at once
+            await self.cells.release(await self.cells.use(brain))
 
     async def stop(self) -> None:
-        """Graceful stop: in-flight batches finish and are acknowledged."""
+        """Graceful stop: batches in progress finish and are acknowledged."""
         self.supervisor.stop.set()
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        await self.cells.close()
         if self._metrics_task is not None:
             await self._metrics_task
             self._metrics_task = None
@@ -88,3 +177,116 @@ class RegionHost:
             await self.start()
         assert self._task is not None
         await self._task
+
+    # what the lanes run
+    def _make(self, brain: str, region: str) -> Actor:
+        settings = msgspec.structs.replace(self.settings, brain_id=brain)
+        redis = self._connection.client_for(brain)
+        context = ActorContext(
+            settings, redis, region, self._host, self._encoder, self.metrics, self
+        )
+        return self._classes[region](context)
+
+    async def _poll(self, region: str, brain: str) -> int:
+        cell = await self.cells.use(brain)
+        try:
+            return await cell.consumers[region].poll()
+        finally:
+            await self.cells.release(cell)
+
+    def _due(self, region: str, brain: str) -> float | None:
+        cell = self.cells.get(brain)
+        return None if cell is None else cell.consumers[region].next_due()
+
+    # the runner's own loops
+    async def _listen(self, stop: asyncio.Event) -> None:
+        """Wake lanes as rings arrive."""
+        listener = self._listener
+        try:
+            await listener.start()
+            self._listening.set()
+            while not stop.is_set():
+                for ring in await listener.next(stop):
+                    if self.serves(ring.namespace) and await self._registered(ring.namespace):
+                        for name in self._consumers_of.get(ring.stream, ()):
+                            self.lanes[name].wake(ring.namespace)
+        finally:
+            await listener.aclose()  # a restart reads on from the last ring seen
+
+    async def _registered(self, brain: str) -> bool:
+        """Whether ``brain`` was registered (a ring naming anything else is ignored)."""
+        if brain not in self._known:
+            if not await self._connection.doorbell.sismember(REGISTRY, brain):
+                return False
+            self._known.add(brain)
+        return True
+
+    async def _sweep(self, stop: asyncio.Event) -> None:
+        """Every half ``claim_idle_ms``: wake each lane for each served brain whose group has
+        undelivered or pending entries."""
+        while True:
+            try:
+                brains = self.brains or await registered(self._connection.doorbell)
+                self._known |= brains
+                for brain in sorted(brains):
+                    for name in await self._with_work(brain):
+                        self.lanes[name].wake(brain)
+            except redis_errors.RedisError as exc:
+                self.log.warning("sweep.failed", error=repr(exc))
+            if await stopped_within(stop, self.settings.claim_idle_ms / 2000):
+                return
+
+    async def _with_work(self, brain: str) -> set[str]:
+        """The regions here whose group has entries of ``brain`` to deliver or pending."""
+        ns = Namespace(brain)
+        streams = list(self._consumers_of)
+        pipe = self._connection.client_for(brain).pipeline(transaction=False)
+        for stream in streams:
+            pipe.xinfo_groups(ns.key(stream))
+        replies = await pipe.execute(raise_on_error=False)
+        busy: set[str] = set()
+        for stream, groups in zip(streams, replies, strict=True):
+            if isinstance(groups, Exception):
+                continue  # no such stream yet: nothing to do
+            made = set()
+            for group in groups:
+                name = text(group["name"])
+                made.add(name)
+                lag = group.get("lag")
+                if lag is None or lag or group["pending"]:
+                    busy.add(name)
+            busy.update(set(self._consumers_of[stream]) - made)  # a group not made yet
+        return busy & set(self.lanes)
+
+    async def _housekeep(self, stop: asyncio.Event) -> None:
+        """Every heartbeat period: a heartbeat (and stream trim) from each actor that handled
+        something since the last, then the ticks of loaded brains."""
+        while not await stopped_within(stop, self.settings.heartbeat_seconds):
+            for cell in self.cells.loaded():
+                cell.users += 1
+                try:
+                    await self._beat(cell)
+                    await self._tick(cell)
+                except redis_errors.RedisError as exc:
+                    self.log.warning("housekeeping.failed", brain=cell.brain, error=repr(exc))
+                except Exception as exc:  # a bug here must not stop serving: logged, retried
+                    self.log.exception("housekeeping.failed", brain=cell.brain, error=repr(exc))
+                finally:
+                    cell.users -= 1
+
+    async def _beat(self, cell: Cell) -> None:
+        """A heartbeat (and a trim of its streams) from each actor that handled something
+        since its last, or (the beat alone) whose last is ``KEEPALIVE_PERIODS`` periods old."""
+        keepalive = KEEPALIVE_PERIODS * self.settings.heartbeat_seconds
+        for region, actor in cell.actors.items():
+            stats = cell.consumers[region].stats
+            handled, at = cell.reported.get(region, (-1, 0.0))
+            if handled != stats.handled:
+                await actor.trim()
+            if handled != stats.handled or time.monotonic() - at >= keepalive:
+                await actor.beat(stats)
+                cell.reported[region] = (stats.handled, time.monotonic())
+
+    async def _tick(self, cell: Cell) -> None:
+        for actor in cell.actors.values():
+            await actor.tick()

@@ -1,7 +1,8 @@
 """Prometheus metrics of the regions this process runs, served over HTTP by the official
 ``prometheus-client`` (``metrics_port`` setting, ``neurram run --metrics-port P``).
 
-Per region (labels ``brain``, ``region``):
+Per region (labels ``brain``, ``region``; ``brain`` is "*" for a runner that serves more
+than one brain, whose gauges per stream and per layer are then left out):
   neurram_messages_handled_total, _failed_total, _dead_lettered_total, _redelivered_total
       counters, read from each consumer's counts at scrape (kept across actor restarts)
   neurram_handle_seconds   histogram: time to handle one batch
@@ -51,15 +52,19 @@ COUNTERS = {  # ConsumerStats field -> metric name (without _total) and help
 }
 
 
+ANY_BRAIN = "*"
+
+
 @dataclass
 class _RegionCounts:
-    """The counts of a region's live consumer, plus those of the consumers it replaced."""
+    """The counts of a region's live consumers (one per loaded brain), plus those of the
+    consumers that were retired (brains unloaded)."""
 
-    live: ConsumerStats = field(default_factory=ConsumerStats)
+    live: list[ConsumerStats] = field(default_factory=list)
     retired: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COUNTERS, 0))
 
     def total(self, name: str) -> int:
-        return self.retired[name] + int(getattr(self.live, name))
+        return self.retired[name] + sum(int(getattr(stats, name)) for stats in self.live)
 
 
 class _ConsumerCounters(Collector):
@@ -78,15 +83,20 @@ class _ConsumerCounters(Collector):
 
 
 class Metrics:
-    """The metrics of the regions ``consumes`` (region -> streams it consumes) of one brain."""
+    """The metrics of the regions ``consumes`` (region -> streams it consumes) of ``brain``
+    (None: of every brain the runner serves)."""
 
     def __init__(
-        self, settings: Settings, redis: aioredis.Redis, consumes: Mapping[str, Sequence[str]]
+        self,
+        settings: Settings,
+        redis: aioredis.Redis,
+        consumes: Mapping[str, Sequence[str]],
+        brain: str | None,
     ) -> None:
         self.settings = settings
-        self.brain = settings.brain_id
+        self.brain = brain or ANY_BRAIN
         self.consumes = dict(consumes)
-        self.store = MemoryStore(redis, Namespace(self.brain))
+        self.store = None if brain is None else MemoryStore(redis, Namespace(brain))
         self.registry = CollectorRegistry()
         self._counts = {region: _RegionCounts() for region in consumes}
         self.registry.register(_ConsumerCounters(self.brain, self._counts))
@@ -117,12 +127,15 @@ class Metrics:
         self.log = structlog.get_logger("neurram").bind(brain=self.brain, component="metrics")
 
     def watch(self, region: str, stats: ConsumerStats) -> None:
-        """Count ``stats``, a new consumer of ``region`` (e.g. after a restart), on top of the
-        counts of the consumers before it."""
-        counts = self._counts.setdefault(region, _RegionCounts())
+        """Count ``stats``, of a new consumer of ``region``, until it is retired."""
+        self._counts.setdefault(region, _RegionCounts()).live.append(stats)
+
+    def retire(self, region: str, stats: ConsumerStats) -> None:
+        """``stats`` will not change any more: keep its counts, stop reading it."""
+        counts = self._counts[region]
+        counts.live.remove(stats)
         for name in COUNTERS:
-            counts.retired[name] += getattr(counts.live, name)
-        counts.live = stats
+            counts.retired[name] += getattr(stats, name)
 
     def timed(self, region: str, handler: Handler[T]) -> Handler[T]:
         """``handler``, observed into the latency histogram of ``region``."""
@@ -151,6 +164,8 @@ class Metrics:
 
     async def refresh(self) -> None:
         """Read the groups' lag and pending, and (when due) count engrams by layer."""
+        if self.store is None:
+            return
         ns = self.store.ns
         for region, streams in self.consumes.items():
             for stream in streams:

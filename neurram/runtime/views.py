@@ -13,6 +13,7 @@ from neurram.bus.messages import MESSAGES, Heartbeat
 from neurram.dynamics import compute_retention, time_until_forgotten
 from neurram.engram import Engram, Layer
 from neurram.runtime import topology
+from neurram.runtime.actor import KEEPALIVE_PERIODS
 from neurram.settings import ForgettingLaw, Settings
 
 LAYER_ORDER = {Layer.WORKING: 0, Layer.LONG_TERM: 1, Layer.SENSORY: 2, Layer.SILENT: 3}
@@ -57,7 +58,8 @@ class RegionStatus:
 
 
 async def region_statuses(redis: aioredis.Redis, settings: Settings) -> list[RegionStatus]:
-    """Each region of the topology: live consumers (by heartbeat), rate, lag, pending, errors."""
+    """Each region of the topology: live consumers (those that beat within the keepalive
+    period: they have the brain loaded), rate, lag, pending, errors."""
     ns = Namespace(settings.brain_id)
     recent: list[tuple[bytes, dict[bytes, bytes]]] = await redis.xrevrange(  # type: ignore[assignment]
         ns.key("heartbeat"), count=HEARTBEATS_READ
@@ -67,7 +69,7 @@ async def region_statuses(redis: aioredis.Redis, settings: Settings) -> list[Reg
         beat = MESSAGES.decode(fields[FIELD])
         if isinstance(beat, Heartbeat):
             beats.setdefault(beat.consumer, []).append(beat)
-    alive_since = time.time() - 3 * settings.heartbeat_seconds
+    alive_since = time.time() - (KEEPALIVE_PERIODS + 2) * settings.heartbeat_seconds
     statuses = []
     for name, actor in topology.select(settings).items():
         live = [

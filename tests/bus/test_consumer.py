@@ -1,4 +1,4 @@
-"""StreamConsumer against a real server: acks, retries, dead letters, claims, groups, stop."""
+"""StreamConsumer against a real server: acks, retries, dead letters, claims, groups."""
 
 from __future__ import annotations
 
@@ -63,10 +63,16 @@ def make(
         "group": "g",
         "consumer": "c1",
         "dead_stream": ns.key("dead"),
-        "block_ms": 200,
         **options,
     }
     return StreamConsumer(redis=redis, codec=CODEC, handler=handler, **settings)
+
+
+async def drive(consumer: StreamConsumer[Note], stop: asyncio.Event) -> None:
+    """Poll ``consumer`` until ``stop``, pausing briefly whenever it finds nothing."""
+    while not stop.is_set():
+        if not await consumer.poll():
+            await asyncio.sleep(0.01)
 
 
 @contextlib.asynccontextmanager
@@ -74,7 +80,7 @@ async def running(*consumers: StreamConsumer[Note]) -> AsyncIterator[asyncio.Eve
     stop = asyncio.Event()
     for consumer in consumers:
         await consumer.ensure_groups()
-    tasks = [asyncio.create_task(c.run(stop)) for c in consumers]
+    tasks = [asyncio.create_task(drive(c, stop)) for c in consumers]
     try:
         yield stop
     finally:
@@ -234,52 +240,28 @@ async def test_consumers_of_one_group_split_the_work(redis: aioredis.Redis, ns: 
     assert got_a | got_b == set(range(6))
 
 
-async def test_stop_while_blocked_returns_promptly(redis: aioredis.Redis, ns: Namespace) -> None:
-    consumer = make(redis, ns, Recorder(), block_ms=4000)  # under the 5 s socket timeout
-    stop = asyncio.Event()
-    task = asyncio.create_task(consumer.run(stop))
-    await until(lambda: _blocked_clients(redis))
-    started = time.monotonic()
-    stop.set()
-    await asyncio.wait_for(task, 5)
-    assert time.monotonic() - started < 1.0
-    assert await redis.ping()  # the shared client still works after the cancelled read
-
-
-async def test_refuses_a_block_longer_than_the_socket_timeout(
+async def test_a_poll_with_nothing_to_do_takes_nothing(
     redis: aioredis.Redis, ns: Namespace
 ) -> None:
-    with pytest.raises(ValueError, match="socket_timeout"):
-        make(redis, ns, Recorder(), block_ms=60_000)
-
-
-async def test_handler_running_at_stop_finishes_and_is_acked(
-    redis: aioredis.Redis, ns: Namespace
-) -> None:
-    started, release = asyncio.Event(), asyncio.Event()
-    finished: list[int] = []
-
-    async def handler(batch: list[Delivery[Note]]) -> None:
-        started.set()
-        await release.wait()
-        finished.extend(d.message.n for d in batch)
-
+    handler = Recorder()
     consumer = make(redis, ns, handler)
-    stop = asyncio.Event()
     await consumer.ensure_groups()
-    task = asyncio.create_task(consumer.run(stop))
-    await send(redis, ns.key("in"), 5)
-    await started.wait()
-    stop.set()
-    await asyncio.sleep(0)
-    assert not task.done()
-    release.set()
-    await asyncio.wait_for(task, 5)
-    assert finished == [5]
-    assert consumer.stats.handled == 1
-    assert await pending(redis, ns.key("in")) == 0
+    assert await consumer.poll() == 0
+    assert consumer.next_due() is None  # nothing of its own is pending
+    await send(redis, ns.key("in"), 1, 2)
+    assert await consumer.poll() == 2
+    assert await consumer.poll() == 0
+    assert [d.message.n for d in handler.done] == [1, 2]
 
 
-async def _blocked_clients(redis: aioredis.Redis) -> bool:
-    info: dict[str, Any] = await redis.info("clients")
-    return int(info["blocked_clients"]) > 0
+async def test_a_failed_batch_is_due_again_after_a_backoff(
+    redis: aioredis.Redis, ns: Namespace
+) -> None:
+    handler = Recorder(lambda d: True)
+    consumer = make(redis, ns, handler)
+    await consumer.ensure_groups()
+    await send(redis, ns.key("in"), 1)
+    assert await consumer.poll() == 1
+    due = consumer.next_due()
+    assert due is not None and due > time.monotonic()
+    assert await pending(redis, ns.key("in")) == 1

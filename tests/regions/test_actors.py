@@ -9,6 +9,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from neurram.bus import FIELD, Namespace, ReplyInbox
+from neurram.bus.doorbell import deliver
 from neurram.bus.messages import (
     MESSAGES,
     REPLIES,
@@ -29,6 +30,7 @@ from neurram.bus.messages import (
 from neurram.encoder import HashEncoder
 from neurram.engram import Engram, Layer, MemoryType
 from neurram.regions.long_term import REGION_FOR_TYPE
+from neurram.runtime.connection import Connection
 from neurram.runtime.host import RegionHost
 from neurram.runtime.store import MemoryStore
 from neurram.settings import Settings
@@ -44,7 +46,8 @@ class Region:
         self.store = MemoryStore(redis, self.ns)
 
     async def send(self, stream: str, message: Message) -> None:
-        await self.redis.xadd(self.ns.key(stream), {FIELD: MESSAGES.encode(message)})
+        """As a client sends: the message, and a ring of the doorbell."""
+        await deliver(self.redis, self.redis, self.ns, stream, MESSAGES.encode(message))
 
     async def receive(self, stream: str) -> Message:
         """The first message on ``stream`` (blocking read: no sleeping)."""
@@ -59,8 +62,11 @@ async def region(redis: aioredis.Redis, brain_id: str) -> Region:
 
 
 @pytest.fixture
-async def running(region: Region, request: pytest.FixtureRequest) -> AsyncIterator[Region]:
-    host = RegionHost(region.settings, region.redis, [request.param])
+async def running(
+    region: Region, redis_url: str, request: pytest.FixtureRequest
+) -> AsyncIterator[Region]:
+    connection = Connection(region.redis, redis_url)
+    host = RegionHost(region.settings, connection, [request.param], brains=[region.ns.name])
     await host.start()
     yield region
     await host.stop()

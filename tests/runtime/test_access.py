@@ -27,7 +27,8 @@ def test_brain_rules_reset_then_allow_one_pattern_and_the_client_commands() -> N
     assert rules[:2] == ["reset", "on"]
     assert f"#{access.password_hash('s3cret')}" in rules
     assert not any("s3cret" in rule for rule in rules)  # only its hash crosses the wire
-    assert [r for r in rules if r.startswith("~")] == ["~neurram:{agent-7}:*"]
+    assert [r for r in rules if r.startswith("~")] == ["~neurram:{agent-7}:*", "~{neurram}:brains"]
+    assert "%W~{neurram}:doorbell" in rules  # it rings, and cannot read who else has work
     assert "resetchannels" in rules
     assert rules.index("-@all") < rules.index("+xadd")
     granted = {r[1:] for r in rules if r.startswith("+")}
@@ -42,7 +43,7 @@ def test_select_is_granted_only_for_a_database_other_than_0() -> None:
 
 def test_service_rules_cover_every_neurram_key_and_the_region_commands() -> None:
     rules = access.service_rules("p")
-    assert [r for r in rules if r.startswith("~")] == ["~neurram:*"]
+    assert [r for r in rules if r.startswith("~")] == ["~neurram:*", "~{neurram}:*"]
     granted = {r[1:] for r in rules if r.startswith("+")}
     assert granted > set(access.CLIENT_COMMANDS)
     assert {"xreadgroup", "xack", "xautoclaim", "xgroup|create", "client|unblock"} <= granted

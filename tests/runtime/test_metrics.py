@@ -40,17 +40,18 @@ async def test_handled_counts_rise_and_the_engram_shows_by_layer(make_brain: Bra
         assert value(now, "neurram_stream_pending", **labels) == 0
 
 
-async def test_counts_carry_over_a_restarted_consumer(make_brain: BrainFactory, redis) -> None:  # type: ignore[no-untyped-def]
+async def test_counts_carry_over_a_retired_consumer(make_brain: BrainFactory, redis) -> None:  # type: ignore[no-untyped-def]
     brain = await make_brain(run_regions=False)
-    metrics = Metrics(brain.settings, redis, {"amygdala": ("attended",)})
+    me = brain.settings.brain_id
+    metrics = Metrics(brain.settings, redis, {"amygdala": ("attended",)}, me)
     first, second = ConsumerStats(handled=3, dead=1), ConsumerStats(handled=2)
     metrics.watch("amygdala", first)
-    metrics.watch("amygdala", second)  # the actor crashed and was restarted
+    metrics.retire("amygdala", first)  # the brain was unloaded
+    metrics.watch("amygdala", second)  # and loaded again
     port = metrics.serve(0, "127.0.0.1")
     try:
         samples = await scrape(port)
     finally:
         metrics.close()
-    me = brain.settings.brain_id
     assert value(samples, "neurram_messages_handled_total", brain=me, region="amygdala") == 5
     assert value(samples, "neurram_messages_dead_lettered_total", brain=me, region="amygdala") == 1

@@ -1,0 +1,131 @@
+"""A lane: one consumer group served for many namespaces by a few workers.
+
+Each namespace with possible work is *woken* (by a ring, a local emit, a sweep or a retry
+timer) and waits its turn in arrival order. A worker takes it, polls it once (one batch,
+never blocking) and, if it found work, wakes it again behind the others, so a busy namespace
+cannot starve the rest. A namespace is polled by one worker at a time, which keeps the order
+of its messages within a group as one consumer would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+
+import structlog
+from redis import exceptions as redis_errors
+
+from neurram.bus.timing import Backoff
+
+Poll = Callable[[str], Awaitable[int]]  # namespace -> entries taken (0: nothing to do now)
+Due = Callable[[str], float | None]  # namespace -> monotonic time its retries are due
+
+
+class Lane:
+    """Polls namespaces as they are woken, ``workers`` at a time."""
+
+    def __init__(self, name: str, poll: Poll, due: Due, workers: int = 4) -> None:
+        if workers < 1:
+            raise ValueError("a lane needs at least one worker")
+        self.name = name
+        self._poll = poll
+        self._due = due
+        self._workers = workers
+        self._ready: dict[str, None] = {}  # woken, not being polled: in arrival order
+        self._busy: set[str] = set()
+        self._again: set[str] = set()  # woken while being polled
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._failures: dict[str, Backoff] = {}
+        self._wakeup = asyncio.Event()
+        self._log = structlog.get_logger("neurram").bind(lane=name)
+
+    def wake(self, namespace: str) -> None:
+        """``namespace`` may have work for this lane."""
+        if namespace in self._busy:
+            self._again.add(namespace)
+        else:
+            self._ready[namespace] = None
+            self._wakeup.set()
+
+    def wake_at(self, namespace: str, when: float) -> None:
+        """Wake ``namespace`` at monotonic time ``when`` (the earliest such time wins)."""
+        timer = self._timers.get(namespace)
+        if timer is not None and timer.when() - asyncio.get_running_loop().time() <= (
+            when - time.monotonic()
+        ):
+            return
+        if timer is not None:
+            timer.cancel()
+        self._timers[namespace] = asyncio.get_running_loop().call_later(
+            max(0.0, when - time.monotonic()), self._timer_fired, namespace
+        )
+
+    @property
+    def waiting(self) -> int:
+        """Namespaces woken and not yet polled."""
+        return len(self._ready)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Serve woken namespaces until ``stop``; polls in progress then finish first."""
+        try:
+            await asyncio.gather(*(self._work(stop) for _ in range(self._workers)))
+        finally:
+            for timer in self._timers.values():
+                timer.cancel()
+            self._timers.clear()
+
+    def _timer_fired(self, namespace: str) -> None:
+        self._timers.pop(namespace, None)
+        self.wake(namespace)
+
+    async def _work(self, stop: asyncio.Event) -> None:
+        while (namespace := await self._take(stop)) is not None:
+            try:
+                taken = await self._poll(namespace)
+            except (redis_errors.ConnectionError, redis_errors.TimeoutError) as exc:
+                self._failed(namespace, "lane.redis_unavailable", repr(exc))
+            except Exception as exc:  # one namespace's failure must not stop the others
+                self._failed(namespace, "lane.poll_failed", repr(exc), trace=True)
+            else:
+                self._failures.pop(namespace, None)
+                if taken:
+                    self._again.add(namespace)
+                elif (due := self._due(namespace)) is not None:
+                    self.wake_at(namespace, due)
+            finally:
+                self._busy.discard(namespace)
+                if namespace in self._again:
+                    self._again.discard(namespace)
+                    self.wake(namespace)
+
+    def _failed(self, namespace: str, event: str, error: str, *, trace: bool = False) -> None:
+        """Log, then retry ``namespace`` after its own growing backoff."""
+        backoff = self._failures.setdefault(namespace, Backoff(first=0.1, cap=5.0))
+        delay = backoff.delay()
+        (self._log.exception if trace else self._log.warning)(
+            event, namespace=namespace, error=error, retry_in=delay
+        )
+        self._again.discard(namespace)
+        self.wake_at(namespace, time.monotonic() + delay)
+
+    async def _take(self, stop: asyncio.Event) -> str | None:
+        """The longest-waiting woken namespace, marked busy; None once ``stop`` is set."""
+        while not stop.is_set():
+            if self._ready:
+                namespace = next(iter(self._ready))
+                del self._ready[namespace]
+                self._busy.add(namespace)
+                return namespace
+            self._wakeup.clear()
+            stopping = asyncio.ensure_future(stop.wait())
+            woken = asyncio.ensure_future(self._wakeup.wait())
+            try:
+                await asyncio.wait({stopping, woken}, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for waiter in (stopping, woken):
+                    waiter.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await waiter
+        return None

@@ -1,0 +1,107 @@
+"""Lanes: woken namespaces are polled in turn, one worker per namespace at a time."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+
+from neurram.bus.lanes import Lane
+
+pytestmark = pytest.mark.asyncio
+
+
+class Work:
+    """Namespaces with ``left[ns]`` batches to take; records polls and overlapping ones."""
+
+    def __init__(self, **left: int) -> None:
+        self.left = dict(left)
+        self.polls: list[str] = []
+        self.active: set[str] = set()
+        self.overlapped = False
+        self.fail: dict[str, int] = {}  # namespace -> polls that raise first
+        self.due: dict[str, float] = {}
+        self.drained = asyncio.Event()
+
+    async def poll(self, namespace: str) -> int:
+        self.overlapped |= namespace in self.active
+        self.active.add(namespace)
+        try:
+            await asyncio.sleep(0)
+            self.polls.append(namespace)
+            if self.fail.get(namespace, 0) > 0:
+                self.fail[namespace] -= 1
+                raise RuntimeError("poll failed on purpose")
+            if self.left.get(namespace, 0) > 0:
+                self.left[namespace] -= 1
+                return 1
+            if not any(self.left.values()):
+                self.drained.set()
+            return 0
+        finally:
+            self.active.discard(namespace)
+
+    def next_due(self, namespace: str) -> float | None:
+        return self.due.pop(namespace, None)
+
+
+@contextlib.asynccontextmanager
+async def serving(lane: Lane) -> AsyncIterator[None]:
+    stop = asyncio.Event()
+    task = asyncio.create_task(lane.run(stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 5)
+
+
+async def test_a_woken_namespace_is_polled_until_it_has_nothing_left() -> None:
+    work = Work(a=3)
+    lane = Lane("l", work.poll, work.next_due, workers=2)
+    async with serving(lane):
+        lane.wake("a")
+        await asyncio.wait_for(work.drained.wait(), 5)
+    assert work.left == {"a": 0}
+    assert work.polls == ["a"] * 4  # three batches, then one that found nothing
+    assert lane.waiting == 0
+
+
+async def test_busy_namespaces_take_turns_and_are_never_polled_twice_at_once() -> None:
+    work = Work(a=5, b=5, c=1)
+    lane = Lane("l", work.poll, work.next_due, workers=3)
+    async with serving(lane):
+        for _ in range(3):  # woken again and again while being polled
+            for namespace in "abc":
+                lane.wake(namespace)
+        await asyncio.wait_for(work.drained.wait(), 5)
+    assert not work.overlapped
+    assert work.left == {"a": 0, "b": 0, "c": 0}
+    assert "c" in work.polls[:3]  # c was not kept waiting behind a's and b's batches
+
+
+async def test_a_failing_poll_is_retried_after_a_backoff() -> None:
+    work = Work(a=1)
+    work.fail["a"] = 2
+    lane = Lane("l", work.poll, work.next_due, workers=1)
+    started = time.monotonic()
+    async with serving(lane):
+        lane.wake("a")
+        await asyncio.wait_for(work.drained.wait(), 5)
+    assert work.polls == ["a"] * 4  # two failures, the batch, then nothing
+    assert time.monotonic() - started >= 0.1 + 0.2  # the backoff doubled
+
+
+async def test_a_namespace_with_retries_due_is_woken_when_they_are() -> None:
+    work = Work(a=0)
+    work.due["a"] = time.monotonic() + 0.05
+    lane = Lane("l", work.poll, work.next_due, workers=1)
+    async with serving(lane):
+        lane.wake("a")
+        await asyncio.wait_for(work.drained.wait(), 5)
+        work.drained.clear()
+        await asyncio.wait_for(work.drained.wait(), 5)  # the timer woke it
+    assert work.polls == ["a", "a"]
