@@ -2,8 +2,10 @@
 
 Each namespace with possible work is *woken* (by a ring, a local emit, a sweep or a retry
 timer) and waits its turn in arrival order. A worker takes it, polls it once (one batch,
-never blocking) and, if it found work, wakes it again behind the others, so a busy namespace
-cannot starve the rest. A namespace is polled by one worker at a time, which keeps the order
+never blocking) and, if more may be waiting (a full batch), wakes it again behind the
+others, so a busy namespace cannot starve the rest. A wake that comes while a namespace is
+polled is kept, and honoured once the poll is done: no message added after a poll's read
+goes unnoticed. A namespace is polled by one worker at a time, which keeps the order
 of its messages within a group as one consumer would.
 """
 
@@ -19,7 +21,7 @@ from redis import exceptions as redis_errors
 
 from neurram.bus.timing import Backoff
 
-Poll = Callable[[str], Awaitable[int]]  # namespace -> entries taken (0: nothing to do now)
+Poll = Callable[[str], Awaitable[bool]]  # namespace -> whether more may be waiting
 Due = Callable[[str], float | None]  # namespace -> monotonic time its retries are due
 
 
@@ -83,14 +85,14 @@ class Lane:
     async def _work(self, stop: asyncio.Event) -> None:
         while (namespace := await self._take(stop)) is not None:
             try:
-                taken = await self._poll(namespace)
+                more = await self._poll(namespace)
             except (redis_errors.ConnectionError, redis_errors.TimeoutError) as exc:
                 self._failed(namespace, "lane.redis_unavailable", repr(exc))
             except Exception as exc:  # one namespace's failure must not stop the others
                 self._failed(namespace, "lane.poll_failed", repr(exc), trace=True)
             else:
                 self._failures.pop(namespace, None)
-                if taken:
+                if more:
                     self._again.add(namespace)
                 elif (due := self._due(namespace)) is not None:
                     self.wake_at(namespace, due)

@@ -187,10 +187,11 @@ class RegionHost:
         )
         return self._classes[region](context)
 
-    async def _poll(self, region: str, brain: str) -> int:
+    async def _poll(self, region: str, brain: str) -> bool:
+        """One batch of ``brain`` for ``region``; whether more may be waiting (it was full)."""
         cell = await self.cells.use(brain)
         try:
-            return await cell.consumers[region].poll()
+            return await cell.consumers[region].poll() >= self.settings.batch_size
         finally:
             await self.cells.release(cell)
 

@@ -26,7 +26,7 @@ class Work:
         self.due: dict[str, float] = {}
         self.drained = asyncio.Event()
 
-    async def poll(self, namespace: str) -> int:
+    async def poll(self, namespace: str) -> bool:
         self.overlapped |= namespace in self.active
         self.active.add(namespace)
         try:
@@ -37,10 +37,9 @@ class Work:
                 raise RuntimeError("poll failed on purpose")
             if self.left.get(namespace, 0) > 0:
                 self.left[namespace] -= 1
-                return 1
             if not any(self.left.values()):
                 self.drained.set()
-            return 0
+            return self.left.get(namespace, 0) > 0
         finally:
             self.active.discard(namespace)
 
@@ -59,14 +58,14 @@ async def serving(lane: Lane) -> AsyncIterator[None]:
         await asyncio.wait_for(task, 5)
 
 
-async def test_a_woken_namespace_is_polled_until_it_has_nothing_left() -> None:
+async def test_a_woken_namespace_is_polled_while_more_may_be_waiting() -> None:
     work = Work(a=3)
     lane = Lane("l", work.poll, work.next_due, workers=2)
     async with serving(lane):
         lane.wake("a")
         await asyncio.wait_for(work.drained.wait(), 5)
     assert work.left == {"a": 0}
-    assert work.polls == ["a"] * 4  # three batches, then one that found nothing
+    assert work.polls == ["a"] * 3  # three batches, the last one saying it was the last
     assert lane.waiting == 0
 
 
@@ -91,7 +90,7 @@ async def test_a_failing_poll_is_retried_after_a_backoff() -> None:
     async with serving(lane):
         lane.wake("a")
         await asyncio.wait_for(work.drained.wait(), 5)
-    assert work.polls == ["a"] * 4  # two failures, the batch, then nothing
+    assert work.polls == ["a"] * 3  # two failures, then the batch
     assert time.monotonic() - started >= 0.1 + 0.2  # the backoff doubled
 
 
