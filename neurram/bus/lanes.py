@@ -12,7 +12,6 @@ of its messages within a group as one consumer would.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Awaitable, Callable
 
@@ -71,12 +70,18 @@ class Lane:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Serve woken namespaces until ``stop``; polls in progress then finish first."""
+        stopping = asyncio.create_task(self._wake_at_stop(stop))
         try:
             await asyncio.gather(*(self._work(stop) for _ in range(self._workers)))
         finally:
+            stopping.cancel()
             for timer in self._timers.values():
                 timer.cancel()
             self._timers.clear()
+
+    async def _wake_at_stop(self, stop: asyncio.Event) -> None:
+        await stop.wait()
+        self._wakeup.set()  # idle workers see the stop
 
     def _timer_fired(self, namespace: str) -> None:
         self._timers.pop(namespace, None)
@@ -121,13 +126,5 @@ class Lane:
                 self._busy.add(namespace)
                 return namespace
             self._wakeup.clear()
-            stopping = asyncio.ensure_future(stop.wait())
-            woken = asyncio.ensure_future(self._wakeup.wait())
-            try:
-                await asyncio.wait({stopping, woken}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                for waiter in (stopping, woken):
-                    waiter.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await waiter
+            await self._wakeup.wait()
         return None

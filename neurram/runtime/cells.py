@@ -1,5 +1,5 @@
 """The brains a runner has loaded: for each, one actor per region, in a cache bounded by the
-engrams their indexes hold.
+engrams their indexes hold (brains pinned to the runner always stay).
 
 A brain is loaded when one of its regions is first woken: every actor is made and set up
 (the Hippocampus builds its index from the store), and every consumer group ensured. Past
@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 
 import structlog
@@ -46,10 +46,17 @@ class Cell:
 class Cells:
     """Loaded brains, least recently used first, loading and unloading them on demand."""
 
-    def __init__(self, regions: Mapping[str, object], make: MakeActor, budget: int) -> None:
+    def __init__(
+        self,
+        regions: Mapping[str, object],
+        make: MakeActor,
+        budget: int,
+        pinned: Collection[str] = (),
+    ) -> None:
         self._regions = list(regions)
         self._make = make
         self.budget = budget
+        self._pinned = frozenset(pinned)
         self._cells: OrderedDict[str, Cell] = OrderedDict()
         self._loading: dict[str, asyncio.Task[Cell]] = {}
         self._log = structlog.get_logger("neurram").bind(component="cells")
@@ -82,18 +89,21 @@ class Cells:
         self._cells.move_to_end(brain)
         return cell
 
-    async def release(self, cell: Cell) -> None:
-        """Done with ``cell``; unloads brains while the cache weighs more than its budget."""
+    def release(self, cell: Cell) -> None:
+        """Done with ``cell`` (for now)."""
         cell.users -= 1
-        await self.shrink()
 
-    async def shrink(self) -> None:
-        """Unload the least recently used unused brains until the cache fits its budget."""
+    async def shrink(self, keep: str | None = None) -> None:
+        """Unload the least recently used unused brains until the cache fits its budget (after
+        a brain is loaded, and every heartbeat period as indexes grow). The brain used last,
+        ``keep`` and pinned brains stay: a brain larger than the budget is not reloaded over
+        and over."""
         weight = self.weight
-        for cell in list(self._cells.values()):
+        cells = list(self._cells.values())
+        for cell in cells[:-1]:
             if weight <= self.budget:
                 return
-            if cell.users or len(self._cells) == 1:
+            if cell.users or cell.brain == keep or cell.brain in self._pinned:
                 continue
             weight -= cell.weight
             await self.unload(cell)
@@ -129,6 +139,7 @@ class Cells:
             cell.reported[region] = (0, time.monotonic())
         self._cells[brain] = cell
         self._log.debug("brain.loaded", brain=brain, seconds=round(time.monotonic() - started, 3))
+        await self.shrink(keep=brain)
         return cell
 
 

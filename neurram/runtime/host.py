@@ -97,7 +97,7 @@ class RegionHost:
                 brain=next(iter(self.brains)) if len(self.brains) == 1 else None,
             )
         )
-        self.cells = Cells(classes, self._make, settings.index_cache_engrams)
+        self.cells = Cells(classes, self._make, settings.index_cache_engrams, self.brains)
         self.lanes = {
             name: Lane(name, partial(self._poll, name), partial(self._due, name), settings.lanes)
             for name in classes
@@ -155,7 +155,7 @@ class RegionHost:
     async def _ready(self) -> None:
         await self._listening.wait()
         for brain in sorted(self.brains):  # pinned brains answer their first request at once
-            await self.cells.release(await self.cells.use(brain))
+            self.cells.release(await self.cells.use(brain))
 
     async def stop(self) -> None:
         """Graceful stop: batches in progress finish and are acknowledged."""
@@ -193,7 +193,7 @@ class RegionHost:
         try:
             return await cell.consumers[region].poll() >= self.settings.batch_size
         finally:
-            await self.cells.release(cell)
+            self.cells.release(cell)
 
     def _due(self, region: str, brain: str) -> float | None:
         cell = self.cells.get(brain)
@@ -274,6 +274,7 @@ class RegionHost:
                     self.log.exception("housekeeping.failed", brain=cell.brain, error=repr(exc))
                 finally:
                     cell.users -= 1
+            await self.cells.shrink()
 
     async def _beat(self, cell: Cell) -> None:
         """A heartbeat (and a trim of its streams) from each actor that handled something
