@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from neurram.runtime.metrics import Metrics
 
 INLINE_ENCODE = 2  # texts encoded on the event loop rather than in a worker thread
-HEARTBEAT_MAXLEN = 1000
+HEARTBEAT_MAXLEN = 200  # enough for `top` to find the last two beats of every consumer
 KEEPALIVE_PERIODS = 15  # an idle actor beats once every this many heartbeat periods
 OUTCOME_MAXLEN = 100_000
 

@@ -13,11 +13,10 @@ from neurram.bus.messages import MESSAGES, Heartbeat
 from neurram.dynamics import compute_retention, time_until_forgotten
 from neurram.engram import Engram, Layer
 from neurram.runtime import topology
-from neurram.runtime.actor import KEEPALIVE_PERIODS
+from neurram.runtime.actor import HEARTBEAT_MAXLEN, KEEPALIVE_PERIODS
 from neurram.settings import ForgettingLaw, Settings
 
 LAYER_ORDER = {Layer.WORKING: 0, Layer.LONG_TERM: 1, Layer.SENSORY: 2, Layer.SILENT: 3}
-HEARTBEATS_READ = 500
 CONTENT_WIDTH = 48
 
 
@@ -62,7 +61,7 @@ async def region_statuses(redis: aioredis.Redis, settings: Settings) -> list[Reg
     period: they have the brain loaded), rate, lag, pending, errors."""
     ns = Namespace(settings.brain_id)
     recent: list[tuple[bytes, dict[bytes, bytes]]] = await redis.xrevrange(  # type: ignore[assignment]
-        ns.key("heartbeat"), count=HEARTBEATS_READ
+        ns.key("heartbeat"), count=HEARTBEAT_MAXLEN
     )
     beats: dict[str, list[Heartbeat]] = {}
     for _, fields in recent:
