@@ -1,0 +1,111 @@
+"""One `neurram run` with no ``--brain`` serving every brain of its server: brains made after
+it started, each isolated from the others, through a cache of loaded brains smaller than
+them all, on connections that do not grow with them."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import redis.asyncio as aioredis
+
+from neurram import Brain, Layer
+from neurram.runtime import topology
+from neurram.settings import Settings
+
+from ..conftest import eventually
+from .conftest import ClientFactory, RegionsFactory, heartbeats
+
+pytestmark = pytest.mark.e2e
+
+DAYS = ("Monday", "Wednesday", "Friday")
+
+
+async def remember_courier_days(brain: Brain) -> set[str]:
+    """Perceive (waiting for each) the courier's days of ``brain``; their engram ids. Every
+    brain is told the same, so another brain's memory would answer its recall as well."""
+    ids = set()
+    for day in DAYS:
+        engram = await brain.perceive(f"The courier comes on {day}")
+        assert engram.layer is Layer.WORKING, engram.context
+        ids.add(engram.engram_id)
+    return ids
+
+
+async def test_one_runner_serves_every_brain_made_after_it_started(
+    serve_every_brain: RegionsFactory, clients: ClientFactory
+) -> None:
+    """20 brains made once the runner is up: each first perceive(wait=True) is answered (no
+    restart), and each brain recalls exactly its own memories."""
+    await serve_every_brain()
+
+    async def served(n: int) -> tuple[set[str], set[str]]:
+        brain = await clients(f"fleet-{n:02d}")
+        remembered = await remember_courier_days(brain)
+        recalled = await brain.recall("when does the courier come", top_k=10)
+        return remembered, {engram.engram_id for engram, _ in recalled}
+
+    results = await asyncio.gather(*(served(n) for n in range(20)))
+    for remembered, recalled in results:
+        assert len(remembered) == len(DAYS)
+        assert recalled == remembered
+    assert len(set().union(*(remembered for remembered, _ in results))) == 20 * len(DAYS)
+
+
+PARCELS = 50  # a loaded brain of 50 engrams weighs 64 + 50: one fits a 200-engram cache
+CACHE_ENGRAMS = 200
+ACTORS = topology.select(Settings())  # region -> actor class: what a loaded brain runs
+
+
+def parcel(brain_id: str, n: int) -> str:
+    return f"Parcel {n} of {brain_id} waits in locker {n}"
+
+
+async def fill(clients: ClientFactory, ids: list[str]) -> dict[str, tuple[Brain, list[str]]]:
+    """Brains ``ids`` given ``PARCELS`` memories each, one brain after another (each evicts
+    the ones before): brain id -> (client, engram id of each parcel)."""
+    filled = {}
+    for brain_id in ids:
+        brain = await clients(brain_id)
+        sent = [await brain.perceive(parcel(brain_id, n), wait=False) for n in range(PARCELS)]
+        assert (await brain.flush())["held"] == PARCELS
+        filled[brain_id] = brain, [engram.engram_id for engram in sent]
+    return filled
+
+
+async def loaded(redis: aioredis.Redis, brain_id: str) -> bool:
+    """Whether the runner holds ``brain_id`` loaded (or is unloading it): the last heartbeat
+    of one of its actors is not the stopped one that unloading writes."""
+    last = {beat.region: beat.stopped for beat in await heartbeats(redis, brain_id)}
+    assert last, f"{brain_id} was never served"
+    return not all(last.values())
+
+
+async def unloaded(redis: aioredis.Redis, brain_id: str) -> None:
+    """Wait until the runner unloaded ``brain_id``."""
+
+    async def out_of_the_cache() -> bool:
+        return not await loaded(redis, brain_id)
+
+    await eventually(out_of_the_cache, within=60)
+
+
+async def test_brains_unloaded_from_a_full_cache_are_loaded_again_and_recall_right(
+    serve_every_brain: RegionsFactory, clients: ClientFactory, own_redis: aioredis.Redis
+) -> None:
+    """Six brains of 50 memories, a cache with room for one, recalled in turn twice: each is
+    unloaded (its actors' last heartbeats) before each recall, and recalls right, loaded
+    again."""
+    await serve_every_brain("--index-cache-engrams", str(CACHE_ENGRAMS))
+    filled = await fill(clients, [f"cache-{n}" for n in range(6)])
+    kept = [b for b in filled if await loaded(own_redis, b)]  # recalled last: it is in
+    order = [b for b in filled if b not in kept] + kept
+    for turn in range(2):
+        for brain_id in order:
+            await unloaded(own_redis, brain_id)  # by the recall before (or the filling)
+            brain, parcels = filled[brain_id]
+            n = 7 + turn
+            recalled = await brain.recall(f"which locker holds parcel {n}", top_k=5)
+            assert recalled, brain_id
+            assert recalled[0][0].engram_id == parcels[n], (brain_id, recalled[0])
+            assert {e.engram_id for e, _ in recalled} <= set(parcels)
