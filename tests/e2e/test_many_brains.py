@@ -10,6 +10,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from neurram import Brain, Layer
+from neurram.bus import Namespace
 from neurram.runtime import topology
 from neurram.settings import Settings
 
@@ -90,6 +91,22 @@ async def unloaded(redis: aioredis.Redis, brain_id: str) -> None:
     await eventually(out_of_the_cache, within=60)
 
 
+async def settled(redis: aioredis.Redis, brain_id: str) -> bool:
+    """Whether every message to ``brain_id``'s regions was handled (heartbeats aside)."""
+    for cls in ACTORS.values():
+        for stream in set(cls.consumes) - {"heartbeat"}:
+            groups = await redis.xinfo_groups(Namespace(brain_id).key(stream))
+            if any(group["lag"] != 0 or group["pending"] for group in groups):
+                return False
+    return True
+
+
+async def beats_written(redis: aioredis.Redis, brain_id: str) -> int:
+    """Heartbeats ever written for ``brain_id`` (trimming does not lower it)."""
+    info = await redis.xinfo_stream(Namespace(brain_id).key("heartbeat"))
+    return int(info["entries-added"])
+
+
 async def test_brains_unloaded_from_a_full_cache_are_loaded_again_and_recall_right(
     serve_every_brain: RegionsFactory, clients: ClientFactory, own_redis: aioredis.Redis
 ) -> None:
@@ -109,3 +126,46 @@ async def test_brains_unloaded_from_a_full_cache_are_loaded_again_and_recall_rig
             assert recalled, brain_id
             assert recalled[0][0].engram_id == parcels[n], (brain_id, recalled[0])
             assert {e.engram_id for e, _ in recalled} <= set(parcels)
+
+
+async def a_quiet_round(redis: aioredis.Redis, ids: list[str]) -> bool:
+    """Once every brain's work is done and one brain is left loaded: whether no other brain
+    was loaded again while that one beat ``2 * len(ACTORS)`` times (15 heartbeat periods or
+    more)."""
+    states: list[bool] = []
+
+    async def one_left_and_no_work() -> bool:
+        states[:] = [await loaded(redis, b) for b in ids]
+        return states.count(True) == 1 and all([await settled(redis, b) for b in ids])
+
+    await eventually(one_left_and_no_work, within=60)
+    kept = ids[states.index(True)]
+    others = [b for b in ids if b != kept]
+    before = [await beats_written(redis, b) for b in others]
+    beats = await beats_written(redis, kept)
+
+    async def a_round_passed_or_a_brain_loaded() -> bool:
+        return (
+            await beats_written(redis, kept) >= beats + 2 * len(ACTORS)
+            or [await beats_written(redis, b) for b in others] != before
+        )
+
+    await eventually(a_round_passed_or_a_brain_loaded, within=60)
+    return [await beats_written(redis, b) for b in others] == before
+
+
+async def test_idle_brains_stay_out_of_a_full_cache(
+    serve_every_brain: RegionsFactory, clients: ClientFactory, own_redis: aioredis.Redis
+) -> None:
+    """Once unloaded, an idle brain is not loaded again: the last heartbeats its unloading
+    writes must not wake its SleepCycle, which would load it (and so every brain past the
+    cache was loaded and unloaded dozens of times a second, forever). Sweeps run every 0.5 s;
+    the runner's time is counted by the beats of the one brain it keeps loaded. A lane woken
+    just before its brain was unloaded loads it once more: the first round may see that."""
+    await serve_every_brain(
+        *("--index-cache-engrams", str(CACHE_ENGRAMS)),
+        *("--claim-idle-ms", "1000", "--heartbeat-seconds", "0.25"),
+    )
+    ids = list(await fill(clients, [f"idle-{n}" for n in range(3)]))
+    quiet = [await a_quiet_round(own_redis, ids) for _ in range(3)]
+    assert True in quiet, "an unloaded brain was loaded again in every round"
