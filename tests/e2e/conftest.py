@@ -101,10 +101,14 @@ def own_redis_url() -> Iterator[str]:
 
 @pytest.fixture
 def serve_every_brain(own_redis_url: str, start_runner: RegionsFactory) -> RegionsFactory:
-    """`neurram run` with no ``--brain`` (every brain) on the test's own server."""
+    """`neurram run` with no ``--brain`` (every brain) on the test's own server. Stimuli
+    live a minute: on a shared machine, one waiting while many new brains load must not
+    expire (later ``ARGS`` may say otherwise)."""
 
     async def start(*args: str) -> asyncio.subprocess.Process:
-        return await start_runner("--redis-url", own_redis_url, *args)
+        return await start_runner(
+            "--redis-url", own_redis_url, "--sensory-ttl-seconds", "60", *args
+        )
 
     return start
 

@@ -101,6 +101,15 @@ async def settled(redis: aioredis.Redis, brain_id: str) -> bool:
     return True
 
 
+async def all_settled(redis: aioredis.Redis, ids: list[str]) -> None:
+    """Wait until the messages to every brain of ``ids`` were handled."""
+
+    async def every_brain_settled() -> bool:
+        return all([await settled(redis, brain_id) for brain_id in ids])
+
+    await eventually(every_brain_settled, within=60)
+
+
 async def beats_written(redis: aioredis.Redis, brain_id: str) -> int:
     """Heartbeats ever written for ``brain_id`` (trimming does not lower it)."""
     info = await redis.xinfo_stream(Namespace(brain_id).key("heartbeat"))
@@ -169,3 +178,50 @@ async def test_idle_brains_stay_out_of_a_full_cache(
     ids = list(await fill(clients, [f"idle-{n}" for n in range(3)]))
     quiet = [await a_quiet_round(own_redis, ids) for _ in range(3)]
     assert True in quiet, "an unloaded brain was loaded again in every round"
+
+
+TEST_CLIENT = "neurram-test"  # the name of every connection of this test to the server
+# A runner's connections: one per lane worker at most (a poll sends one command at a time),
+# plus its doorbell, sweep and housekeeping loops and a little room; none per brain.
+CONNECTIONS = len(ACTORS) * Settings().lanes + 8
+
+
+async def runner_connections(own_redis_url: str) -> int:
+    """Connections to the server not made by this test: the runner's."""
+    async with aioredis.from_url(own_redis_url, client_name=TEST_CLIENT) as admin:
+        return sum(1 for c in await admin.client_list() if c["name"] != TEST_CLIENT)
+
+
+async def test_a_runners_connections_do_not_grow_with_its_brains(
+    serve_every_brain: RegionsFactory, clients: ClientFactory, own_redis_url: str
+) -> None:
+    """After serving 5 brains at once, then 60 more at once: the runner holds fewer
+    connections than ``CONNECTIONS`` (under 64), fewer than its 65 brains. (How many below
+    that bound is the most commands it ever had in flight at once: it grows a little with
+    the work seen, whatever the brains, so no finer comparison holds on a busy machine.)"""
+    await serve_every_brain()
+    url = f"{own_redis_url}?client_name={TEST_CLIENT}"
+
+    async def serve(brain_id: str) -> None:
+        brain = await clients(brain_id, redis_url=url)
+        parcels = {parcel(brain_id, n) for n in range(5)}
+        for content in parcels:
+            await brain.perceive(content, wait=False)
+        counts = await brain.flush()
+        assert counts["held"] == len(parcels), counts
+        recalled = await brain.recall("which locker holds the parcel", top_k=10)
+        assert {engram.content for engram, _ in recalled} == parcels
+
+    counts = []
+    served: list[str] = []
+    for fleet in (5, 60):
+        ids = [f"conn-{fleet}-{n}" for n in range(fleet)]
+        await asyncio.gather(*(serve(brain_id) for brain_id in ids))
+        served += ids
+        async with aioredis.from_url(url) as admin:
+            await all_settled(admin, ids)  # nothing of theirs takes a connection afterwards
+        counts.append(await runner_connections(own_redis_url))
+    print(f"runner connections: {counts[0]} serving 5 brains, {counts[1]} serving 65")
+    assert CONNECTIONS < 64
+    assert all(count <= CONNECTIONS for count in counts), counts
+    assert counts[1] < len(served)
