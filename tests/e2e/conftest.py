@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 
-from neurram import Brain
+from neurram import Brain, Layer
 from neurram.bus import FIELD, Namespace
 from neurram.bus.messages import MESSAGES, Heartbeat, Outcome
 from neurram.cli import READY_LINE
@@ -135,6 +135,20 @@ async def clients(own_redis_url: str) -> AsyncIterator[ClientFactory]:
     yield make
     for brain in made:
         await brain.close()
+
+
+DAYS = ("Monday", "Wednesday", "Friday")
+
+
+async def remember_courier_days(brain: Brain) -> set[str]:
+    """Perceive (waiting for each) the courier's days of ``brain``; their engram ids. Every
+    brain is told the same, so another brain's memory would answer its recall as well."""
+    ids = set()
+    for day in DAYS:
+        engram = await brain.perceive(f"The courier comes on {day}")
+        assert engram.layer is Layer.WORKING, engram.context
+        ids.add(engram.engram_id)
+    return ids
 
 
 async def outcomes(redis: aioredis.Redis, brain_id: str) -> dict[str, set[str]]:

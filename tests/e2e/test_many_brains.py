@@ -9,28 +9,15 @@ import asyncio
 import pytest
 import redis.asyncio as aioredis
 
-from neurram import Brain, Layer
+from neurram import Brain
 from neurram.bus import Namespace
 from neurram.runtime import topology
 from neurram.settings import Settings
 
 from ..conftest import eventually
-from .conftest import ClientFactory, RegionsFactory, heartbeats
+from .conftest import DAYS, ClientFactory, RegionsFactory, heartbeats, remember_courier_days
 
 pytestmark = pytest.mark.e2e
-
-DAYS = ("Monday", "Wednesday", "Friday")
-
-
-async def remember_courier_days(brain: Brain) -> set[str]:
-    """Perceive (waiting for each) the courier's days of ``brain``; their engram ids. Every
-    brain is told the same, so another brain's memory would answer its recall as well."""
-    ids = set()
-    for day in DAYS:
-        engram = await brain.perceive(f"The courier comes on {day}")
-        assert engram.layer is Layer.WORKING, engram.context
-        ids.add(engram.engram_id)
-    return ids
 
 
 async def test_one_runner_serves_every_brain_made_after_it_started(
