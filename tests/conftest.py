@@ -4,6 +4,7 @@ real 3-master Redis Cluster for the tests that ask for one."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import subprocess
 import tempfile
@@ -23,9 +24,9 @@ from neurram.runtime.embedded import EmbeddedServer
 from tests.scrape import free_port
 
 
-@pytest.fixture(scope="session")
-def redis_url() -> Iterator[str]:
-    """URL of a valkey-server started once per session in a short temp dir."""
+@contextlib.contextmanager
+def valkey_server() -> Iterator[str]:
+    """A valkey-server in a short temp dir, for the block; yields its URL."""
     data_dir = Path(tempfile.mkdtemp(prefix="nr-"))
     server = EmbeddedServer(data_dir)
     try:
@@ -35,14 +36,29 @@ def redis_url() -> Iterator[str]:
         shutil.rmtree(data_dir, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """URL of a valkey-server started once per session."""
+    with valkey_server() as url:
+        yield url
+
+
 CLUSTER_SLOTS = [(0, 5460), (5461, 10922), (10923, 16383)]  # one range per master
 CLUSTER_START_TIMEOUT = 20.0
 
 
 @pytest.fixture(scope="session")
 def cluster_urls() -> Iterator[list[str]]:
-    """URLs of the masters of a Redis Cluster of valkey-servers on loopback, started once per
-    session: slots assigned, nodes met, ``cluster_state:ok`` on every node."""
+    """URLs of the masters of a Redis Cluster started once per session (see
+    :func:`valkey_cluster`)."""
+    with valkey_cluster() as urls:
+        yield urls
+
+
+@contextlib.contextmanager
+def valkey_cluster() -> Iterator[list[str]]:
+    """URLs of the masters of a Redis Cluster of valkey-servers on loopback, for the block:
+    slots assigned, nodes met, ``cluster_state:ok`` on every node."""
     data_dir = Path(tempfile.mkdtemp(prefix="nrc-"))
     ports: list[int] = []
     while len(ports) < 2 * len(CLUSTER_SLOTS):  # a client port and a cluster bus port each

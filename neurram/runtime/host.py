@@ -18,7 +18,9 @@ Design (many brains, one runtime):
 - **Heartbeats.** A loaded brain's actors beat after each heartbeat period in which they
   handled something, else every ``KEEPALIVE_PERIODS`` periods, so idle brains cost little.
 - **Cache.** Brains are loaded on first work and unloaded least recently used past
-  ``index_cache_engrams`` (:mod:`neurram.runtime.cells`).
+  ``index_cache_engrams`` (:mod:`neurram.runtime.cells`). Heartbeats report on loaded
+  actors: written here, they wake only a loaded brain, and the sweep does not count them as
+  work, else the last heartbeats of each unloaded brain would load it again, forever.
 - **Scale out.** Every runner sees every ring; the consumer groups give each message to one.
 """
 
@@ -52,6 +54,7 @@ from neurram.runtime.supervisor import Supervisor
 from neurram.settings import Settings
 
 START_TIMEOUT = 120.0  # the first model load on a cold machine is slow
+REPORTS = frozenset({"heartbeat"})  # streams of this host that never load a brain
 
 
 class RegionHost:
@@ -120,7 +123,10 @@ class RegionHost:
     async def ring(self, brain: str, streams: Collection[str]) -> None:
         """Streams of ``brain`` received messages: wake the lanes here that consume them, and
         ring the doorbell for those consumed elsewhere."""
+        loaded = self.cells.get(brain) is not None
         for stream in streams:
+            if stream in REPORTS and not loaded:
+                continue
             for name in self._consumers_of.get(stream, ()):
                 self.lanes[name].wake(brain)
         remote = [Ring(brain, s) for s in streams if s in self._elsewhere]
@@ -245,16 +251,18 @@ class RegionHost:
         for stream in streams:
             pipe.xinfo_groups(ns.key(stream))
         replies = await pipe.execute(raise_on_error=False)
+        loaded = self.cells.get(brain) is not None
         busy: set[str] = set()
         for stream, groups in zip(streams, replies, strict=True):
             if isinstance(groups, Exception):
                 continue  # no such stream yet: nothing to do
+            undelivered_counts = loaded or stream not in REPORTS
             made = set()
             for group in groups:
                 name = text(group["name"])
                 made.add(name)
                 lag = group.get("lag")
-                if lag is None or lag or group["pending"]:
+                if (undelivered_counts and (lag is None or lag)) or group["pending"]:
                     busy.add(name)
             busy.update(set(self._consumers_of[stream]) - made)  # a group not made yet
         return busy & set(self.lanes)

@@ -12,6 +12,7 @@ from redis.exceptions import NoPermissionError, ResponseError
 
 from neurram import Brain, BrainAccessDeniedError, Layer
 from neurram.bus import Namespace
+from neurram.bus.doorbell import DOORBELL, REGISTRY
 from neurram.runtime import access
 
 from .conftest import RegionsFactory, neurram
@@ -118,6 +119,36 @@ async def test_another_brains_keys_are_refused_by_redis(
         await user.aclose()
     assert await redis.hget(their_key, "e1") == b"secret"
     await redis.delete(their_key)
+
+
+async def test_a_brain_user_rings_and_registers_but_cannot_learn_of_other_brains(
+    grant: Grant, redis: aioredis.Redis, brain_id: str
+) -> None:
+    """The doorbell is write-only to a brain's user, the registry of brains unreadable: it
+    cannot learn which brains exist or have work, nor send a message to another brain."""
+    url = await grant("--brain", brain_id)
+    theirs = f"{brain_id}-theirs"
+    user = aioredis.from_url(url)
+    try:
+        assert await user.xadd(DOORBELL, {"ns": brain_id, "stream": "sensory"})  # a ring
+        await user.sadd(REGISTRY, brain_id)  # its own registration
+        refused = [
+            user.xread({DOORBELL: "0"}),
+            user.xrange(DOORBELL),
+            user.xrevrange(DOORBELL, count=1),
+            user.smembers(REGISTRY),
+            user.sscan(REGISTRY),
+            user.sismember(REGISTRY, theirs),
+            user.scard(REGISTRY),
+            user.xadd(Namespace(theirs).key("sensory"), {"m": "x"}),
+        ]
+        for call in refused:
+            with pytest.raises(NoPermissionError):
+                await call
+    finally:
+        await user.aclose()
+    assert await redis.sismember(REGISTRY, brain_id)
+    assert not await redis.exists(Namespace(theirs).key("sensory"))
 
 
 async def test_credentials_for_one_brain_fail_fast_on_another(grant: Grant, brain_id: str) -> None:

@@ -21,21 +21,11 @@ from neurram.runtime.embedded import EmbeddedServer
 from neurram.runtime.store import MemoryStore
 
 from ..conftest import BrainFactory, eventually
-from .conftest import RegionsFactory
+from .conftest import RegionsFactory, outcomes
 
 pytestmark = pytest.mark.e2e
 
 STIMULI = 2000
-
-
-async def outcomes(redis: aioredis.Redis, brain_id: str) -> dict[str, set[str]]:
-    """Stimulus id -> the statuses reported for it on the outcome stream."""
-    seen: dict[str, set[str]] = {}
-    for _, fields in await redis.xrange(Namespace(brain_id).key("outcome")):
-        outcome = MESSAGES.decode(fields[FIELD])
-        assert isinstance(outcome, Outcome)
-        seen.setdefault(outcome.request_id, set()).add(outcome.status)
-    return seen
 
 
 async def test_kill_9_during_ingest_loses_and_duplicates_nothing(

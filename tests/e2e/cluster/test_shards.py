@@ -9,19 +9,8 @@ from neurram import Brain
 from neurram.bus import Namespace
 from neurram.runtime.cluster import Shards
 
-from ...conftest import CLUSTER_SLOTS, BrainFactory
-
-
-def brains_one_per_master(prefix: str) -> list[str]:
-    """Brain ids whose slots fall in each master's range, one id per master."""
-    ids: dict[int, str] = {}
-    i = 0
-    while len(ids) < len(CLUSTER_SLOTS):
-        brain_id = f"{prefix}-{i}"
-        slot = key_slot(Namespace(brain_id).key("").encode())
-        ids.setdefault(next(n for n, (_, h) in enumerate(CLUSTER_SLOTS) if slot <= h), brain_id)
-        i += 1
-    return [ids[n] for n in sorted(ids)]
+from ...conftest import BrainFactory
+from .conftest import brains_one_per_master
 
 
 async def test_brains_land_on_different_masters(
