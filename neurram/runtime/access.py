@@ -83,6 +83,15 @@ SERVICE_COMMANDS = (
 )
 
 
+# What a brain's user may do outside its brain, each an ACL selector of its own, so none of
+# the commands it has on its own keys (DEL, XTRIM, XDEL, ...) reaches these keys (their
+# names hold no glob character):
+RUNTIME_SELECTORS = (
+    f"(%W~{DOORBELL} +xadd)",  # ring, without reading who else has work
+    f"(~{REGISTRY} +sadd)",  # register its brain
+)
+
+
 def brain_user(brain_id: str) -> str:
     """The ACL user of ``brain_id``."""
     return BRAIN_USER + _namespace(brain_id).name
@@ -127,8 +136,10 @@ def password_hash(password: str) -> str:
 def brain_rules(brain_id: str, password: str, db: int = 0) -> list[str]:
     """``ACL SETUSER`` rules confining a user to ``brain_id``, with ``password`` only (any
     earlier password and permission is reset: granting again rotates)."""
-    keys = (f"~{key_pattern(brain_id)}", f"%W~{escape_glob(DOORBELL)}", f"~{escape_glob(REGISTRY)}")
-    return _rules(password, keys, CLIENT_COMMANDS, db)
+    return [
+        *_rules(password, (f"~{key_pattern(brain_id)}",), CLIENT_COMMANDS, db),
+        *RUNTIME_SELECTORS,
+    ]
 
 
 def service_rules(password: str, db: int = 0) -> list[str]:

@@ -286,14 +286,20 @@ class RegionHost:
 
     async def _beat(self, cell: Cell) -> None:
         """A heartbeat (and a trim of its streams) from each actor that handled something
-        since its last, or (the beat alone) whose last is ``KEEPALIVE_PERIODS`` periods old."""
+        since its last, or (the beat alone) whose last is ``KEEPALIVE_PERIODS`` periods old.
+        An actor that reads heartbeats beats only at that pace: else each of its beats, read
+        by itself, would count as work and call for the next, for ever."""
         keepalive = KEEPALIVE_PERIODS * self.settings.heartbeat_seconds
         for region, actor in cell.actors.items():
             stats = cell.consumers[region].stats
             handled, at = cell.reported.get(region, (-1, 0.0))
-            if handled != stats.handled:
+            # what a reader of heartbeats handles is others' beats, and its own: not work
+            reader = not REPORTS.isdisjoint(actor.consumes)
+            worked = handled != stats.handled and not reader
+            due = time.monotonic() - at >= keepalive
+            if worked or (due and reader and handled != stats.handled):
                 await actor.trim()
-            if handled != stats.handled or time.monotonic() - at >= keepalive:
+            if worked or due:
                 await actor.beat(stats)
                 cell.reported[region] = (stats.handled, time.monotonic())
 

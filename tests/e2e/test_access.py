@@ -125,7 +125,8 @@ async def test_a_brain_user_rings_and_registers_but_cannot_learn_of_other_brains
     grant: Grant, redis: aioredis.Redis, brain_id: str
 ) -> None:
     """The doorbell is write-only to a brain's user, the registry of brains unreadable: it
-    cannot learn which brains exist or have work, nor send a message to another brain."""
+    cannot learn which brains exist or have work, nor send a message to another brain, nor
+    empty either (the commands it has on its own keys do not reach them)."""
     url = await grant("--brain", brain_id)
     theirs = f"{brain_id}-theirs"
     user = aioredis.from_url(url)
@@ -141,6 +142,12 @@ async def test_a_brain_user_rings_and_registers_but_cannot_learn_of_other_brains
             user.sismember(REGISTRY, theirs),
             user.scard(REGISTRY),
             user.xadd(Namespace(theirs).key("sensory"), {"m": "x"}),
+            user.xlen(DOORBELL),
+            user.xtrim(DOORBELL, maxlen=0),
+            user.xdel(DOORBELL, "0-1"),
+            user.delete(DOORBELL),
+            user.delete(REGISTRY),
+            user.srem(REGISTRY, theirs),
         ]
         for call in refused:
             with pytest.raises(NoPermissionError):

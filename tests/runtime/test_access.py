@@ -27,8 +27,12 @@ def test_brain_rules_reset_then_allow_one_pattern_and_the_client_commands() -> N
     assert rules[:2] == ["reset", "on"]
     assert f"#{access.password_hash('s3cret')}" in rules
     assert not any("s3cret" in rule for rule in rules)  # only its hash crosses the wire
-    assert [r for r in rules if r.startswith("~")] == ["~neurram:{agent-7}:*", "~{neurram}:brains"]
-    assert "%W~{neurram}:doorbell" in rules  # it rings, and cannot read who else has work
+    assert [r for r in rules if r.startswith("~")] == ["~neurram:{agent-7}:*"]
+    # outside its brain, only: ring (write only), and register its brain
+    assert [r for r in rules if r.startswith("(")] == [
+        "(%W~{neurram}:doorbell +xadd)",
+        "(~{neurram}:brains +sadd)",
+    ]
     assert "resetchannels" in rules
     assert rules.index("-@all") < rules.index("+xadd")
     granted = {r[1:] for r in rules if r.startswith("+")}
