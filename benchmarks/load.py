@@ -15,29 +15,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import resource
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import redis.asyncio as aioredis
+from workload import neurram_run, rss_mib
 
 from neurram import Brain
 from neurram.bus import FIELD, Namespace, tail
 from neurram.bus.messages import MESSAGES, Outcome
-from neurram.cli import READY_LINE
 from neurram.runtime.embedded import EmbeddedServer
 from neurram.runtime.store import MemoryStore
 
 STREAMS = ("sensory", "sensed", "attended", "tagged", "held", "outcome", "changes", "dead")
-
-
-def peak_rss_mib(pid: int) -> float:
-    """Peak resident set (VmHWM) of a live process, in MiB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError(f"no VmHWM for pid {pid}")
 
 
 async def follow_outcomes(
@@ -55,49 +46,42 @@ async def follow_outcomes(
 async def run(stimuli: int, redis_url: str, model: str) -> None:
     brain_id = f"load-{int(time.time())}"
     flags = ["--redis-url", redis_url, "--brain", brain_id] + (["--model", model] if model else [])
-    regions = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "neurram", "run", *flags, stderr=asyncio.subprocess.PIPE
-    )
-    assert regions.stderr is not None
-    while READY_LINE not in (await regions.stderr.readline()).decode():
-        pass
-    drain = asyncio.create_task(regions.stderr.read())
-    brain = await Brain.create(redis_url=redis_url, brain_id=brain_id, run_regions=False)
-    redis = aioredis.from_url(redis_url)
-    fates: dict[str, set[str]] = {}
-    following = asyncio.create_task(follow_outcomes(redis, brain_id, fates, stimuli))
-    started = time.perf_counter()
-    sent = [
-        (await brain.perceive(f"load fact {i}: item {i} weighs {i % 97} kg", wait=False)).engram_id
-        for i in range(stimuli)
-    ]
-    sent_at = time.perf_counter()
-    flushed = await brain.flush()
-    done_at = time.perf_counter()
-    await following
-    client_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    sleep_started = time.perf_counter()
-    slept = await brain.sleep()
-    sleep_seconds = time.perf_counter() - sleep_started
-    regions_rss = peak_rss_mib(regions.pid)
+    async with neurram_run(*flags) as regions:
+        brain = await Brain.create(redis_url=redis_url, brain_id=brain_id, run_regions=False)
+        redis = aioredis.from_url(redis_url)
+        fates: dict[str, set[str]] = {}
+        following = asyncio.create_task(follow_outcomes(redis, brain_id, fates, stimuli))
+        started = time.perf_counter()
+        sent = [
+            (
+                await brain.perceive(f"load fact {i}: item {i} weighs {i % 97} kg", wait=False)
+            ).engram_id
+            for i in range(stimuli)
+        ]
+        sent_at = time.perf_counter()
+        flushed = await brain.flush()
+        done_at = time.perf_counter()
+        await following
+        client_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        sleep_started = time.perf_counter()
+        slept = await brain.sleep()
+        sleep_seconds = time.perf_counter() - sleep_started
+        regions_rss = rss_mib(regions.process.pid)
 
-    info = await redis.info("memory")
-    stored: list[str] = []
-    contents: set[str] = set()
-    async for chunk in MemoryStore(redis, Namespace(brain_id)).scan():
-        stored.extend(e.engram_id for e in chunk)
-        contents.update(e.content for e in chunk)
-    lengths = {s: await redis.xlen(Namespace(brain_id).key(s)) for s in STREAMS}
-    held = [i for i in sent if "held" in fates.get(i, ())]
-    expired = sum("expired" in fates.get(i, ()) for i in sent)
-    gated = sum("gated" in fates.get(i, ()) for i in sent)
-    lost = sum(i not in fates for i in sent)
-    duplicated = len(stored) - len(contents)
-    await brain.close()
-    await redis.aclose()
-    regions.terminate()
-    await regions.wait()
-    await drain
+        info = await redis.info("memory")
+        stored: list[str] = []
+        contents: set[str] = set()
+        async for chunk in MemoryStore(redis, Namespace(brain_id)).scan():
+            stored.extend(e.engram_id for e in chunk)
+            contents.update(e.content for e in chunk)
+        lengths = {s: await redis.xlen(Namespace(brain_id).key(s)) for s in STREAMS}
+        held = [i for i in sent if "held" in fates.get(i, ())]
+        expired = sum("expired" in fates.get(i, ()) for i in sent)
+        gated = sum("gated" in fates.get(i, ()) for i in sent)
+        lost = sum(i not in fates for i in sent)
+        duplicated = len(stored) - len(contents)
+        await brain.close()
+        await redis.aclose()
 
     print(f"stimuli                 {stimuli}")
     print(f"ingest (client)         {stimuli / (sent_at - started):,.0f} stimuli/s")

