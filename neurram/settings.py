@@ -87,7 +87,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     max_deliveries: int = 5
     claim_idle_ms: int = 60_000
     lanes: int = 4  # brains each region of a runner serves at once
-    index_cache_engrams: int = 100_000  # a runner unloads idle brains past this many engrams
+    index_cache_engrams: int = 60_000  # a runner unloads idle brains past this many engrams
+    # (each loaded brain counts its indexed engrams plus 160): under 1 GiB with the model
     request_timeout_seconds: float = 30.0
     max_backlog: int = 10_000  # perceive(wait=False) waits while more are in flight
     backpressure_ttl_share: float = 0.3  # ... or while the oldest unattended stimulus has

@@ -179,9 +179,12 @@ class Actor:
             self.ctx.metrics.watch(self.ctx.name, consumer.stats)
         return consumer
 
-    async def beat(self, stats: ConsumerStats, *, stopped: bool = False) -> None:
+    async def beat(
+        self, stats: ConsumerStats, *, stopped: bool = False, quiet: bool = False
+    ) -> None:
         """Report activity with a heartbeat; ``stopped``: the last one, so `neurram top`
-        stops counting this consumer at once."""
+        stops counting this consumer at once; ``quiet``: without ringing (a beat that reports
+        no activity is read whenever its reader next runs)."""
         beat = Heartbeat(
             stopped=stopped,
             region=self.ctx.name,
@@ -195,7 +198,7 @@ class Actor:
         pipe = self.ctx.redis.pipeline(transaction=False)
         self.emit(pipe, "heartbeat", beat)
         stage_cap(pipe, self.stream("heartbeat"), HEARTBEAT_MAXLEN)
-        await self.commit(pipe)
+        await (pipe.execute() if quiet else self.commit(pipe))
 
     async def trim(self) -> None:
         """Trim what every group acknowledged from the streams this actor consumes (so

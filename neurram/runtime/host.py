@@ -42,7 +42,7 @@ from neurram.bus import Namespace
 from neurram.bus.doorbell import REGISTRY, Listener, Ring, registered, stage_rings
 from neurram.bus.entries import text
 from neurram.bus.lanes import Lane
-from neurram.encoder import Encoder
+from neurram.encoder import Encoder, resolve_encoder
 from neurram.engram import new_id
 from neurram.errors import BrainUnavailableError
 from neurram.runtime import topology
@@ -159,9 +159,13 @@ class RegionHost:
             ) from error
 
     async def _ready(self) -> None:
+        # the model loads before anything is served, so no stimulus waits (and expires)
+        # while the first brain loads it
+        await asyncio.to_thread(self._warm_encoder)
         await self._listening.wait()
         for brain in sorted(self.brains):  # pinned brains answer their first request at once
-            self.cells.release(await self.cells.use(brain))
+            for region in self.names:
+                self.cells.release(await self.cells.use(brain, region))
 
     async def stop(self) -> None:
         """Graceful stop: batches in progress finish and are acknowledged."""
@@ -184,6 +188,9 @@ class RegionHost:
         assert self._task is not None
         await self._task
 
+    def _warm_encoder(self) -> None:
+        (self._encoder or resolve_encoder(self.settings.model)).encode(["warm up"])
+
     # what the lanes run
     def _make(self, brain: str, region: str) -> Actor:
         settings = msgspec.structs.replace(self.settings, brain_id=brain)
@@ -195,7 +202,7 @@ class RegionHost:
 
     async def _poll(self, region: str, brain: str) -> bool:
         """One batch of ``brain`` for ``region``; whether more may be waiting (it was full)."""
-        cell = await self.cells.use(brain)
+        cell = await self.cells.use(brain, region)
         try:
             return await cell.consumers[region].poll() >= self.settings.batch_size
         finally:
@@ -203,7 +210,8 @@ class RegionHost:
 
     def _due(self, region: str, brain: str) -> float | None:
         cell = self.cells.get(brain)
-        return None if cell is None else cell.consumers[region].next_due()
+        consumer = None if cell is None else cell.consumers.get(region)
+        return None if consumer is None else consumer.next_due()
 
     # the runner's own loops
     async def _listen(self, stop: asyncio.Event) -> None:
@@ -300,7 +308,7 @@ class RegionHost:
             if worked or (due and reader and handled != stats.handled):
                 await actor.trim()
             if worked or due:
-                await actor.beat(stats)
+                await actor.beat(stats, quiet=not worked)
                 cell.reported[region] = (stats.handled, time.monotonic())
 
     async def _tick(self, cell: Cell) -> None:

@@ -39,6 +39,9 @@ async def held_by(redis: aioredis.Redis, ids: list[str], prefix: str) -> int:
             key = Namespace(brain_id).key(stream)
             if not await redis.exists(key):
                 continue
+            made = {g["name"].decode() for g in await redis.xinfo_groups(key)}
+            if group not in made:
+                continue  # that region was never loaded for this brain
             summary = await redis.xpending(key, group)
             for consumer in summary["consumers"]:
                 name = consumer["name"].decode()

@@ -40,7 +40,9 @@ class FakeActor:
     def consumer(self) -> FakeConsumer:
         return FakeConsumer()
 
-    async def beat(self, stats: ConsumerStats, *, stopped: bool = False) -> None:
+    async def beat(
+        self, stats: ConsumerStats, *, stopped: bool = False, quiet: bool = False
+    ) -> None:
         pass
 
     def footprint(self) -> int:
@@ -60,12 +62,14 @@ def cache(
 
 async def touch(cells: Cells, *brains: str) -> None:
     for brain in brains:
-        cells.release(await cells.use(brain))
+        cells.release(await cells.use(brain, "hippocampus"))
 
 
-async def test_a_brain_is_loaded_once_even_when_asked_for_at_once() -> None:
+async def test_a_region_of_a_brain_is_loaded_once_even_when_asked_for_at_once() -> None:
     cells, events = cache(budget=10_000)
-    first, second = await asyncio.gather(cells.use("a"), cells.use("a"))
+    first, second = await asyncio.gather(
+        cells.use("a", "hippocampus"), cells.use("a", "hippocampus")
+    )
     assert first is second and first.users == 2
     assert events == [("setup", "a")]
 
@@ -84,7 +88,7 @@ async def test_the_least_recently_used_brains_go_past_the_budget() -> None:
 async def test_a_brain_in_use_pinned_or_used_last_stays() -> None:
     cells, events = cache(budget=0, pinned=("p",))
     await touch(cells, "p")
-    held = await cells.use("a")
+    held = await cells.use("a", "hippocampus")
     await touch(cells, "b")  # over budget, but a is in use, p pinned, b the last used
     assert sorted(cell.brain for cell in cells.loaded()) == ["a", "b", "p"]
     cells.release(held)
