@@ -156,7 +156,7 @@ class Cells:
 
 async def close(cell: Cell) -> None:
     """A last heartbeat from each actor of ``cell``, then its teardown."""
-    for region, actor in cell.actors.items():
+    for region, actor in list(cell.actors.items()):
         stats = cell.consumers[region].stats
         try:
             await actor.beat(stats, stopped=True, quiet=True)

@@ -298,7 +298,7 @@ class RegionHost:
         An actor that reads heartbeats beats only at that pace: else each of its beats, read
         by itself, would count as work and call for the next, for ever."""
         keepalive = KEEPALIVE_PERIODS * self.settings.heartbeat_seconds
-        for region, actor in cell.actors.items():
+        for region, actor in list(cell.actors.items()):  # regions load meanwhile
             stats = cell.consumers[region].stats
             handled, at = cell.reported.get(region, (-1, 0.0))
             # what a reader of heartbeats handles is others' beats, and its own: not work
@@ -312,5 +312,5 @@ class RegionHost:
                 cell.reported[region] = (stats.handled, time.monotonic())
 
     async def _tick(self, cell: Cell) -> None:
-        for actor in cell.actors.values():
+        for actor in list(cell.actors.values()):  # regions load meanwhile
             await actor.tick()
