@@ -119,9 +119,8 @@ def _wait_until(condition: Callable[[], bool], what: str) -> None:
 
 @pytest.fixture
 async def redis(redis_url: str) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.from_url(redis_url)
-    yield client
-    await client.aclose()
+    async with aioredis.from_url(redis_url) as client:
+        yield client
 
 
 @pytest.fixture

@@ -127,13 +127,17 @@ class RegionHost:
         for stream in streams:
             if stream in REPORTS and not loaded:
                 continue
-            for name in self._consumers_of.get(stream, ()):
-                self.lanes[name].wake(brain)
+            self._wake(brain, stream)
         remote = [Ring(brain, s) for s in streams if s in self._elsewhere]
         if remote:
             pipe = self._connection.doorbell.pipeline(transaction=False)
             stage_rings(pipe, remote)
             await pipe.execute()
+
+    def _wake(self, brain: str, stream: str) -> None:
+        """Wake, for ``brain``, the lanes of the regions here that consume ``stream``."""
+        for name in self._consumers_of.get(stream, ()):
+            self.lanes[name].wake(brain)
 
     def serves(self, brain: str) -> bool:
         return not self.brains or brain in self.brains
@@ -223,8 +227,7 @@ class RegionHost:
             while not stop.is_set():
                 for ring in await listener.next(stop):
                     if self.serves(ring.namespace) and await self._registered(ring.namespace):
-                        for name in self._consumers_of.get(ring.stream, ()):
-                            self.lanes[name].wake(ring.namespace)
+                        self._wake(ring.namespace, ring.stream)
         finally:
             await listener.aclose()  # a restart reads on from the last ring seen
 
@@ -273,7 +276,7 @@ class RegionHost:
                 if (undelivered_counts and (lag is None or lag)) or group["pending"]:
                     busy.add(name)
             busy.update(set(self._consumers_of[stream]) - made)  # a group not made yet
-        return busy & set(self.lanes)
+        return busy & set(self.lanes)  # groups of regions run elsewhere are theirs
 
     async def _housekeep(self, stop: asyncio.Event) -> None:
         """Every heartbeat period: a heartbeat (and stream trim) from each actor that handled

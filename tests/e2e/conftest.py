@@ -115,9 +115,8 @@ def serve_every_brain(own_redis_url: str, start_runner: RegionsFactory) -> Regio
 
 @pytest.fixture
 async def own_redis(own_redis_url: str) -> AsyncIterator[aioredis.Redis]:
-    client = aioredis.from_url(own_redis_url)
-    yield client
-    await client.aclose()
+    async with aioredis.from_url(own_redis_url) as client:
+        yield client
 
 
 @pytest.fixture
