@@ -11,6 +11,8 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any, Literal, Self, get_args, overload
 
+import msgspec
+import structlog
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoPermissionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -55,6 +57,7 @@ from neurram.settings import Settings
 Moment = float | datetime  # unix seconds, or a datetime (naive = local time)
 PIPELINE = ("sensory", "sensed", "attended", "tagged", "held")  # streams a stimulus crosses
 THROTTLE_PAUSE = 0.05
+log = structlog.get_logger("neurram")
 FLUSH_PAUSE = 0.05
 
 
@@ -84,6 +87,7 @@ class Brain:
             max_backlog=settings.max_backlog,
             stall_seconds=settings.request_timeout_seconds,
         )
+        self._pressure_refused = False  # the ACL refused reading runner pressure (logged once)
         self._working_memory: list[Engram] = []
         self._ganglia = BasalGanglia(settings.reward_shortcut, settings.stability_unit_hours)
         self._closed = False
@@ -182,7 +186,8 @@ class Brain:
             reply_to=self._inbox.stream if wait else self._tally,
         )
         if not wait:
-            await self._throttle()
+            if await self._throttle():  # held back: it enters the sensory buffer now
+                stimulus = msgspec.structs.replace(stimulus, perceived_at=time.time())
             await self._send("sensory", stimulus)
             self._flow.sent()
             self._unawaited += 1
@@ -435,16 +440,18 @@ class Brain:
         await self._refresh()
         return reply
 
-    async def _throttle(self) -> None:
+    async def _throttle(self) -> bool:
         """Backpressure for ``perceive(wait=False)``: hold the caller while a stimulus sent now
         would wait for the SensoryCortex longer than ``backpressure_ttl_share`` of the sensory
         TTL (the stimuli ahead of it over the rate it reads them), or the oldest one waiting
-        already has, or more than ``max_backlog`` stimuli are in flight (see
-        :class:`~neurram.bus.flow.Throttle`). Raises :class:`BrainUnavailableError`, the
-        stimulus unsent, when, held back, the regions made no progress for
-        ``request_timeout_seconds``."""
+        already has, or a runner keeps brains waiting that long (:mod:`neurram.bus.pressure`),
+        or more than ``max_backlog`` stimuli are in flight (see
+        :class:`~neurram.bus.flow.Throttle`). Returns whether it held the caller. Raises
+        :class:`BrainUnavailableError`, the stimulus unsent, when, held back, the regions made
+        no progress for ``request_timeout_seconds``."""
         if not self._flow.due():
-            return
+            return False
+        held = False
         while (verdict := self._flow.verdict(load := await self._load(), time.monotonic())) != "go":
             if verdict == "stalled":
                 raise BrainUnavailableError(
@@ -454,7 +461,9 @@ class Brain:
                     f"oldest unattended for {load.age:.1f} s); are they running "
                     "(Brain.create(run_regions=True) or `neurram run`)?"
                 )
+            held = True
             await asyncio.sleep(THROTTLE_PAUSE)
+        return held
 
     async def backlog(self) -> int:
         """Stimuli perceived but not yet through the pipeline's streams."""
@@ -463,7 +472,18 @@ class Brain:
     async def _load(self) -> Load:
         async with self._redis_errors():
             streams = [self._store.ns.key(s) for s in PIPELINE]
-            return await measure(self._connection.redis, streams[0], streams)
+            load = await measure(
+                self._connection.redis, streams[0], streams, self._connection.doorbell
+            )
+        if load.pressure is None and not self._pressure_refused:
+            self._pressure_refused = True
+            log.warning(
+                "backpressure.runner_pressure_refused",
+                brain=self.settings.brain_id,
+                hint="grant this brain's user again (neurram grant --brain) so its "
+                "backpressure counts the runners' load",
+            )
+        return load
 
     async def _refresh(self) -> None:
         async with self._redis_errors():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import pytest
@@ -9,6 +10,7 @@ import redis.asyncio as aioredis
 
 from neurram import BrainUnavailableError, MemoryType
 from neurram.bus import Namespace
+from neurram.bus.pressure import stage_report
 
 from .conftest import BrainFactory
 
@@ -21,6 +23,34 @@ async def test_a_producer_faster_than_attention_loses_nothing(make_brain: BrainF
     for i in range(stimuli):
         await brain.perceive(f"load fact {i}: item {i} weighs {i % 97} kg", wait=False)
     assert await brain.flush() == {"held": stimuli, "stored": 0, "gated": 0, "expired": 0}
+
+
+async def report(redis: aioredis.Redis, runner: str, wait: float) -> None:
+    pipe = redis.pipeline(transaction=False)
+    stage_report(pipe, runner, wait)
+    await pipe.execute()
+
+
+async def test_a_busy_runner_holds_every_producer_and_what_it_held_does_not_expire(
+    make_brain: BrainFactory, redis: aioredis.Redis, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A runner's pressure holds a producer whose own brain has nothing waiting; the stimulus
+    enters the sensory buffer when it is sent, so time held back does not age it."""
+    client = await make_brain(run_regions=False)
+    clock = [time.time()]
+    monkeypatch.setattr(time, "time", lambda: clock[0])
+    runner = f"{client.settings.brain_id}-busy-runner"
+    await report(redis, runner, 5.0)  # it keeps brains waiting 5 s for their turn
+    try:
+        sending = asyncio.create_task(client.perceive("Remember the dentist at noon", wait=False))
+        done, _ = await asyncio.wait({sending}, timeout=0.5)
+        assert not done  # held back
+        clock[0] += 10.0  # held past the sensory TTL (3 s)
+    finally:
+        await report(redis, runner, 0.0)
+    await sending
+    await make_brain(brain_id=client.settings.brain_id)  # regions, on the same clock
+    assert await client.flush() == {"held": 1, "stored": 0, "gated": 0, "expired": 0}
 
 
 async def test_flush_counts_every_outcome(make_brain: BrainFactory) -> None:

@@ -15,6 +15,7 @@ producer held back while they stand still is stalled, not slow.
 
 from __future__ import annotations
 
+import asyncio
 import math
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from typing import Any, Literal
 from redis.asyncio import Redis
 from redis.exceptions import NoPermissionError, ResponseError
 
+from neurram.bus import pressure
 from neurram.bus.bounds import parse_id
 from neurram.bus.entries import text
 
@@ -45,6 +47,8 @@ class Load:
     age: float  # seconds the oldest of those ``lag`` entries has waited
     backlog: int  # entries not yet delivered to the slowest group, summed over the streams
     progress: tuple[str, ...]  # every group's last-delivered id: moves when consumers do
+    pressure: float | None = 0.0  # seconds the busiest runner keeps namespaces waiting
+    # (:mod:`neurram.bus.pressure`); None: the reports may not be read (ACL)
 
 
 class Watchdog:
@@ -110,14 +114,22 @@ class Throttle:
         """Whether the producer may go on (with a new credit), must wait and measure again,
         or is stalled; ``now`` is the producer's monotonic clock. A held producer goes on
         once a ``REFILL`` share of the window is free, so it measures once per burst; it takes
-        half the free room, leaving the rest to other producers measuring meanwhile."""
+        half the free room, leaving the rest to other producers measuring meanwhile, and
+        less as the busiest runner's wait nears ``max_wait``: the producers of every
+        namespace it serves share it."""
         self._learn(load)
         window = self.window()
         room = self.check_every if window is None else window - load.lag
         need = 1 if window is None else max(1, min(self.check_every, int(window * REFILL)))
-        if room >= need and load.age <= self.max_wait and load.backlog <= self.max_backlog:
+        pressure = load.pressure or 0.0
+        if (
+            room >= need
+            and max(load.age, pressure) <= self.max_wait
+            and load.backlog <= self.max_backlog
+        ):
             self._watchdog.reset()
-            self._sent, self._credit = 0, min(self.check_every, max(1, room // 2))
+            free = 1.0 - pressure / self.max_wait if pressure else 1.0  # max_wait >= pressure
+            self._sent, self._credit = 0, max(1, int(min(self.check_every, room // 2) * free))
             return "go"
         if self._watchdog.idle(load.progress, now) > self.stall_seconds:
             return "stalled"
@@ -168,15 +180,28 @@ def undelivered_from(groups: list[dict[str, Any]]) -> str | None:
     return f"({slowest}"
 
 
-async def measure(redis: Redis, entry: str, streams: Sequence[str]) -> Load:
+async def measure(
+    redis: Redis, entry: str, streams: Sequence[str], runners: Redis | None = None
+) -> Load:
     """The :class:`Load` of ``entry`` (where the producer writes) and ``streams`` (every
-    stream its work crosses, ``entry`` included): two round trips."""
+    stream its work crosses, ``entry`` included), with the pressure runners report on
+    ``runners`` (a client of the server of :data:`~neurram.bus.pressure.PRESSURE`; None:
+    no runner-wide pressure): two round trips (the first one on each server at once)."""
     pipe = redis.pipeline(transaction=False)
     pipe.time()
     for stream in streams:
         pipe.xinfo_groups(stream)
         pipe.xlen(stream)
-    (seconds, micros), *replies = await pipe.execute(raise_on_error=False)
+    elsewhere = None  # the reports' server, when it is not ``redis``'s
+    if runners is not None and runners is not redis:
+        elsewhere = runners.pipeline(transaction=False)
+    if runners is not None:
+        pressure.stage_read(elsewhere or pipe)
+    executed = [p.execute(raise_on_error=False) for p in (pipe, elsewhere) if p is not None]
+    (seconds, micros), *replies = [r for rs in await asyncio.gather(*executed) for r in rs]
+    read: Any = replies.pop() if runners is not None else []
+    at = int(seconds) + int(micros) / 1e6
+    runner_wait = None if isinstance(read, NoPermissionError) else pressure.busiest(read, at)
     for reply in replies:
         if isinstance(reply, NoPermissionError):  # not "no stream yet": the ACL refused
             raise reply
@@ -185,7 +210,6 @@ async def measure(redis: Redis, entry: str, streams: Sequence[str]) -> Load:
     for stream, info, length in zip(streams, replies[::2], replies[1::2], strict=True):
         groups[stream] = [] if isinstance(info, ResponseError) else info  # no stream yet
         lags[stream] = stream_backlog(groups[stream], int(length))
-    at = int(seconds) + int(micros) / 1e6
     start = undelivered_from(groups[entry]) if lags[entry] else None
     oldest: Any = [] if start is None else await redis.xrange(entry, min=start, count=1)
     age = max(0.0, at - parse_id(text(oldest[0][0]))[0] / 1000) if oldest else 0.0
@@ -196,4 +220,5 @@ async def measure(redis: Redis, entry: str, streams: Sequence[str]) -> Load:
         age=age,
         backlog=sum(lags.values()),
         progress=tuple(text(g["last-delivered-id"]) for s in streams for g in groups[s]),
+        pressure=runner_wait,
     )

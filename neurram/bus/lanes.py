@@ -34,7 +34,8 @@ class Lane:
         self._poll = poll
         self._due = due
         self._workers = workers
-        self._ready: dict[str, None] = {}  # woken, not being polled: in arrival order
+        self._ready: dict[str, float] = {}  # woken, not being polled, in arrival order:
+        # when (monotonic)
         self._busy: set[str] = set()
         self._again: set[str] = set()  # woken while being polled
         self._timers: dict[str, asyncio.TimerHandle] = {}
@@ -47,7 +48,7 @@ class Lane:
         if namespace in self._busy:
             self._again.add(namespace)
         else:
-            self._ready[namespace] = None
+            self._ready.setdefault(namespace, time.monotonic())
             self._wakeup.set()
 
     def wake_at(self, namespace: str, when: float) -> None:
@@ -67,6 +68,11 @@ class Lane:
     def waiting(self) -> int:
         """Namespaces woken and not yet polled."""
         return len(self._ready)
+
+    def longest_wait(self, now: float) -> float:
+        """Seconds the namespace woken longest ago has waited for a worker at monotonic time
+        ``now`` (0 when none waits)."""
+        return now - next(iter(self._ready.values()), now)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Serve woken namespaces until ``stop``; polls in progress then finish first."""

@@ -5,9 +5,10 @@ Pure: the arguments of ``ACL SETUSER`` and the URL a user connects with; the com
 ``neurram:{<brain_id>}:`` and run only the commands a client (``Brain`` with
 ``run_regions=False``, ``inspect``, ``tap``, ``export``, ``import``) sends; everything else,
 pub/sub included, Redis refuses with NOPERM. Besides, it may ring the doorbell (write only:
-it cannot read which other brains have work) and register its brain (see
-:mod:`neurram.bus.doorbell`). A service user holds every key of neurram and the commands the
-regions add (consumer groups, claiming, interrupting blocking reads, reading the doorbell).
+it cannot read which other brains have work), register its brain (see
+:mod:`neurram.bus.doorbell`) and read how busy the runners are (:mod:`neurram.bus.pressure`).
+A service user holds every key of neurram and the commands the regions add (consumer groups,
+claiming, interrupting blocking reads, reading the doorbell).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from neurram.bus.doorbell import DOORBELL, REGISTRY
 from neurram.bus.keys import Namespace
+from neurram.bus.pressure import PRESSURE
 from neurram.errors import BrainAccessDeniedError, InvalidInputError
 
 BRAIN_USER = "neurram-brain-"  # + brain id
@@ -89,6 +91,7 @@ SERVICE_COMMANDS = (
 RUNTIME_SELECTORS = (
     f"(%W~{DOORBELL} +xadd)",  # ring, without reading who else has work
     f"(~{REGISTRY} +sadd)",  # register its brain
+    f"(%R~{PRESSURE} +xrevrange)",  # how busy the runners are, for its backpressure
 )
 
 

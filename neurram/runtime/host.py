@@ -42,6 +42,7 @@ from neurram.bus import Namespace
 from neurram.bus.doorbell import REGISTRY, Listener, Ring, registered, stage_rings
 from neurram.bus.entries import text
 from neurram.bus.lanes import Lane
+from neurram.bus.pressure import FLOOR, REPORT_EVERY, stage_report
 from neurram.encoder import Encoder, resolve_encoder
 from neurram.engram import new_id
 from neurram.errors import BrainUnavailableError
@@ -55,6 +56,7 @@ from neurram.settings import Settings
 
 START_TIMEOUT = 120.0  # the first model load on a cold machine is slow
 REPORTS = frozenset({"heartbeat"})  # streams of this host that never load a brain
+HELD_BACK = "sensory"  # the stream whose producers backpressure holds (perceive(wait=False))
 
 
 class RegionHost:
@@ -111,6 +113,7 @@ class RegionHost:
                 "doorbell": self._listen,
                 "sweep": self._sweep,
                 "housekeeping": self._housekeep,
+                **({"pressure": self._report_pressure} if HELD_BACK in self._consumers_of else {}),
             }
         )
         self.log = structlog.get_logger("neurram").bind(component="host")
@@ -238,6 +241,26 @@ class RegionHost:
                 return False
             self._known.add(brain)
         return True
+
+    async def _report_pressure(self, stop: asyncio.Event) -> None:
+        """Every ``REPORT_EVERY`` while brains wait for the lanes that read what producers
+        are held back on, and once when none does, report the longest wait
+        (:mod:`neurram.bus.pressure`): every client's backpressure counts it."""
+        lanes = [self.lanes[name] for name in self._consumers_of[HELD_BACK]]
+        reported = 0.0
+        while not await stopped_within(stop, REPORT_EVERY):
+            now = time.monotonic()
+            wait = max(lane.longest_wait(now) for lane in lanes)
+            wait = wait if wait >= FLOOR else 0.0
+            if wait or reported:
+                pipe = self._connection.doorbell.pipeline(transaction=False)
+                stage_report(pipe, self._host, wait)
+                try:
+                    await pipe.execute()
+                except redis_errors.RedisError as exc:
+                    self.log.warning("pressure.not_reported", error=repr(exc))
+                    continue
+                reported = wait
 
     async def _sweep(self, stop: asyncio.Event) -> None:
         """Every half ``claim_idle_ms``: wake each lane for each served brain whose group has

@@ -17,9 +17,18 @@ def load(
     age: float = 0.0,
     backlog: int | None = None,
     progress: tuple[str, ...] = ("0-0",),
+    pressure: float | None = 0.0,
 ) -> Load:
     backlog = lag if backlog is None else backlog
-    return Load(at=at, lag=lag, delivered=delivered, age=age, backlog=backlog, progress=progress)
+    return Load(
+        at=at,
+        lag=lag,
+        delivered=delivered,
+        age=age,
+        backlog=backlog,
+        progress=progress,
+        pressure=pressure,
+    )
 
 
 def throttle(max_wait: float = 0.9, max_backlog: int = 10_000) -> Throttle:
@@ -57,6 +66,20 @@ def test_a_pipeline_that_empties_teaches_nothing() -> None:
 def test_the_oldest_waiting_entry_holds_the_producer_back() -> None:
     assert throttle().verdict(load(lag=1, age=0.95), now=0.0) == "wait"
     assert throttle().verdict(load(lag=1, age=0.85), now=0.0) == "go"
+
+
+def test_a_busy_runner_holds_every_producer_and_shrinks_their_credit() -> None:
+    """A producer whose own stream is empty still waits while a runner it shares keeps
+    namespaces waiting longer than max_wait, and takes less the nearer it is."""
+    assert throttle().verdict(load(pressure=0.95), now=0.0) == "wait"
+    flow = throttle()
+    assert flow.verdict(load(pressure=0.6), now=0.0) == "go"
+    sent = 0
+    while not flow.due():
+        flow.sent()
+        sent += 1
+    assert sent == 16  # a third of the 50 an idle runner gives
+    assert throttle().verdict(load(pressure=None), now=0.0) == "go"  # reports unreadable
 
 
 def test_the_backlog_bound_still_holds() -> None:

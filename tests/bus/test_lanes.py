@@ -104,3 +104,17 @@ async def test_a_namespace_with_retries_due_is_woken_when_they_are() -> None:
         work.drained.clear()
         await asyncio.wait_for(work.drained.wait(), 5)  # the timer woke it
     assert work.polls == ["a", "a"]
+
+
+async def test_the_longest_wait_is_of_the_namespace_woken_first() -> None:
+    work = Work(a=1, b=1)
+    lane = Lane("test", work.poll, lambda _: None)
+    assert lane.longest_wait(time.monotonic()) == 0.0  # none woken
+    lane.wake("a")
+    between = time.monotonic()
+    lane.wake("b")
+    lane.wake("a")  # woken again: it keeps its first time
+    assert lane.longest_wait(between + 10.0) > 10.0  # a's, not b's (<= 10)
+    async with serving(lane):
+        await work.drained.wait()
+        assert lane.longest_wait(time.monotonic()) == 0.0  # every woken one was taken

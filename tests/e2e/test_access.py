@@ -13,6 +13,7 @@ from redis.exceptions import NoPermissionError, ResponseError
 from neurram import Brain, BrainAccessDeniedError, Layer
 from neurram.bus import Namespace
 from neurram.bus.doorbell import DOORBELL, REGISTRY
+from neurram.bus.pressure import PRESSURE
 from neurram.runtime import access
 
 from .conftest import RegionsFactory, neurram
@@ -124,16 +125,23 @@ async def test_another_brains_keys_are_refused_by_redis(
 async def test_a_brain_user_rings_and_registers_but_cannot_learn_of_other_brains(
     grant: Grant, redis: aioredis.Redis, brain_id: str
 ) -> None:
-    """The doorbell is write-only to a brain's user, the registry of brains unreadable: it
-    cannot learn which brains exist or have work, nor send a message to another brain, nor
-    empty either (the commands it has on its own keys do not reach them)."""
+    """The doorbell is write-only to a brain's user, the registry of brains unreadable, the
+    runners' pressure read-only: it cannot learn which brains exist or have work, nor send a
+    message to another brain, nor fake or empty any of them (the commands it has on its own
+    keys do not reach them)."""
     url = await grant("--brain", brain_id)
     theirs = f"{brain_id}-theirs"
     user = aioredis.from_url(url)
     try:
         assert await user.xadd(DOORBELL, {"ns": brain_id, "stream": "sensory"})  # a ring
         await user.sadd(REGISTRY, brain_id)  # its own registration
+        await user.xrevrange(PRESSURE, count=1)  # how busy the runners are
         refused = [
+            user.xadd(PRESSURE, {"runner": "fake", "wait": "99"}),
+            user.xrange(PRESSURE),
+            user.xread({PRESSURE: "0"}),
+            user.xtrim(PRESSURE, maxlen=0),
+            user.delete(PRESSURE),
             user.xread({DOORBELL: "0"}),
             user.xrange(DOORBELL),
             user.xrevrange(DOORBELL, count=1),

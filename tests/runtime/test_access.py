@@ -28,10 +28,11 @@ def test_brain_rules_reset_then_allow_one_pattern_and_the_client_commands() -> N
     assert f"#{access.password_hash('s3cret')}" in rules
     assert not any("s3cret" in rule for rule in rules)  # only its hash crosses the wire
     assert [r for r in rules if r.startswith("~")] == ["~neurram:{agent-7}:*"]
-    # outside its brain, only: ring (write only), and register its brain
+    # outside its brain, only: ring (write only), register its brain, read runner pressure
     assert [r for r in rules if r.startswith("(")] == [
         "(%W~{neurram}:doorbell +xadd)",
         "(~{neurram}:brains +sadd)",
+        "(%R~{neurram}:pressure +xrevrange)",
     ]
     assert "resetchannels" in rules
     assert rules.index("-@all") < rules.index("+xadd")
