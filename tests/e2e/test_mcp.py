@@ -10,7 +10,7 @@ import socket
 import sys
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from mcp_types.version import LATEST_HANDSHAKE_VERSION
 from neurram.bus import Namespace
 from neurram.runtime.embedded import EmbeddedServer
 
-from .conftest import START_TIMEOUT, neurram
+from .conftest import START_TIMEOUT, RegionsFactory, neurram
 
 pytestmark = pytest.mark.e2e
 
@@ -190,6 +190,31 @@ async def test_beside_neurram_run_without_regions_of_its_own(
         assert [r["id"] for r in found] == [kept["id"]]
         groups = await redis.xinfo_groups(Namespace(brain_id).key("held"))
         assert [(g["name"], g["consumers"]) for g in groups] == [(b"hippocampus", 1)]
+
+
+async def test_agents_of_two_brains_share_one_runner_serving_every_brain(
+    serve_every_brain: RegionsFactory, own_redis_url: str, brain_id: str, tmp_path: Path
+) -> None:
+    await serve_every_brain()
+    facts = {f"{brain_id}-ada": "Ada parks the van", f"{brain_id}-bo": "Bo parks the bike"}
+    async with AsyncExitStack() as stack:
+        sessions = {
+            brain: await stack.enter_async_context(
+                stdio_session(
+                    *("--no-regions", "--redis-url", own_redis_url, "--brain", brain),
+                    *("--model", "hash"),
+                    errlog=tmp_path / f"{brain}.log",
+                )
+            )
+            for brain in facts
+        }
+        kept = {
+            brain: (await call(sessions[brain], "remember", content=fact))["id"]
+            for brain, fact in facts.items()
+        }
+        for brain, session in sessions.items():
+            found = (await call(session, "recall", query="who parks what"))["result"]
+            assert [r["id"] for r in found] == [kept[brain]]  # its own memory, only
 
 
 @pytest.mark.parametrize("stop", ["close stdin", "SIGTERM", "SIGINT"])
