@@ -1,5 +1,6 @@
 """``neurram grant`` and ``neurram revoke``: Redis ACL users confined to one brain, and the
-service user regions run as (rules in :mod:`neurram.runtime.access`)."""
+service user regions run as (rules in :mod:`neurram.runtime.access`), on the server or on
+every node of a cluster."""
 
 from __future__ import annotations
 
@@ -48,13 +49,14 @@ async def _grant(args: argparse.Namespace) -> None:
     try:
         db = access.database(connection.url)
         rules = (
-            access.service_rules(password, db)
+            access.service_rules(password, db, cluster=settings.redis_cluster)
             if args.service is not None
-            else access.brain_rules(settings.brain_id, password, db)
+            else access.brain_rules(settings.brain_id, password, db, cluster=settings.redis_cluster)
         )
         existed = await _exists(connection.redis, user)
-        await connection.redis.execute_command("ACL", "SETUSER", user, *rules)  # type: ignore[no-untyped-call]
-        await _save(connection.redis)
+        for node in _nodes(connection):
+            await node.execute_command("ACL", "SETUSER", user, *rules)  # type: ignore[no-untyped-call]
+            await _save(node)
         default: dict[str, list[str]] = await connection.redis.acl_getuser("default")  # type: ignore[assignment]
         if access.default_user_open(list(default.get("flags", []))):
             _warn(
@@ -74,11 +76,18 @@ async def _revoke(args: argparse.Namespace) -> None:
     user = _user(args)
     connection = await Connection.open(settings)
     try:
-        removed = await connection.redis.acl_deluser(user)
-        await _save(connection.redis)
+        removed = False
+        for node in _nodes(connection):
+            removed |= bool(await node.acl_deluser(user))
+            await _save(node)
     finally:
         await connection.close()
     print(f"revoked Redis user {user!r}" if removed else f"no Redis user {user!r}: nothing to do")
+
+
+def _nodes(connection: Connection) -> list[Redis]:
+    """Where users are kept: the server, or every node of a cluster (each keeps its own)."""
+    return [connection.redis] if connection.shards is None else connection.shards.every_node()
 
 
 async def _exists(redis: Redis, user: str) -> bool:

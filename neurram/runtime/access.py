@@ -62,6 +62,11 @@ CLIENT_COMMANDS = (
     "eval",  # content index clean-up on forget
     "script|load",  # redis-py loads the compare-and-set script when the cache lacks it
 )
+# What a client of a Redis Cluster adds (without them redis-py cannot connect; measured):
+CLUSTER_COMMANDS = (
+    "cluster|slots",  # the slot map: which master holds a brain
+    "command",  # which arguments of a command are keys
+)
 # What regions add: consumer groups and their upkeep, optimistic locks, the sleep lock.
 SERVICE_COMMANDS = (
     *CLIENT_COMMANDS,
@@ -136,23 +141,27 @@ def password_hash(password: str) -> str:
     return hashlib.sha256(password.encode()).hexdigest()
 
 
-def brain_rules(brain_id: str, password: str, db: int = 0) -> list[str]:
+def brain_rules(brain_id: str, password: str, db: int = 0, *, cluster: bool = False) -> list[str]:
     """``ACL SETUSER`` rules confining a user to ``brain_id``, with ``password`` only (any
-    earlier password and permission is reset: granting again rotates)."""
+    earlier password and permission is reset: granting again rotates); ``cluster``: for
+    a client of a Redis Cluster."""
     return [
-        *_rules(password, (f"~{key_pattern(brain_id)}",), CLIENT_COMMANDS, db),
+        *_rules(password, (f"~{key_pattern(brain_id)}",), CLIENT_COMMANDS, db, cluster),
         *RUNTIME_SELECTORS,
     ]
 
 
-def service_rules(password: str, db: int = 0) -> list[str]:
+def service_rules(password: str, db: int = 0, *, cluster: bool = False) -> list[str]:
     """``ACL SETUSER`` rules of a user that runs the regions of every brain."""
-    return _rules(password, SERVICE_KEYS, SERVICE_COMMANDS, db)
+    return _rules(password, SERVICE_KEYS, SERVICE_COMMANDS, db, cluster)
 
 
-def _rules(password: str, keys: tuple[str, ...], commands: tuple[str, ...], db: int) -> list[str]:
+def _rules(
+    password: str, keys: tuple[str, ...], commands: tuple[str, ...], db: int, cluster: bool
+) -> list[str]:
     # SELECT cannot be confined to one database: granted only when the URL needs it
     selected = ("select",) if db else ()
+    commands = (*commands, *(CLUSTER_COMMANDS if cluster else ()))
     return [
         "reset",  # no keys, no channels, no commands, no passwords, off
         "on",

@@ -57,12 +57,19 @@ class Shards:
 
     def client_for_key(self, key: str) -> aioredis.Redis:
         """A client of the master that holds ``key`` (one per master, shared)."""
-        node = self._node_of_key(key)
+        return self._client_of(self._node_of_key(key))
+
+    def _client_of(self, node: ClusterNode) -> aioredis.Redis:
         client = self._clients.get(node.name)
         if client is None:
             client = aioredis.Redis(host=node.host, port=int(node.port), **self._node_options)
             self._clients[node.name] = client
         return client
+
+    def every_node(self) -> list[aioredis.Redis]:
+        """A client of every node, masters and replicas: for what each node keeps on its own,
+        such as ACL users."""
+        return [self._client_of(node) for node in self.cluster.get_nodes()]
 
     def _node_of_key(self, key: str) -> ClusterNode:
         node = self.cluster.get_node_from_key(key)

@@ -38,6 +38,14 @@ async def neurram(
     )
 
 
+async def succeed(*args: str) -> tuple[str, str]:
+    """`neurram ARGS`, which must succeed: its stdout (stripped) and stderr."""
+    process = await neurram(*args)
+    out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    return out.decode().strip(), err.decode()
+
+
 async def wait_for_line(stream: asyncio.StreamReader, text: str) -> str:
     async def scan() -> str:
         while line := (await stream.readline()).decode():

@@ -16,19 +16,11 @@ from neurram.bus.doorbell import DOORBELL, REGISTRY
 from neurram.bus.pressure import PRESSURE
 from neurram.runtime import access
 
-from .conftest import RegionsFactory, neurram
+from .conftest import RegionsFactory, succeed
 
 pytestmark = pytest.mark.e2e
 
 Grant = Callable[..., Awaitable[str]]
-
-
-async def run(*args: str) -> tuple[str, str]:
-    """`neurram ARGS`: its stdout and stderr; it must succeed."""
-    process = await neurram(*args)
-    out, err = await process.communicate()
-    assert process.returncode == 0, err.decode()
-    return out.decode().strip(), err.decode()
 
 
 @pytest.fixture
@@ -38,7 +30,7 @@ async def grant(redis_url: str, redis: aioredis.Redis) -> AsyncIterator[Grant]:
     users: set[str] = set()
 
     async def grant(*args: str) -> str:
-        url, _ = await run("grant", "--redis-url", redis_url, *args)
+        url, _ = await succeed("grant", "--redis-url", redis_url, *args)
         users.add(access.user_of(url) or "")
         return url
 
@@ -80,7 +72,7 @@ async def test_a_brain_user_is_a_full_client_of_regions_run_by_a_service_user(
         assert await brain.forget(cat.engram_id)
         assert len(await brain.engrams()) == 5
     for command in (["inspect"], ["top", "--once"], ["export"]):
-        said, _ = await run(*command, "--redis-url", brain_url, "--brain", brain_id)
+        said, _ = await succeed(*command, "--redis-url", brain_url, "--brain", brain_id)
         assert said
     # nothing was refused but CLIENT UNBLOCK, which a brain's user must not send to others
     assert await denials(redis, access.brain_user(brain_id)) <= {"client|unblock"}
@@ -194,7 +186,7 @@ async def test_revoke_removes_the_user_once(grant: Grant, redis_url: str, brain_
     url = await grant("--brain", brain_id)
     brain = await client(url, brain_id)
     try:
-        said, _ = await run("revoke", "--redis-url", redis_url, "--brain", brain_id)
+        said, _ = await succeed("revoke", "--redis-url", redis_url, "--brain", brain_id)
         assert said == f"revoked Redis user {access.brain_user(brain_id)!r}"
         with pytest.raises(BrainAccessDeniedError, match="refused the credentials"):
             await brain.engrams()
@@ -202,5 +194,5 @@ async def test_revoke_removes_the_user_once(grant: Grant, redis_url: str, brain_
         await brain.close()
     with pytest.raises(BrainAccessDeniedError, match="refused the credentials"):
         await client(url, brain_id)
-    said, _ = await run("revoke", "--redis-url", redis_url, "--brain", brain_id)
+    said, _ = await succeed("revoke", "--redis-url", redis_url, "--brain", brain_id)
     assert said.startswith("no Redis user")

@@ -133,3 +133,13 @@ def test_an_open_default_user_is_noticed() -> None:
     assert access.default_user_open(["on", "nopass", "sanitize-payload"])
     assert not access.default_user_open(["off", "nopass"])
     assert not access.default_user_open(["on"])
+
+
+def test_users_of_a_cluster_may_read_the_slot_map_and_nothing_more() -> None:
+    for rules in (
+        access.brain_rules("agent-7", "s3cret", cluster=True),
+        access.service_rules("s3cret", cluster=True),
+    ):
+        assert {"+cluster|slots", "+command"} <= set(rules)
+        assert "+cluster|slots" not in access.brain_rules("agent-7", "s3cret")  # single server
+        assert not {"+cluster", "+@admin", "+cluster|setslot"} & set(rules)
