@@ -36,7 +36,7 @@ class Lane:
         self._workers = workers
         self._ready: dict[str, float] = {}  # woken, not being polled, in arrival order:
         # when (monotonic)
-        self._busy: set[str] = set()
+        self._busy: dict[str, float] = {}  # being polled: when it was woken (monotonic)
         self._again: set[str] = set()  # woken while being polled
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._failures: dict[str, Backoff] = {}
@@ -70,9 +70,9 @@ class Lane:
         return len(self._ready)
 
     def longest_wait(self, now: float) -> float:
-        """Seconds the namespace woken longest ago has waited for a worker at monotonic time
-        ``now`` (0 when none waits)."""
-        return now - next(iter(self._ready.values()), now)
+        """Seconds, at monotonic time ``now``, since the oldest wake not yet served: waiting
+        for a worker, or for its poll to end (0 when none)."""
+        return now - min(next(iter(self._ready.values()), now), *self._busy.values(), now)
 
     async def run(self, stop: asyncio.Event) -> None:
         """Serve woken namespaces until ``stop``; polls in progress then finish first."""
@@ -108,7 +108,7 @@ class Lane:
                 elif (due := self._due(namespace)) is not None:
                     self.wake_at(namespace, due)
             finally:
-                self._busy.discard(namespace)
+                del self._busy[namespace]
                 if namespace in self._again:
                     self._again.discard(namespace)
                     self.wake(namespace)
@@ -128,8 +128,7 @@ class Lane:
         while not stop.is_set():
             if self._ready:
                 namespace = next(iter(self._ready))
-                del self._ready[namespace]
-                self._busy.add(namespace)
+                self._busy[namespace] = self._ready.pop(namespace)
                 return namespace
             self._wakeup.clear()
             await self._wakeup.wait()

@@ -61,6 +61,8 @@ class Cells:
         self._pinned = frozenset(pinned)
         self._cells: OrderedDict[str, Cell] = OrderedDict()
         self._loading: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self._shrinking: asyncio.Task[None] | None = None  # see _shrink_soon
+        self._shrink_again = False
         self._log = structlog.get_logger("neurram").bind(component="cells")
 
     def __len__(self) -> int:
@@ -104,11 +106,11 @@ class Cells:
         """Done with ``cell`` (for now)."""
         cell.users -= 1
 
-    async def shrink(self, keep: str | None = None) -> None:
-        """Unload the least recently used unused brains until the cache fits its budget (after
-        a brain is loaded, and every heartbeat period as indexes grow). The brain used last,
-        ``keep`` and pinned brains stay: a brain larger than the budget is not reloaded over
-        and over."""
+    async def shrink(self) -> None:
+        """Unload the least recently used unused brains until the cache fits its budget (soon
+        after a brain is loaded, and every heartbeat period as indexes grow). The brain used
+        last and pinned brains stay: a brain larger than the budget is not reloaded over and
+        over."""
         weight = self.weight
         cells = list(self._cells.values())
         for cell in cells[:-1]:
@@ -116,7 +118,7 @@ class Cells:
                 return
             if self._cells.get(cell.brain) is not cell:
                 continue  # unloaded (and maybe loaded again) by another shrink meanwhile
-            if cell.users or cell.brain == keep or cell.brain in self._pinned:
+            if cell.users or cell.brain in self._pinned:
                 continue
             weight -= cell.weight
             await self.unload(cell)
@@ -128,6 +130,8 @@ class Cells:
 
     async def close(self) -> None:
         """Unload every brain (after the lanes stopped)."""
+        if self._shrinking is not None:
+            await self._shrinking
         for cell in list(self._cells.values()):
             await self.unload(cell)
 
@@ -151,7 +155,22 @@ class Cells:
             region=region,
             seconds=round(time.monotonic() - started, 3),
         )
-        await self.shrink(keep=cell.brain)
+        self._shrink_soon()
+
+    def _shrink_soon(self) -> None:
+        """Shrink in a task of its own: the poll that loaded a region, and with it the brains
+        waiting behind it in its lane, need not wait while other brains unload."""
+        self._shrink_again = True
+        if self._shrinking is None or self._shrinking.done():
+            self._shrinking = asyncio.create_task(self._shrink_while_asked())
+
+    async def _shrink_while_asked(self) -> None:
+        while self._shrink_again:
+            self._shrink_again = False
+            try:
+                await self.shrink()
+            except Exception as exc:  # retried after the next load, or by housekeeping
+                self._log.exception("cells.shrink_failed", error=repr(exc))
 
 
 async def close(cell: Cell) -> None:

@@ -106,9 +106,19 @@ async def test_a_namespace_with_retries_due_is_woken_when_they_are() -> None:
     assert work.polls == ["a", "a"]
 
 
-async def test_the_longest_wait_is_of_the_namespace_woken_first() -> None:
-    work = Work(a=1, b=1)
-    lane = Lane("test", work.poll, lambda _: None)
+async def test_the_longest_wait_is_of_the_oldest_wake_not_yet_served() -> None:
+    started, release, both = asyncio.Event(), asyncio.Event(), asyncio.Event()
+    polled: list[str] = []
+
+    async def poll(namespace: str) -> bool:
+        polled.append(namespace)
+        started.set()
+        await release.wait()
+        if len(polled) == 2:
+            both.set()
+        return False
+
+    lane = Lane("test", poll, lambda _: None, workers=1)
     assert lane.longest_wait(time.monotonic()) == 0.0  # none woken
     lane.wake("a")
     between = time.monotonic()
@@ -116,5 +126,10 @@ async def test_the_longest_wait_is_of_the_namespace_woken_first() -> None:
     lane.wake("a")  # woken again: it keeps its first time
     assert lane.longest_wait(between + 10.0) > 10.0  # a's, not b's (<= 10)
     async with serving(lane):
-        await work.drained.wait()
-        assert lane.longest_wait(time.monotonic()) == 0.0  # every woken one was taken
+        await started.wait()
+        assert polled == ["a"] and lane.waiting == 1
+        assert lane.longest_wait(between + 10.0) > 10.0  # a is polled, not yet served
+        release.set()
+        await both.wait()
+    assert polled == ["a", "b"]
+    assert lane.longest_wait(time.monotonic()) == 0.0  # every wake served
