@@ -37,6 +37,7 @@ from neurram.bus.messages import (
 )
 from neurram.bus.refusals import credentials_refused
 from neurram.bus.tally import read_tally, tally_key
+from neurram.bus.timing import Backoff
 from neurram.encoder import Encoder, resolve_encoder
 from neurram.engram import Engram, Explanation, Layer, MemoryType, new_id
 from neurram.errors import (
@@ -56,7 +57,8 @@ from neurram.settings import Settings
 
 Moment = float | datetime  # unix seconds, or a datetime (naive = local time)
 PIPELINE = ("sensory", "sensed", "attended", "tagged", "held")  # streams a stimulus crosses
-THROTTLE_PAUSE = 0.05
+THROTTLE_PAUSE = 0.05  # a held producer measures again after this, then twice as long...
+THROTTLE_PAUSE_CAP = 0.4  # ... up to this: many held producers cost the server little
 log = structlog.get_logger("neurram")
 FLUSH_PAUSE = 0.05
 
@@ -452,6 +454,7 @@ class Brain:
         if not self._flow.due():
             return False
         held = False
+        pause = Backoff(THROTTLE_PAUSE, THROTTLE_PAUSE_CAP)
         while (verdict := self._flow.verdict(load := await self._load(), time.monotonic())) != "go":
             if verdict == "stalled":
                 raise BrainUnavailableError(
@@ -462,7 +465,7 @@ class Brain:
                     "(Brain.create(run_regions=True) or `neurram run`)?"
                 )
             held = True
-            await asyncio.sleep(THROTTLE_PAUSE)
+            await asyncio.sleep(pause.delay())
         return held
 
     async def backlog(self) -> int:

@@ -26,6 +26,7 @@ from redis import exceptions as redis_errors
 from redis.asyncio import Redis
 from redis.typing import KeyT, StreamIdT
 
+from neurram.bus.bounds import parse_id
 from neurram.bus.codec import FIELD, Codec, DecodeError
 from neurram.bus.entries import Entry, read_entries, text
 from neurram.bus.timing import Backoff
@@ -54,6 +55,8 @@ class ConsumerStats:
     dead: int = 0
     redelivered: int = 0
     last_handled_at: float | None = None
+    lateness: float = 0.0  # seconds the oldest entry of the last new batch had waited when
+    # read (its id's time against this clock)
 
 
 class StreamConsumer(Generic[T]):
@@ -148,6 +151,8 @@ class StreamConsumer(Generic[T]):
             await self._redis.xreadgroup(self.group, self.consumer, streams, self._batch_size)
         )
         if fresh:
+            oldest = min(parse_id(entry.entry_id)[0] for entry in fresh) / 1000
+            self.stats.lateness = max(0.0, time.time() - oldest)
             self._after(await self._process(fresh, redelivered=False), drained=False)
         return taken + len(fresh)
 

@@ -92,6 +92,9 @@ class RegionHost:
             for stream in topology.load_actor(path).consumes
         }
         self._known: set[str] = set(self.brains)
+        self._held_back = set(self._consumers_of.get(HELD_BACK, ()))  # regions reading it
+        self._late = 0.0  # the longest any of them read a message after it was sent, since
+        # the last report of pressure
         self.metrics = (
             None
             if settings.metrics_port is None
@@ -211,7 +214,11 @@ class RegionHost:
         """One batch of ``brain`` for ``region``; whether more may be waiting (it was full)."""
         cell = await self.cells.use(brain, region)
         try:
-            return await cell.consumers[region].poll() >= self.settings.batch_size
+            consumer = cell.consumers[region]
+            taken = await consumer.poll()
+            if taken and region in self._held_back:
+                self._late = max(self._late, consumer.stats.lateness)
+            return taken >= self.settings.batch_size
         finally:
             self.cells.release(cell)
 
@@ -245,12 +252,16 @@ class RegionHost:
     async def _report_pressure(self, stop: asyncio.Event) -> None:
         """Every ``REPORT_EVERY`` while brains wait for the lanes that read what producers
         are held back on, and once when none does, report the longest wait
-        (:mod:`neurram.bus.pressure`): every client's backpressure counts it."""
-        lanes = [self.lanes[name] for name in self._consumers_of[HELD_BACK]]
+        (:mod:`neurram.bus.pressure`): every client's backpressure counts it. The wait is
+        the longer of the oldest wake those lanes have not served yet, and the longest a
+        message they read since the last report had waited (a brain with more than a batch
+        waiting is woken again behind the others: its wake is younger than its messages)."""
+        lanes = [self.lanes[name] for name in self._held_back]
         reported = 0.0
         while not await stopped_within(stop, REPORT_EVERY):
             now = time.monotonic()
-            wait = max(lane.longest_wait(now) for lane in lanes)
+            wait = max(self._late, *(lane.longest_wait(now) for lane in lanes))
+            self._late = 0.0
             wait = wait if wait >= FLOOR else 0.0
             if wait or reported:
                 pipe = self._connection.doorbell.pipeline(transaction=False)
