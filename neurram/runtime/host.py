@@ -21,6 +21,9 @@ Design (many brains, one runtime):
   ``index_cache_engrams`` (:mod:`neurram.runtime.cells`). Heartbeats report on loaded
   actors: written here, they wake only a loaded brain, and the sweep does not count them as
   work, else the last heartbeats of each unloaded brain would load it again, forever.
+- **Pressure.** While its SensoryCortex lane is late, a runner reports how late to
+  :data:`~neurram.bus.pressure.PRESSURE`, and every client's backpressure counts it: the
+  clients of many brains hold back together (:mod:`neurram.bus.pressure`).
 - **Scale out.** Every runner sees every ring; the consumer groups give each message to one.
 """
 
