@@ -171,7 +171,10 @@ async def test_create_fails_fast_without_a_server(tmp_path: Path) -> None:
 async def test_sigterm_finishes_in_flight_work_and_leaves_the_rest(
     start_regions: RegionsFactory, redis_url: str, brain_id: str, redis: aioredis.Redis
 ) -> None:
-    first = await start_regions("--batch-size", "8")
+    # stimuli left unread wait for the next process: a long TTL keeps them (this test is
+    # about what a stop leaves, not about expiry)
+    ttl = ("--sensory-ttl-seconds", "600")
+    first = await start_regions("--batch-size", "8", *ttl)
     store = MemoryStore(redis, Namespace(brain_id))
     async with await Brain.create(
         redis_url=redis_url, brain_id=brain_id, run_regions=False
@@ -191,7 +194,7 @@ async def test_sigterm_finishes_in_flight_work_and_leaves_the_rest(
             for group in await redis.xinfo_groups(Namespace(brain_id).key(stream)):
                 assert group["pending"] == 0, (stream, group)  # in-flight work was ACKed
         assert await store.count() < len(sent)  # the rest waits for the next process
-        await start_regions()
+        await start_regions(*ttl)
 
         async def all_decided() -> bool:
             return set(sent) <= set(await outcomes(redis, brain_id))
