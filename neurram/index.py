@@ -15,7 +15,9 @@ partly (``retention_weight``, ``salience_weight``: an old memory that is the onl
 still comes back), and activation spreads over association edges (SPEC 3).
 
 A derived cache: everything in it can be rebuilt from the store. Rows of removed engrams are
-zeroed, and compacted away once they make up half the matrix.
+zeroed, and compacted away once they make up half the matrix. Each embedding is held once: an
+indexed engram's ``embedding`` (and ``fragment_embeddings``) are views of its rows, and get
+their own copy back when it leaves the index.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 TYPE_CODES = {t: i for i, t in enumerate(MemoryType)}
 INITIAL_CAPACITY = 64
+GROWTH = 1.25  # a full matrix gains a quarter more rows (little idle, amortised copies)
 SIMILAR_LIMIT = 8  # nearest engrams considered for supersession
 _DEFAULTS = Settings()
 
@@ -161,6 +164,8 @@ class EngramIndex:
                 f"{self.dim}-dim ones: one brain must use one encoder model"
             )
         previous = self._engrams.get(engram.engram_id)
+        if previous is not None and previous is not engram:
+            _release(previous)
         if previous is None or previous.associations != engram.associations:
             self._edges = None  # rebuilt lazily; an LTP-only update keeps them
         if previous is not None and previous.fragments != engram.fragments:
@@ -192,6 +197,15 @@ class EngramIndex:
         fragments = engram.fragment_embeddings.reshape(-1, vector.size)
         for fragment, fragment_vector in zip(engram.fragments, fragments, strict=True):
             self._set_row(fragment, fragment_vector, parent=row)
+        self._lend(engram)
+
+    def _lend(self, engram: Engram) -> None:
+        """Point ``engram``'s embeddings at its rows (its fragments' when they are
+        consecutive, as they are once indexed): the matrix holds them once."""
+        engram.embedding = self._vectors[self._row[engram.engram_id]]
+        rows = [self._row.get(f, -1) for f in engram.fragments]
+        if rows and rows[0] >= 0 and rows == list(range(rows[0], rows[0] + len(rows))):
+            engram.fragment_embeddings = self._vectors[rows[0] : rows[-1] + 1].reshape(-1)
 
     def touch(self, engram: Engram) -> None:
         """Refresh the retention inputs of an engram after LTP or decay."""
@@ -204,6 +218,7 @@ class EngramIndex:
         engram = self._engrams.pop(engram_id, None)
         if engram is None:
             return False
+        _release(engram)
         self._unindex_words(self._row[engram_id], engram)
         self._drop_rows([engram_id, *engram.fragments])
         self._edges = None
@@ -433,7 +448,7 @@ class EngramIndex:
     def _append(self, engram_id: str, dim: int) -> int:
         row = len(self._ids)
         if row >= self._vectors.shape[0]:
-            self._grow(max(INITIAL_CAPACITY, 2 * self._vectors.shape[0]), dim)
+            self._grow(max(INITIAL_CAPACITY, int(GROWTH * self._vectors.shape[0])), dim)
         self._ids.append(engram_id)
         self._row[engram_id] = row
         return row
@@ -454,6 +469,8 @@ class EngramIndex:
         alive = np.zeros(capacity, dtype=bool)
         alive[:old] = self._alive
         self._alive = alive
+        for engram in self._engrams.values():
+            self._lend(engram)  # the old matrix is freed once nothing views it
 
     def _compact(self) -> None:
         engrams = list(self._engrams.values())
@@ -478,3 +495,9 @@ class EngramIndex:
                 np.asarray(weight, dtype=np.float64),
             )
         return self._edges
+
+
+def _release(engram: Engram) -> None:
+    """Give an engram leaving the index its own copy of its embeddings."""
+    engram.embedding = engram.embedding.copy()
+    engram.fragment_embeddings = engram.fragment_embeddings.copy()

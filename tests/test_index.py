@@ -274,3 +274,21 @@ def test_top_keeps_an_occurred_at_window() -> None:
     assert {e.engram_id for e, _ in index.top(scores, 10, until=T0 - 300)} == {"e3", "e4"}
     window = index.top(scores, 10, since=T0 - 300, until=T0 - 100)
     assert {e.engram_id for e, _ in window} == {"e1", "e2", "e3"}
+
+
+def test_each_embedding_is_held_once_and_kept_by_an_engram_that_leaves() -> None:
+    index = EngramIndex()
+    own = [unit(1, i / 300, 0) for i in range(300)]
+    engrams = [engram(f"e{i}", *v) for i, v in enumerate(own)]
+    engrams.append(with_fragments("long", unit(0, 0, 1), unit(0, 1, 0), unit(1, 0, 1)))
+    for e in engrams:  # the matrix grows several times meanwhile
+        index.upsert(e)
+    for e in engrams:
+        assert np.shares_memory(e.embedding, index._vectors)
+    assert np.shares_memory(engrams[-1].fragment_embeddings, index._vectors)
+    np.testing.assert_array_equal(engrams[7].embedding, own[7])
+    index.remove("e7")
+    index.upsert(engram("e8", 0, 1, 0))  # a new version of e8: the old one keeps its vector
+    for gone, vector in ((engrams[7], own[7]), (engrams[8], own[8])):
+        assert not np.shares_memory(gone.embedding, index._vectors)
+        np.testing.assert_array_equal(gone.embedding, vector)
