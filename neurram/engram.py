@@ -124,7 +124,7 @@ def dec_hook(tp: type, obj: Any) -> Any:
     stored before), into a float32 vector."""
     if getattr(tp, "__origin__", tp) is np.ndarray:
         if isinstance(obj, msgspec.msgpack.Ext) and obj.code == FLOAT16_EXT:
-            return np.frombuffer(obj.data, dtype="<f2").astype(np.float32)
+            return np.frombuffer(bytes(obj.data), dtype="<f2").astype(np.float32)
         if isinstance(obj, bytes | bytearray | memoryview):
             return np.frombuffer(obj, dtype=np.float32).copy()
     raise TypeError(f"cannot decode {tp!r}")
