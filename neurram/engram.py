@@ -1,9 +1,9 @@
 """The engram: the physical trace a memory leaves (Semon, 1904), as a msgspec Struct.
 
-Engrams travel on the bus and rest in Redis as msgpack; the embeddings are carried as
-float16 bytes in a msgpack extension (half the size of float32: cosines move by about 1e-3,
-which no recall figure notices) through the ``enc_hook``/``dec_hook`` pair defined here. Raw
-float32 bytes, the form engrams were stored in before, are still read.
+Engrams travel on the bus and rest in Redis as msgpack. On the bus (and in exports) their
+embeddings are raw float32 bytes (``enc_hook``); at rest, float16 bytes in a msgpack extension
+(:func:`dump_engram`): half the size, cosines moved by about 1e-3, which no recall figure
+notices. ``dec_hook`` reads both, so engrams stored before as float32 are still read.
 """
 
 from __future__ import annotations
@@ -105,15 +105,15 @@ class Explanation(msgspec.Struct, kw_only=True, frozen=True):
 FLOAT16_EXT = 1  # msgpack extension code of an embedding as float16 bytes
 
 
-def float32_bytes(obj: Any) -> Any:
-    """Encode what the format cannot: embeddings become raw float32 bytes (exact)."""
+def enc_hook(obj: Any) -> Any:
+    """Encode what msgpack cannot: embeddings become raw float32 bytes."""
     if isinstance(obj, np.ndarray):
         return np.ascontiguousarray(obj, dtype=np.float32).tobytes()
     raise NotImplementedError(f"cannot encode {type(obj).__name__}")
 
 
-def enc_hook(obj: Any) -> Any:
-    """Encode what msgpack cannot: embeddings become float16 bytes in an extension."""
+def half_hook(obj: Any) -> Any:
+    """Encode embeddings at rest: float16 bytes in an extension."""
     if isinstance(obj, np.ndarray):
         return msgspec.msgpack.Ext(FLOAT16_EXT, obj.astype("<f2").tobytes())
     raise NotImplementedError(f"cannot encode {type(obj).__name__}")
@@ -134,13 +134,13 @@ class _LayerOnly(msgspec.Struct):
     layer: Layer = Layer.SENSORY
 
 
-_encoder = msgspec.msgpack.Encoder(enc_hook=enc_hook)
+_encoder = msgspec.msgpack.Encoder(enc_hook=half_hook)
 _decoder = msgspec.msgpack.Decoder(Engram, dec_hook=dec_hook)
 _layer_decoder = msgspec.msgpack.Decoder(_LayerOnly)
 
 
 def dump_engram(engram: Engram) -> bytes:
-    """The engram as msgpack, the form it rests in within Redis."""
+    """The engram as msgpack with float16 embeddings, the form it rests in within Redis."""
     return _encoder.encode(engram)
 
 

@@ -18,7 +18,7 @@ from typing import Any
 import msgspec
 import numpy as np
 
-from neurram.engram import Engram, Vector, float32_bytes
+from neurram.engram import Engram, Vector, enc_hook
 from neurram.errors import ImportFormatError
 
 FORMAT = "neurram-export"
@@ -70,7 +70,7 @@ def _vector(tp: type, obj: Any) -> Vector:
     return np.frombuffer(raw, dtype=np.float32).copy()
 
 
-_encoder = msgspec.json.Encoder(enc_hook=float32_bytes)  # which JSON shows in base64
+_encoder = msgspec.json.Encoder(enc_hook=enc_hook)  # float32 bytes, which JSON shows in base64
 _header_decoder = msgspec.json.Decoder(Header)
 _engram_decoder = msgspec.json.Decoder(_EngramLine, dec_hook=_vector)
 

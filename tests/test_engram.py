@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 import numpy as np
 
-from neurram.engram import Engram, dump_engram, float32_bytes, load_engram
+from neurram.engram import Engram, dump_engram, enc_hook, load_engram
 from neurram.portable import engram_line, read_engram
 
 
@@ -32,9 +32,9 @@ def test_embeddings_rest_as_float16_within_a_thousandth_of_their_cosines() -> No
     assert len(blob) < 2 * 384 * 3 + 400  # two bytes a value, not four
 
 
-def test_engrams_stored_with_float32_bytes_are_still_read_exactly() -> None:
+def test_engrams_stored_with_float32_bytes_as_before_are_still_read_exactly() -> None:
     engram = encoded()
-    legacy = msgspec.msgpack.encode(engram, enc_hook=float32_bytes)
+    legacy = msgspec.msgpack.encode(engram, enc_hook=enc_hook)
     back = load_engram(legacy)
     np.testing.assert_array_equal(back.embedding, engram.embedding)
     np.testing.assert_array_equal(back.fragment_embeddings, engram.fragment_embeddings)

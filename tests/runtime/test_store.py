@@ -7,7 +7,7 @@ import numpy as np
 import redis.asyncio as aioredis
 
 from neurram.bus import Namespace
-from neurram.engram import Engram, MemoryType, float32_bytes
+from neurram.engram import Engram, MemoryType, enc_hook
 from neurram.runtime.store import MemoryStore
 
 
@@ -88,7 +88,7 @@ async def test_an_engram_stored_in_the_float32_form_is_read(
 ) -> None:
     store = MemoryStore(redis, Namespace(brain_id))
     old = Engram(engram_id="old", content="x", embedding=np.arange(4, dtype=np.float32) / 7)
-    await redis.hset(store.engrams_key, "old", msgspec.msgpack.encode(old, enc_hook=float32_bytes))
+    await redis.hset(store.engrams_key, "old", msgspec.msgpack.encode(old, enc_hook=enc_hook))
     await save(store, engram("new"))
     found = {e.engram_id: e for e in await store.all()}
     np.testing.assert_array_equal(found["old"].embedding, old.embedding)
