@@ -191,7 +191,8 @@ class EngramIndex:
                 f"engram {engram.engram_id} has a {vector.size}-dim embedding, the index holds "
                 f"{self.dim}-dim ones: one brain must use one encoder model"
             )
-        previous = self.get(engram.engram_id)
+        kept = self._engrams.get(engram.engram_id)
+        previous = None if kept is None else load_engram(kept)  # its embeddings unused
         if previous is None or previous.associations != engram.associations:
             self._edges = None  # rebuilt lazily; an LTP-only update keeps them
         if previous is not None and previous.fragments != engram.fragments:
