@@ -16,8 +16,9 @@ still comes back), and activation spreads over association edges (SPEC 3).
 
 A derived cache: everything in it can be rebuilt from the store. Rows of removed engrams are
 zeroed, and compacted away once they make up half the matrix. Each embedding is held once, in
-its row: the rest of an engram is kept as msgpack without its embeddings (a tenth of its
-decoded objects' size), and decoded, with its embeddings copied from its rows, when asked for.
+its row: the rest of an engram is kept as msgpack without its embeddings (less than half the
+size of its decoded objects), and decoded, with its embeddings copied from its rows, when
+asked for.
 """
 
 from __future__ import annotations
