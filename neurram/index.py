@@ -15,20 +15,33 @@ partly (``retention_weight``, ``salience_weight``: an old memory that is the onl
 still comes back), and activation spreads over association edges (SPEC 3).
 
 A derived cache: everything in it can be rebuilt from the store. Rows of removed engrams are
-zeroed, and compacted away once they make up half the matrix.
+zeroed, and compacted away once they make up half the matrix. Each embedding is held once, in
+its row: the rest of an engram is kept as msgpack without its embeddings (less than half the
+size of its decoded objects), and decoded, with its embeddings copied from its rows, when
+asked for.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
+import msgspec
 import numpy as np
 import numpy.typing as npt
 
 from neurram import dynamics
-from neurram.engram import Engram, Explanation, MemoryType, Vector
+from neurram.engram import (
+    Engram,
+    Explanation,
+    MemoryType,
+    Vector,
+    dump_engram,
+    empty_vector,
+    load_engram,
+)
 from neurram.lexicon import BM25, Vocabulary, term_counts
 from neurram.settings import Settings
 
@@ -36,8 +49,17 @@ FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 TYPE_CODES = {t: i for i, t in enumerate(MemoryType)}
 INITIAL_CAPACITY = 64
+GROWTH = 1.25  # a full matrix gains a quarter more rows (little idle, amortised copies)
 SIMILAR_LIMIT = 8  # nearest engrams considered for supersession
 _DEFAULTS = Settings()
+_NONE = empty_vector()  # a kept engram's embeddings: its rows hold them
+
+
+class _Links(msgspec.Struct):
+    associations: list[tuple[str, float]] = []
+
+
+_links = msgspec.msgpack.Decoder(_Links)
 
 
 @dataclass(frozen=True)
@@ -112,7 +134,7 @@ class EngramIndex:
         self._clear()
 
     def _clear(self) -> None:
-        self._engrams: dict[str, Engram] = {}
+        self._engrams: dict[str, bytes] = {}  # id -> msgpack of the engram, no embeddings
         self._row: dict[str, int] = {}  # engram and fragment ids
         self._ids: list[str | None] = []
         self._holes = 0
@@ -138,13 +160,23 @@ class EngramIndex:
         return len(self._engrams)
 
     def __iter__(self) -> Iterator[Engram]:
-        return iter(list(self._engrams.values()))
+        return (self._whole(i) for i in list(self._engrams))
 
     def __contains__(self, engram_id: object) -> bool:
         return engram_id in self._engrams
 
     def get(self, engram_id: str) -> Engram | None:
-        return self._engrams.get(engram_id)
+        """A copy of the indexed engram (changes to it reach the index by :meth:`upsert` or
+        :meth:`touch`)."""
+        return self._whole(engram_id) if engram_id in self._engrams else None
+
+    def _whole(self, engram_id: str) -> Engram:
+        """The kept engram, decoded, with its embeddings copied from its rows."""
+        engram = load_engram(self._engrams[engram_id])
+        rows = [self._row[i] for i in [engram_id, *engram.fragments]]
+        engram.embedding = self._vectors[rows[0]].copy()
+        engram.fragment_embeddings = self._vectors[rows[1:]].reshape(-1)
+        return engram
 
     @property
     def dim(self) -> int | None:
@@ -160,13 +192,13 @@ class EngramIndex:
                 f"engram {engram.engram_id} has a {vector.size}-dim embedding, the index holds "
                 f"{self.dim}-dim ones: one brain must use one encoder model"
             )
-        previous = self._engrams.get(engram.engram_id)
+        kept = self._engrams.get(engram.engram_id)
+        previous = None if kept is None else load_engram(kept)  # its embeddings unused
         if previous is None or previous.associations != engram.associations:
             self._edges = None  # rebuilt lazily; an LTP-only update keeps them
         if previous is not None and previous.fragments != engram.fragments:
             self._drop_rows(previous.fragments)
         row = self._set_row(engram.engram_id, vector, parent=-1)
-        self._engrams[engram.engram_id] = engram
         if previous is None or previous.content != engram.content:
             if previous is not None:
                 self._unindex_words(row, previous)
@@ -188,22 +220,25 @@ class EngramIndex:
         if isinstance(superseder, str):
             self._superseded_by[row] = superseder
         self._type[row] = TYPE_CODES[engram.memory_type]
-        self.touch(engram)
+        self.touch(engram)  # keeps it
         fragments = engram.fragment_embeddings.reshape(-1, vector.size)
         for fragment, fragment_vector in zip(engram.fragments, fragments, strict=True):
             self._set_row(fragment, fragment_vector, parent=row)
 
     def touch(self, engram: Engram) -> None:
-        """Refresh the retention inputs of an engram after LTP or decay."""
+        """Keep an engram changed by LTP or decay, and refresh its retention inputs (its
+        embeddings, words, episode and links must be those indexed: else :meth:`upsert`)."""
+        kept = msgspec.structs.replace(engram, embedding=_NONE, fragment_embeddings=_NONE)
+        self._engrams[engram.engram_id] = dump_engram(kept)
         row = self._row[engram.engram_id]
         self._last[row] = engram.last_accessed
         self._stability[row] = engram.stability
         self._salience[row] = engram.salience
 
     def remove(self, engram_id: str) -> bool:
-        engram = self._engrams.pop(engram_id, None)
-        if engram is None:
+        if engram_id not in self._engrams:
             return False
+        engram = load_engram(self._engrams.pop(engram_id))
         self._unindex_words(self._row[engram_id], engram)
         self._drop_rows([engram_id, *engram.fragments])
         self._edges = None
@@ -232,7 +267,7 @@ class EngramIndex:
             hits = np.flatnonzero((row >= threshold) & eligible)
             if hits.size > limit:
                 hits = hits[np.argpartition(-row[hits], limit - 1)[:limit]]
-            found.append([(self._engrams[self._ids[r] or ""], float(row[r])) for r in hits])
+            found.append([(self._whole(self._ids[r] or ""), float(row[r])) for r in hits])
         return found
 
     def superseder(self, engram_id: str) -> str | None:
@@ -409,7 +444,7 @@ class EngramIndex:
             part = np.argpartition(-activation[candidates], k - 1)[:k]
             candidates = candidates[part]
         ranked = candidates[np.argsort(-activation[candidates], kind="stable")]
-        return [(self._engrams[self._ids[i] or ""], float(activation[i])) for i in ranked]
+        return [(self._whole(self._ids[i] or ""), float(activation[i])) for i in ranked]
 
     def _set_row(self, row_id: str, vector: Vector, parent: int) -> int:
         row = self._row.get(row_id)
@@ -433,7 +468,7 @@ class EngramIndex:
     def _append(self, engram_id: str, dim: int) -> int:
         row = len(self._ids)
         if row >= self._vectors.shape[0]:
-            self._grow(max(INITIAL_CAPACITY, 2 * self._vectors.shape[0]), dim)
+            self._grow(max(INITIAL_CAPACITY, int(GROWTH * self._vectors.shape[0])), dim)
         self._ids.append(engram_id)
         self._row[engram_id] = row
         return row
@@ -456,7 +491,7 @@ class EngramIndex:
         self._alive = alive
 
     def _compact(self) -> None:
-        engrams = list(self._engrams.values())
+        engrams = list(self)
         self._clear()
         for engram in engrams:
             self.upsert(engram)
@@ -464,14 +499,14 @@ class EngramIndex:
     def _edge_arrays(
         self,
     ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.float64]]:
-        if self._edges is None:
-            pairs = [
-                (self._row[source], self._row[target], weight)
-                for source, engram in self._engrams.items()
-                for target, weight in engram.associations
-                if target in self._engrams
-            ]
-            src, dst, weight = zip(*pairs, strict=True) if pairs else ((), (), ())
+        if self._edges is None:  # flat arrays: no object per edge (a million at 100,000)
+            src, dst, weight = array("q"), array("q"), array("d")
+            for source, kept in self._engrams.items():
+                for target, w in _links.decode(kept).associations:
+                    if target in self._engrams:
+                        src.append(self._row[source])
+                        dst.append(self._row[target])
+                        weight.append(w)
             self._edges = (
                 np.asarray(src, dtype=np.intp),
                 np.asarray(dst, dtype=np.intp),

@@ -35,9 +35,10 @@ def test_upsert_get_contains_len() -> None:
     index = EngramIndex()
     a = engram("a", 1, 0)
     index.upsert(a)
-    assert len(index) == 1 and "a" in index and index.get("a") is a
-    assert index.get("b") is None and index.dim == 2
-    assert list(index) == [a]
+    assert len(index) == 1 and "a" in index and index.get("b") is None and index.dim == 2
+    [got] = list(index)
+    assert got.engram_id == index.get("a").engram_id == "a"  # copies of what it holds
+    np.testing.assert_array_equal(index.get("a").embedding, a.embedding)
 
 
 def test_empty_index() -> None:
@@ -51,7 +52,8 @@ def test_upsert_replaces_an_engram_with_the_same_id() -> None:
     index.upsert(engram("a", 1, 0))
     replacement = engram("a", 0, 1)
     index.upsert(replacement)
-    assert len(index) == 1 and index.get("a") is replacement
+    assert len(index) == 1
+    np.testing.assert_array_equal(index.get("a").embedding, replacement.embedding)
     assert ranked(index, unit(0, 1)) == [("a", pytest.approx(AT_HALF))]
     assert ranked(index, unit(1, 0)) == []
 
@@ -274,3 +276,25 @@ def test_top_keeps_an_occurred_at_window() -> None:
     assert {e.engram_id for e, _ in index.top(scores, 10, until=T0 - 300)} == {"e3", "e4"}
     window = index.top(scores, 10, since=T0 - 300, until=T0 - 100)
     assert {e.engram_id for e, _ in window} == {"e1", "e2", "e3"}
+
+
+def test_each_embedding_is_held_once_and_an_engram_changes_only_through_the_index() -> None:
+    index = EngramIndex()
+    vectors = [unit(1, i / 300, 0) for i in range(300)]
+    for i, vector in enumerate(vectors):  # the matrix grows several times meanwhile
+        index.upsert(engram(f"e{i}", *vector, associations=[(f"e{i - 1}", 0.5)]))
+    index.upsert(with_fragments("long", unit(0, 0, 1), unit(0, 1, 0), unit(1, 0, 1)))
+    for engram_id in ("e0", "e299", "long"):  # kept without embeddings: its rows hold them
+        assert b"embedding" in index._engrams[engram_id] and len(index._engrams[engram_id]) < 400
+    long = index.get("long")
+    assert long is not None and long.fragments == ["long#0", "long#1"]
+    np.testing.assert_array_equal(long.fragment_embeddings, np.r_[unit(0, 1, 0), unit(1, 0, 1)])
+    e7 = index.get("e7")
+    assert e7 is not None and e7.associations == [("e6", 0.5)]
+    np.testing.assert_array_equal(e7.embedding, vectors[7])
+    e7.access_count = 5
+    assert index.get("e7").access_count == 0  # a copy
+    index.touch(e7)
+    assert index.get("e7").access_count == 5
+    e7.embedding[:] = 0.0
+    assert not np.shares_memory(e7.embedding, index._vectors)

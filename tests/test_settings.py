@@ -115,9 +115,9 @@ def test_replace_and_frozen() -> None:
 # --- the engram's stored form (msgpack) ---------------------------------------------------
 
 
-def test_engram_round_trip_keeps_the_embedding_bytes_exactly() -> None:
+def test_engram_round_trip_keeps_every_field_and_the_embeddings_as_float16() -> None:
     embedding = np.random.default_rng(3).normal(size=384).astype(np.float32)
-    embedding[0] = np.float32(1 / 3)  # not representable in fewer bits
+    embedding[0] = np.float32(1 / 3)  # rounded to 11 bits
     engram = Engram(
         content="PIN is 1234",
         memory_type=MemoryType.SEMANTIC,
@@ -136,8 +136,8 @@ def test_engram_round_trip_keeps_the_embedding_bytes_exactly() -> None:
     )
     loaded = load_engram(dump_engram(engram))
     assert loaded.embedding.dtype == np.float32
-    assert loaded.embedding.tobytes() == embedding.tobytes()
-    assert loaded.fragment_embeddings.tobytes() == engram.fragment_embeddings.tobytes()
+    assert loaded.embedding.tobytes() == as_float16(embedding).tobytes()
+    assert loaded.fragment_embeddings.tobytes() == as_float16(engram.fragment_embeddings).tobytes()
     vectors = {"embedding": None, "fragment_embeddings": None}
     every_other_field = {**msgspec.structs.asdict(engram), **vectors}
     assert {**msgspec.structs.asdict(loaded), **vectors} == every_other_field
@@ -149,10 +149,15 @@ def test_engram_round_trip_of_an_unencoded_engram() -> None:
     assert loaded.embedding.dtype == np.float32 and loaded.embedding.size == 0
 
 
-def test_float64_embedding_is_stored_as_float32() -> None:
+def test_float64_embedding_is_read_back_as_float32() -> None:
     embedding = np.array([0.1, 0.2, 0.3])
     loaded = load_engram(dump_engram(Engram(content="x", embedding=embedding)))  # type: ignore[arg-type]
-    assert loaded.embedding.tobytes() == embedding.astype(np.float32).tobytes()
+    assert loaded.embedding.tobytes() == as_float16(embedding).tobytes()
+
+
+def as_float16(vector: np.ndarray) -> np.ndarray:
+    """``vector`` as it rests in the store: rounded to float16, read back as float32."""
+    return vector.astype(np.float16).astype(np.float32)
 
 
 def test_forgetting_settings(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -30,7 +30,9 @@ class Hippocampus:
     """Usable on its own, with no Redis: ``Hippocampus().pattern_complete("cue", top_k=10)``.
 
     Active engrams are in ``index``; silent ones (layer SILENT) apart in ``silent``, so they
-    cost a recall nothing until it falls back to them.
+    cost a recall nothing until it falls back to them. The indexes hold their own compact
+    copies: an engram changed later (linked, superseded, recalled) is read back with
+    ``index.get``.
     """
 
     def __init__(self, encoder: Encoder | None = None, settings: Settings | None = None) -> None:

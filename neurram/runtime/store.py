@@ -1,7 +1,7 @@
 """One brain's state in Redis: engrams, working-memory slots, the change log.
 
 Keys under the brain's namespace:
-  engrams     HASH  engram_id -> msgpack Engram (embedding as raw float32 bytes); the index set
+  engrams     HASH  engram_id -> msgpack Engram (float16 embeddings: engram.py); the index set
   wm          ZSET  engram ids held in working memory, scored by recency (LRU first)
   recent      LIST  the last engrams the Hippocampus linked, newest first
   bycontent   HASH  memory type + normalised content -> engram id (restatements merge)

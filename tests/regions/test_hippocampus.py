@@ -103,7 +103,14 @@ def test_remember_links_within_the_last_five(hippocampus, make_engram) -> None:
         for w in words
     ]
     assert set(weights(engrams[6])) == {"bravo", "charlie", "delta", "echo", "foxtrot"}
-    assert set(weights(engrams[5])) == {"alpha", "bravo", "charlie", "delta", "echo", "golf"}
+    assert set(weights(hippocampus.index.get("foxtrot"))) == {
+        "alpha",
+        "bravo",
+        "charlie",
+        "delta",
+        "echo",
+        "golf",
+    }
     assert "golf" not in weights(engrams[0])
     assert "alpha" not in weights(engrams[6])
     assert all(0.35 <= w <= 1.0 for e in engrams for _, w in e.associations)
@@ -151,16 +158,17 @@ def test_closest_first_and_ltp_on_results(hippocampus, make_engram, now) -> None
     )
     results = hippocampus.pattern_complete("the cat sat on the mat", top_k=5, now=now + HOUR)
     ranked = [e for e, _ in results]
-    assert ranked[:2] == [cat, chase]
-    assert stocks not in ranked
+    ids = [e.engram_id for e in ranked]
+    assert ids[:2] == [cat.engram_id, chase.engram_id] and stocks.engram_id not in ids
     scores = [s for _, s in results]
     assert scores == sorted(scores, reverse=True)
     assert scores[0] == pytest.approx(weighed(math.exp(-1)) * AT_HALF, rel=1e-5)  # R(1 h)
-    for engram in ranked:
+    for engram in [*ranked, *map(hippocampus.index.get, ids)]:  # returned and indexed
         assert engram.access_count == 1
         assert engram.last_accessed == now + HOUR
         assert engram.stability == pytest.approx(LTP_ONCE)
         assert engram.synaptic_strength == 1.0
+    stocks = hippocampus.index.get(stocks.engram_id)
     assert (stocks.access_count, stocks.stability) == (0, 1.0)
 
 
@@ -188,7 +196,7 @@ def test_memory_type_filter(hippocampus, make_engram, now) -> None:
     results = hippocampus.pattern_complete(
         "deploy script", top_k=10, memory_type=MemoryType.SEMANTIC, now=now
     )
-    assert [e for e, _ in results] == [fact]
+    assert [e.engram_id for e, _ in results] == [fact.engram_id]
 
 
 def test_spreading_activation_reaches_associates_two_hops(hippocampus, make_engram, now) -> None:
@@ -263,13 +271,14 @@ def test_each_result_says_why_it_scored(hippocampus, make_engram, now) -> None:
     score, wb = why["b"]
     assert wb.similarity == pytest.approx(0.0, abs=1e-7) and wb.direct == 0.0
     assert wb.spread == pytest.approx(AT_HALF * weighed(math.exp(-1)) * 0.9 * 0.6) == score
-    assert a.access_count == 1  # explained as it was before the recall potentiated it
+    assert hippocampus.index.get("a").access_count == 1  # explained as it was before LTP
 
 
 def test_a_later_fact_supersedes_the_earlier_one(hippocampus, make_engram, now) -> None:
     old = hippocampus.remember(make_engram("My PIN is 1234", engram_id="old", encoded_at=now))
     new = hippocampus.remember(make_engram("My PIN is 5678", engram_id="new", encoded_at=now + 1))
-    assert new.context["supersedes"] == ["old"] and old.context["superseded_by"] == "new"
+    assert new.context["supersedes"] == ["old"] and old.context == {}  # as remembered
+    assert hippocampus.index.get("old").context["superseded_by"] == "new"  # as indexed
     results = hippocampus.complete("My PIN is", now=now + 2)
     assert [e.engram_id for e, _, _ in results] == ["new", "old"]  # the earlier stays findable
     assert results[1][2].superseded_by == "new" and results[0][2].superseded_by is None
@@ -326,7 +335,8 @@ def test_remember_links_neighbours_in_time_and_recall_lifts_them(
 ) -> None:
     question = hippocampus.remember(make_engram("how did the sourdough bread turn out"))
     answer = hippocampus.remember(make_engram("burnt on the bottom", occurred_at=T0 + 1))
-    assert dict(question.associations).get(answer.engram_id) == pytest.approx(0.7)
+    linked = hippocampus.index.get(question.engram_id)
+    assert dict(linked.associations).get(answer.engram_id) == pytest.approx(0.7)
     hippocampus.remember(make_engram("stock prices fell sharply", occurred_at=T0 + 7200))
     found = hippocampus.complete("sourdough bread", top_k=3, now=now)
     by_id = {e.engram_id: why for e, _, why in found}

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import msgspec
 import numpy as np
 import redis.asyncio as aioredis
 
 from neurram.bus import Namespace
-from neurram.engram import Engram, MemoryType
+from neurram.engram import Engram, MemoryType, enc_hook
 from neurram.runtime.store import MemoryStore
 
 
@@ -80,3 +81,15 @@ async def test_restatements_are_found_by_normalised_content(
     same = engram("n", "the pin  is 1234")
     other_type = engram("m", "the pin is 1234", memory_type=MemoryType.SEMANTIC)
     assert await store.find_restatements([same, other_type]) == ["a"]
+
+
+async def test_an_engram_stored_in_the_float32_form_is_read(
+    redis: aioredis.Redis, brain_id: str
+) -> None:
+    store = MemoryStore(redis, Namespace(brain_id))
+    old = Engram(engram_id="old", content="x", embedding=np.arange(4, dtype=np.float32) / 7)
+    await redis.hset(store.engrams_key, "old", msgspec.msgpack.encode(old, enc_hook=enc_hook))
+    await save(store, engram("new"))
+    found = {e.engram_id: e for e in await store.all()}
+    np.testing.assert_array_equal(found["old"].embedding, old.embedding)
+    np.testing.assert_array_equal(found["new"].embedding, np.ones(4, np.float32) / 2)
