@@ -137,7 +137,7 @@ class Vitals(msgspec.Struct, kw_only=True):
 _encoder = msgspec.msgpack.Encoder(enc_hook=enc_hook)
 _decoder = msgspec.msgpack.Decoder(Engram, dec_hook=dec_hook)
 _layer_decoder = msgspec.msgpack.Decoder(_LayerOnly)
-_vitals_decoder = msgspec.msgpack.Decoder(list[Vitals])
+_vitals_decoder = msgspec.msgpack.Decoder(Vitals)
 
 
 def dump_engram(engram: Engram) -> bytes:
@@ -155,6 +155,6 @@ def load_layer(data: bytes) -> Layer:
     return _layer_decoder.decode(data).layer
 
 
-def load_vitals(data: bytes) -> list[Vitals]:
-    """The vitals of each engram in a msgpack array of stored engrams."""
+def load_vitals(data: bytes) -> Vitals:
+    """What sleep's rules read of a stored engram, without decoding the rest."""
     return _vitals_decoder.decode(data)

@@ -12,7 +12,6 @@ Keys under the brain's namespace:
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -57,19 +56,6 @@ for i = 1, #ARGV, 3 do
 end
 return done
 """
-# One HSCAN step whose engrams come back as one msgpack array (an array32 header, then the
-# stored engrams back to back): one reply to parse, not two per engram.
-_SCAN_PACKED = """
-local reply = redis.call('HSCAN', KEYS[1], ARGV[1], 'COUNT', ARGV[2])
-local blobs = {}
-for i = 2, #reply[2], 2 do
-  blobs[#blobs + 1] = reply[2][i]
-end
-local n = #blobs
-local header = string.char(0xdd, math.floor(n / 16777216) % 256, math.floor(n / 65536) % 256,
-  math.floor(n / 256) % 256, n % 256)
-return {reply[1], header .. table.concat(blobs)}
-"""
 CHANGE_LOG_MAXLEN = 200_000  # a reader further behind than this rebuilds from the engrams
 
 
@@ -98,7 +84,6 @@ class MemoryStore:
         self.autosleep_key = namespace.key("autosleep")
         self.outcomes_key = namespace.key("outcomes")
         self._compare_and_set = redis.register_script(_COMPARE_AND_SET)
-        self._scan_packed = redis.register_script(_SCAN_PACKED)
 
     def pipeline(self) -> Pipeline:
         """A MULTI/EXEC pipeline: staged writes and emits commit together."""
@@ -137,23 +122,9 @@ class MemoryStore:
 
     async def scan_vitals(self, count: int = SCAN_COUNT) -> AsyncIterator[list[Vitals]]:
         """Every engram's :class:`Vitals`, in chunks (HSCAN: one written meanwhile may come
-        twice). The server reads the next chunk while the caller handles this one."""
-        cursor, packed = await self._scan_step(0, count)
-        while True:
-            step = asyncio.ensure_future(self._scan_step(cursor, count)) if cursor else None
-            try:
-                yield load_vitals(packed)
-            except BaseException:  # the caller stopped early
-                if step is not None:
-                    step.cancel()
-                raise
-            if step is None:
-                return
-            cursor, packed = await step
-
-    async def _scan_step(self, cursor: int, count: int) -> tuple[int, bytes]:
-        reply: list[Any] = await self._scan_packed(keys=[self.engrams_key], args=[cursor, count])
-        return int(reply[0]), reply[1]
+        twice)."""
+        async for blobs in self.scan_blobs(count):
+            yield [load_vitals(blob) for blob in blobs.values()]
 
     async def layer_counts(self) -> Counter[Layer]:
         """How many engrams rest in each layer: one pass over the store, decoding only the

@@ -183,9 +183,9 @@ def test_verdicts_from_vitals_are_those_from_whole_engrams(make_engram, now) -> 
         )
         for i in range(500)
     ]
-    packed = b"\xdd" + len(engrams).to_bytes(4, "big") + b"".join(map(dump_engram, engrams))
+    vitals = [load_vitals(dump_engram(e)) for e in engrams]
     logic = SleepCycle(silent_retention_days=30)
-    whole, vital = logic.verdicts(engrams, now), logic.verdicts(load_vitals(packed), now)
+    whole, vital = logic.verdicts(engrams, now), logic.verdicts(vitals, now)
     assert (whole.action == vital.action).all()
     assert len(set(whole.action)) == 5  # every action occurs
     plan = logic.plan(engrams, set(), now)

@@ -83,20 +83,6 @@ async def test_scan_vitals_reads_what_sleep_needs_of_everything(
         assert v.synaptic_strength == e.synaptic_strength
 
 
-async def test_a_scan_of_vitals_left_early_leaves_the_store_usable(
-    redis: aioredis.Redis, brain_id: str
-) -> None:
-    """The chunk read ahead is cancelled; later commands get their own replies."""
-    store = MemoryStore(redis, Namespace(brain_id))
-    await save(store, *(engram(f"e{i}", f"fact {i}") for i in range(1200)))
-    scan = store.scan_vitals(count=100)
-    async for _ in scan:
-        break
-    await scan.aclose()
-    assert await store.count() == 1200
-    assert len([v async for chunk in store.scan_vitals() for v in chunk]) == 1200
-
-
 async def test_change_log_lists_writes_and_deletes(redis: aioredis.Redis, brain_id: str) -> None:
     store = MemoryStore(redis, Namespace(brain_id))
     position, added, held = await store.change_log_head()
