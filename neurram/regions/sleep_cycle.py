@@ -37,6 +37,7 @@ from neurram.settings import ForgettingLaw
 
 LOCK_MS = 120_000
 KEEP, CONSOLIDATE, DECAY, SILENCE, DELETE = range(5)  # a verdict's action
+CONSOLIDATION_BATCH = 500
 STRENGTH_STEP = 0.01  # a decay smaller than this is not worth a write
 SECONDS_PER_DAY = 86_400.0
 
@@ -128,7 +129,7 @@ class SleepCycle:
 
     def verdicts(self, engrams: Sequence[Vital], now: float) -> Verdicts:
         """What the cycle does to each engram, decided for all of them at once."""
-        layer = np.array([e.layer.value for e in engrams], dtype=str)
+        layer = np.array([e.layer for e in engrams], dtype=str)
         silent = layer == Layer.SILENT.value
         access_count, salience, last_accessed, stability, strength = _numbers(engrams)
         qualifies = (access_count >= self.min_access_count) | (salience >= self.min_salience)
@@ -247,6 +248,7 @@ class SleepCycleActor(Actor):
         working_memory = set(await self.store.working_memory_ids())
         seen: set[str] = set()
         stats = dict.fromkeys(("consolidated", "pruned_wm", "pruned_ltm", "decayed", "deleted"), 0)
+        replay: list[Engram] = []  # sent in batches: each batch waits for its answers
         async for vitals in self.store.scan_vitals():
             fresh = [v for v in vitals if v.engram_id not in seen]
             seen.update(v.engram_id for v in fresh)
@@ -256,7 +258,10 @@ class SleepCycleActor(Actor):
                 [v.engram_id for v, a in zip(fresh, verdicts.action, strict=True) if a != KEEP]
             )
             plan = self.logic.plan([load_engram(b) for b in blobs.values()], working_memory, now)
-            stats["consolidated"] += await self._consolidate(plan.consolidate)
+            replay += plan.consolidate
+            if len(replay) >= CONSOLIDATION_BATCH:
+                stats["consolidated"] += await self._consolidate(replay)
+                replay = []
             # what was recalled or changed since it was read is neither silenced nor overwritten
             silenced = plan.prune_wm + plan.prune_ltm
             written = set(
@@ -272,6 +277,7 @@ class SleepCycleActor(Actor):
             ):
                 stats[key] += sum(e.engram_id in written for e in engrams)
             stats["deleted"] += len(await self.store.delete(plan.delete, blobs))
+        stats["consolidated"] += await self._consolidate(replay)
         self.idle.slept(time.time())
         return stats
 
