@@ -10,8 +10,8 @@ to consolidate), 1 % silent, each with a random 384-float embedding, a link to t
 one, and the strength the cycle would have given it a day ago. A Brain with the regions in
 this process (hash encoder, default settings) then sleeps ``--cycles`` times through the bus,
 each cycle right after both reads (the machine's load varies); each cycle's time and counts
-are printed, then the medians. The first cycle has the most to do (the day's decay, the
-consolidations); the later ones find little left.
+are printed, then the medians, and whether hiredis parsed the replies. The first cycle has
+the most to do (the day's decay, the consolidations); the later ones find little left.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 from redis import asyncio as aioredis
+from redis.utils import HIREDIS_AVAILABLE
 
 from neurram import Brain, Engram, Layer, dynamics
 from neurram.bus import Namespace
@@ -112,7 +113,8 @@ async def main() -> None:
         finally:
             await client.aclose()
             server.stop()
-    print(f"medians of {args.cycles}, each cycle measured right after the two reads")
+    parser_name = "hiredis" if HIREDIS_AVAILABLE else "redis-py's Python parser"
+    print(f"medians of {args.cycles}, each cycle right after the two reads; {parser_name}")
     print("| engrams | read and decode all | read all vitals | sleep cycle |")
     print("|---|---|---|---|")
     print(
