@@ -132,7 +132,9 @@ class SleepCycle:
         layer = np.array([e.layer for e in engrams], dtype=str)
         silent = layer == Layer.SILENT.value
         access_count, salience, last_accessed, stability, strength = _numbers(engrams)
-        qualifies = (access_count >= self.min_access_count) | (salience >= self.min_salience)
+        qualifies = dynamics.qualifies(
+            access_count, salience, self.min_access_count, self.min_salience
+        )
         consolidate = ~silent & (layer != Layer.LONG_TERM.value) & qualifies
         retention = dynamics.retention_array(last_accessed, stability, now, self.law)
         active = ~silent & ~consolidate
