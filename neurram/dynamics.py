@@ -218,4 +218,15 @@ def qualifies_for_consolidation(
     min_salience: float = CONSOLIDATION_SALIENCE,
 ) -> bool:
     """Systems consolidation: rehearsed often enough, or salient enough, to go long-term."""
-    return engram.access_count >= min_access_count or engram.salience >= min_salience
+    return bool(qualifies(engram.access_count, engram.salience, min_access_count, min_salience))
+
+
+def qualifies(
+    access_count: npt.ArrayLike,
+    salience: npt.ArrayLike,
+    min_access_count: int = CONSOLIDATION_ACCESS_COUNT,
+    min_salience: float = CONSOLIDATION_SALIENCE,
+) -> npt.NDArray[np.bool_]:
+    """:func:`qualifies_for_consolidation` over arrays of access counts and saliences."""
+    counts, saliences = np.asarray(access_count), np.asarray(salience)
+    return (counts >= min_access_count) | (saliences >= min_salience)

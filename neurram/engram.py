@@ -134,9 +134,24 @@ class _LayerOnly(msgspec.Struct):
     layer: Layer = Layer.SENSORY
 
 
+class Vitals(msgspec.Struct, kw_only=True):
+    """What sleep's rules read of an engram (its defaults are :class:`Engram`'s): decoded
+    without the content and the embeddings, which make up most of a stored engram."""
+
+    engram_id: str = msgspec.field(default_factory=new_id)
+    layer: Layer = Layer.SENSORY
+    salience: float = 0.5
+    access_count: int = 0
+    synaptic_strength: float = 1.0
+    stability: float = 1.0
+    last_accessed: float = msgspec.field(default_factory=time.time)
+    context: dict[str, Any] = msgspec.field(default_factory=dict)
+
+
 _encoder = msgspec.msgpack.Encoder(enc_hook=half_hook)
 _decoder = msgspec.msgpack.Decoder(Engram, dec_hook=dec_hook)
 _layer_decoder = msgspec.msgpack.Decoder(_LayerOnly)
+_vitals_decoder = msgspec.msgpack.Decoder(Vitals)
 
 
 def dump_engram(engram: Engram) -> bytes:
@@ -152,3 +167,8 @@ def load_engram(data: bytes) -> Engram:
 def load_layer(data: bytes) -> Layer:
     """The layer of a stored engram, without decoding the rest (its embeddings)."""
     return _layer_decoder.decode(data).layer
+
+
+def load_vitals(data: bytes) -> Vitals:
+    """What sleep's rules read of a stored engram, without decoding the rest."""
+    return _vitals_decoder.decode(data)

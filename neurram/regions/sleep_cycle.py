@@ -9,8 +9,14 @@ engrams silent for longer than that.
 from __future__ import annotations
 
 import asyncio
+import operator
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any, NamedTuple, Protocol
+
+import numpy as np
+import numpy.typing as npt
 
 from neurram import dynamics
 from neurram.bus import Delivery, ReplyInbox
@@ -30,6 +36,8 @@ from neurram.runtime.actor import Actor
 from neurram.settings import ForgettingLaw
 
 LOCK_MS = 120_000
+KEEP, CONSOLIDATE, DECAY, SILENCE, DELETE = range(5)  # a verdict's action
+CONSOLIDATION_BATCH = 500
 STRENGTH_STEP = 0.01  # a decay smaller than this is not worth a write
 SECONDS_PER_DAY = 86_400.0
 
@@ -46,6 +54,36 @@ class SleepPlan:
     prune_ltm: list[Engram] = field(default_factory=list)
     decayed: list[Engram] = field(default_factory=list)
     delete: list[str] = field(default_factory=list)
+
+
+class Vital(Protocol):
+    """What the rules read of an engram: an :class:`Engram`, or its :class:`Vitals`."""
+
+    engram_id: str
+    layer: Layer
+    salience: float
+    access_count: int
+    synaptic_strength: float
+    stability: float
+    last_accessed: float
+    context: dict[str, Any]
+
+
+class Verdicts(NamedTuple):
+    """Per engram: its action (``KEEP``, ``CONSOLIDATE``, ...) and its retention now."""
+
+    action: npt.NDArray[np.int8]
+    retention: npt.NDArray[np.float64]
+
+
+_NUMBERS = operator.attrgetter(
+    "access_count", "salience", "last_accessed", "stability", "synaptic_strength"
+)
+
+
+def _numbers(engrams: Sequence[Vital]) -> npt.NDArray[np.float64]:
+    """The numbers the rules read, one column each (in ``_NUMBERS``' order)."""
+    return np.array(list(map(_NUMBERS, engrams)), dtype=np.float64).reshape(-1, 5).T
 
 
 class SleepCycle:
@@ -70,33 +108,52 @@ class SleepCycle:
 
     def plan(self, engrams: list[Engram], working_memory: set[str], now: float) -> SleepPlan:
         plan = SleepPlan()
-        for engram in engrams:
-            if engram.layer is Layer.SILENT:
-                if self.expired(engram, now):
-                    plan.delete.append(engram.engram_id)
-                continue
-            if engram.layer is not Layer.LONG_TERM and dynamics.qualifies_for_consolidation(
-                engram, self.min_access_count, self.min_salience
-            ):
+        verdicts = self.verdicts(engrams, now)
+        for engram, action, retention in zip(
+            engrams, verdicts.action, verdicts.retention, strict=True
+        ):
+            if action == DELETE:
+                plan.delete.append(engram.engram_id)
+            elif action == CONSOLIDATE:
                 plan.consolidate.append(engram)
-                continue
-            before = engram.synaptic_strength
-            if dynamics.decay(engram, now, self.law) >= self.threshold:
-                if abs(engram.synaptic_strength - before) >= STRENGTH_STEP:
-                    plan.decayed.append(engram)
-                continue
-            dynamics.silence(engram, now)
-            if engram.engram_id in working_memory:
-                plan.prune_wm.append(engram)
-            else:
-                plan.prune_ltm.append(engram)
+            elif action == DECAY:
+                engram.synaptic_strength = float(retention)
+                plan.decayed.append(engram)
+            elif action == SILENCE:
+                engram.synaptic_strength = float(retention)
+                dynamics.silence(engram, now)
+                (plan.prune_wm if engram.engram_id in working_memory else plan.prune_ltm).append(
+                    engram
+                )
         return plan
 
-    def expired(self, engram: Engram, now: float) -> bool:
-        """Whether a silent engram has been silent for longer than the retention (if any)."""
+    def verdicts(self, engrams: Sequence[Vital], now: float) -> Verdicts:
+        """What the cycle does to each engram, decided for all of them at once."""
+        layer = np.array([e.layer for e in engrams], dtype=str)
+        silent = layer == Layer.SILENT.value
+        access_count, salience, last_accessed, stability, strength = _numbers(engrams)
+        qualifies = dynamics.qualifies(
+            access_count, salience, self.min_access_count, self.min_salience
+        )
+        consolidate = ~silent & (layer != Layer.LONG_TERM.value) & qualifies
+        retention = dynamics.retention_array(last_accessed, stability, now, self.law)
+        active = ~silent & ~consolidate
+        silence = active & (retention < self.threshold)
+        moved = np.abs(retention - strength) >= STRENGTH_STEP
+        action = np.full(len(engrams), KEEP, dtype=np.int8)
+        action[silent & self.expired(engrams, now)] = DELETE
+        action[consolidate] = CONSOLIDATE
+        action[active & ~silence & moved] = DECAY
+        action[silence] = SILENCE
+        return Verdicts(action, retention)
+
+    def expired(self, engrams: Sequence[Vital], now: float) -> npt.NDArray[np.bool_]:
+        """Whether each engram, if silent, has been silent for longer than the retention."""
         if self.silent_retention_days is None:
-            return False
-        silenced_at = float(engram.context.get("silenced_at", now))
+            return np.zeros(len(engrams), dtype=bool)
+        silenced_at = np.array(
+            [float(e.context.get("silenced_at", now)) for e in engrams], dtype=np.float64
+        )
         return now - silenced_at > self.silent_retention_days * SECONDS_PER_DAY
 
 
@@ -193,17 +250,25 @@ class SleepCycleActor(Actor):
         working_memory = set(await self.store.working_memory_ids())
         seen: set[str] = set()
         stats = dict.fromkeys(("consolidated", "pruned_wm", "pruned_ltm", "decayed", "deleted"), 0)
-        async for blobs in self.store.scan_blobs():
-            fresh = {i: b for i, b in blobs.items() if i not in seen}
-            seen.update(fresh)
-            engrams = [load_engram(b) for b in fresh.values()]
-            plan = self.logic.plan(engrams, working_memory, now)
-            stats["consolidated"] += await self._consolidate(plan.consolidate)
-            # what was recalled or changed while we planned is neither silenced nor overwritten
+        replay: list[Engram] = []  # sent in batches: each batch waits for its answers
+        async for vitals in self.store.scan_vitals():
+            fresh = [v for v in vitals if v.engram_id not in seen]
+            seen.update(v.engram_id for v in fresh)
+            verdicts = self.logic.verdicts(fresh, now)
+            # only the engrams with something to do are read whole, and judged again as read
+            blobs = await self.store.get_blobs(
+                [v.engram_id for v, a in zip(fresh, verdicts.action, strict=True) if a != KEEP]
+            )
+            plan = self.logic.plan([load_engram(b) for b in blobs.values()], working_memory, now)
+            replay += plan.consolidate
+            if len(replay) >= CONSOLIDATION_BATCH:
+                stats["consolidated"] += await self._consolidate(replay)
+                replay = []
+            # what was recalled or changed since it was read is neither silenced nor overwritten
             silenced = plan.prune_wm + plan.prune_ltm
             written = set(
                 await self.store.save_unchanged(
-                    [(fresh[e.engram_id], e) for e in silenced + plan.decayed],
+                    [(blobs[e.engram_id], e) for e in silenced + plan.decayed],
                     release=[e.engram_id for e in silenced],
                 )
             )
@@ -213,7 +278,8 @@ class SleepCycleActor(Actor):
                 ("decayed", plan.decayed),
             ):
                 stats[key] += sum(e.engram_id in written for e in engrams)
-            stats["deleted"] += len(await self.store.delete(plan.delete, fresh))
+            stats["deleted"] += len(await self.store.delete(plan.delete, blobs))
+        stats["consolidated"] += await self._consolidate(replay)
         self.idle.slept(time.time())
         return stats
 

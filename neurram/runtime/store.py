@@ -25,7 +25,16 @@ from neurram.bus import FIELD, Namespace, stage
 from neurram.bus.bounds import log_head, stage_cap
 from neurram.bus.entries import text
 from neurram.bus.messages import MESSAGES, Change
-from neurram.engram import Engram, Layer, MemoryType, dump_engram, load_engram, load_layer
+from neurram.engram import (
+    Engram,
+    Layer,
+    MemoryType,
+    Vitals,
+    dump_engram,
+    load_engram,
+    load_layer,
+    load_vitals,
+)
 from neurram.errors import NeurramError
 from neurram.salience import normalize_content
 
@@ -110,6 +119,12 @@ class MemoryStore:
             yield {text(i): blob for i, blob in blobs.items()}
             if cursor == 0:
                 return
+
+    async def scan_vitals(self, count: int = SCAN_COUNT) -> AsyncIterator[list[Vitals]]:
+        """Every engram's :class:`Vitals`, in chunks (HSCAN: one written meanwhile may come
+        twice)."""
+        async for blobs in self.scan_blobs(count):
+            yield [load_vitals(blob) for blob in blobs.values()]
 
     async def layer_counts(self) -> Counter[Layer]:
         """How many engrams rest in each layer: one pass over the store, decoding only the

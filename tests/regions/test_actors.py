@@ -165,6 +165,28 @@ async def test_long_term_regions_store(
 
 
 @pytest.mark.parametrize("running", ["sleep_cycle"], indirect=True)
+async def test_sleep_judges_again_what_changed_after_its_scan(
+    running: Region, inbox: ReplyInbox[Reply], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its vitals said silence, but a recall landed before it was read whole: it is kept."""
+    await running.store.put([encoded(layer=Layer.WORKING, last_accessed=time.time() - 8.64e6)])
+    scan = MemoryStore.scan_vitals
+
+    async def recalled_meanwhile(store: MemoryStore, count: int = 500) -> AsyncIterator[list]:
+        async for chunk in scan(store, count):
+            await running.store.put([encoded(layer=Layer.WORKING, access_count=1)])
+            yield chunk
+
+    monkeypatch.setattr(MemoryStore, "scan_vitals", recalled_meanwhile)
+    inbox.expect("z1")
+    await running.send("sleep", SleepRequest(request_id="z1", reply_to=inbox.stream))
+    reply = await inbox.wait("z1", 10)
+    assert isinstance(reply, SleepReply) and not any(reply.stats.values())
+    kept = await running.store.get("e1")
+    assert kept is not None and (kept.layer, kept.access_count) == (Layer.WORKING, 1)
+
+
+@pytest.mark.parametrize("running", ["sleep_cycle"], indirect=True)
 async def test_sleep_cycle_answers_with_its_counts(
     running: Region, inbox: ReplyInbox[Reply]
 ) -> None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
-from neurram.engram import Layer
+from neurram.engram import Layer, dump_engram, load_vitals
 from neurram.regions.sleep_cycle import IdleDetector, SleepCycle, SleepPlan
 
 from .conftest import HOUR
@@ -95,7 +96,8 @@ def test_an_unchanged_strength_is_not_rewritten(make_engram, now) -> None:
     faded_a_little = make_engram(engram_id="little", layer=Layer.WORKING, last_accessed=now - 72.0)
     plan = SleepCycle(law=EXP).plan([fresh, faded_a_little], set(), now)
     assert ids(plan.decayed) == ["little"]  # 1 - e^-0.02 >= 0.01 > 1 - e^-(10/3600)
-    assert fresh.synaptic_strength == pytest.approx(math.exp(-10 / HOUR))
+    assert fresh.synaptic_strength == 1.0  # left as stored
+    assert faded_a_little.synaptic_strength == pytest.approx(math.exp(-72 / HOUR))
 
 
 def test_mixed_snapshot(make_engram, now) -> None:
@@ -162,6 +164,34 @@ def test_power_law_silences_on_a_human_scale(make_engram, now, stability, days, 
     plan = SleepCycle().plan([engram], set(), now)
     assert (engram.layer is Layer.SILENT) is silenced
     assert len(plan.prune_ltm) == int(silenced)
+
+
+def test_verdicts_from_vitals_are_those_from_whole_engrams(make_engram, now) -> None:
+    """The cycle judges everything from :class:`Vitals` first, whole engrams only after."""
+    rng = np.random.default_rng(3)
+    engrams = [
+        make_engram(
+            engram_id=f"e{i}",
+            layer=Layer(rng.choice([*Layer])),
+            salience=float(rng.uniform(0.3, 0.9)),
+            access_count=int(rng.integers(0, 4)),
+            stability=float(rng.uniform(0.1, 200.0)),
+            synaptic_strength=float(rng.uniform(0.0, 1.0)),
+            last_accessed=now - float(rng.uniform(0.0, 400.0)) * DAY,
+            embedding=rng.normal(size=8).astype(np.float32),
+            context={"silenced_at": now - float(rng.uniform(0.0, 60.0)) * DAY},
+        )
+        for i in range(500)
+    ]
+    vitals = [load_vitals(dump_engram(e)) for e in engrams]
+    logic = SleepCycle(silent_retention_days=30)
+    whole, vital = logic.verdicts(engrams, now), logic.verdicts(vitals, now)
+    assert (whole.action == vital.action).all()
+    assert len(set(whole.action)) == 5  # every action occurs
+    plan = logic.plan(engrams, set(), now)
+    acted = {e.engram_id for e in plan.consolidate + plan.decayed + plan.prune_ltm}
+    judged = zip(engrams, vital.action, strict=True)
+    assert acted | set(plan.delete) == {e.engram_id for e, action in judged if action}
 
 
 # --- IdleDetector -----------------------------------------------------------------------

@@ -7,7 +7,7 @@ import numpy as np
 import redis.asyncio as aioredis
 
 from neurram.bus import Namespace
-from neurram.engram import Engram, MemoryType, enc_hook
+from neurram.engram import Engram, Layer, MemoryType, enc_hook
 from neurram.runtime.store import MemoryStore
 
 
@@ -60,6 +60,28 @@ async def test_scan_covers_everything_in_chunks(redis: aioredis.Redis, brain_id:
     chunks = [chunk async for chunk in store.scan(count=100)]
     assert len(chunks) > 1
     assert sorted(e.engram_id for c in chunks for e in c) == sorted(f"e{i}" for i in range(1200))
+
+
+async def test_scan_vitals_reads_what_sleep_needs_of_everything(
+    redis: aioredis.Redis, brain_id: str
+) -> None:
+    store = MemoryStore(redis, Namespace(brain_id))
+    assert [chunk async for chunk in store.scan_vitals()] == [[]]
+    stored = [
+        engram(f"e{i}", f"fact {i}", layer=Layer.SILENT, stability=2.0 + i, access_count=i)
+        for i in range(1200)
+    ]
+    stored[7].context["silenced_at"] = 12.5
+    await save(store, *stored)
+    chunks = [chunk async for chunk in store.scan_vitals(count=100)]
+    assert len(chunks) > 1
+    vitals = {v.engram_id: v for chunk in chunks for v in chunk}
+    assert sorted(vitals) == sorted(e.engram_id for e in stored)
+    for e in stored:
+        v = vitals[e.engram_id]
+        assert (v.layer, v.stability, v.access_count) == (e.layer, e.stability, e.access_count)
+        assert (v.last_accessed, v.salience, v.context) == (e.last_accessed, e.salience, e.context)
+        assert v.synaptic_strength == e.synaptic_strength
 
 
 async def test_change_log_lists_writes_and_deletes(redis: aioredis.Redis, brain_id: str) -> None:
