@@ -10,7 +10,7 @@ import redis.asyncio as aioredis
 
 from neurram import BrainUnavailableError, MemoryType
 from neurram.bus import Namespace
-from neurram.bus.pressure import stage_report
+from neurram.bus.pressure import report
 
 from .conftest import BrainFactory
 
@@ -23,12 +23,6 @@ async def test_a_producer_faster_than_attention_loses_nothing(make_brain: BrainF
     for i in range(stimuli):
         await brain.perceive(f"load fact {i}: item {i} weighs {i % 97} kg", wait=False)
     assert await brain.flush() == {"held": stimuli, "stored": 0, "gated": 0, "expired": 0}
-
-
-async def report(redis: aioredis.Redis, runner: str, wait: float) -> None:
-    pipe = redis.pipeline(transaction=False)
-    stage_report(pipe, runner, wait)
-    await pipe.execute()
 
 
 async def test_a_busy_runner_holds_every_producer_and_what_it_held_does_not_expire(

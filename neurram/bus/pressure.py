@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from redis.asyncio import Redis
 from redis.asyncio.client import Pipeline
 
 from neurram.bus.bounds import parse_id
@@ -33,9 +34,10 @@ READ_COUNT = 64  # newest reports a producer reads: each busy runner reports onc
 # REPORT_EVERY, so the latest of each is among them while at most 64 report at once
 
 
-def stage_report(pipe: Pipeline, runner: str, wait: float) -> None:
-    """Queue ``runner``'s report that namespaces woken for it wait ``wait`` seconds."""
-    pipe.xadd(
+async def report(redis: Redis, runner: str, wait: float) -> None:
+    """Report that namespaces woken for ``runner`` wait ``wait`` seconds (``redis``: a
+    client of the server of :data:`PRESSURE`)."""
+    await redis.xadd(
         PRESSURE,
         {"runner": runner, "wait": f"{wait:.3f}"},
         maxlen=PRESSURE_MAXLEN,

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 
 import structlog
@@ -48,14 +48,7 @@ class Cell:
 class Cells:
     """Loaded brains, least recently used first, loading and unloading them on demand."""
 
-    def __init__(
-        self,
-        regions: Mapping[str, object],
-        make: MakeActor,
-        budget: int,
-        pinned: Collection[str] = (),
-    ) -> None:
-        self._regions = list(regions)
+    def __init__(self, make: MakeActor, budget: int, pinned: Collection[str] = ()) -> None:
         self._make = make
         self.budget = budget
         self._pinned = frozenset(pinned)

@@ -45,7 +45,7 @@ from neurram.bus import Namespace
 from neurram.bus.doorbell import REGISTRY, Listener, Ring, registered, stage_rings
 from neurram.bus.entries import text
 from neurram.bus.lanes import Lane
-from neurram.bus.pressure import FLOOR, REPORT_EVERY, stage_report
+from neurram.bus.pressure import FLOOR, REPORT_EVERY, report
 from neurram.encoder import Encoder, resolve_encoder
 from neurram.engram import new_id
 from neurram.errors import BrainUnavailableError
@@ -108,7 +108,7 @@ class RegionHost:
                 brain=next(iter(self.brains)) if len(self.brains) == 1 else None,
             )
         )
-        self.cells = Cells(classes, self._make, settings.index_cache_engrams, self.brains)
+        self.cells = Cells(self._make, settings.index_cache_engrams, self.brains)
         self.lanes = {
             name: Lane(name, partial(self._poll, name), partial(self._due, name), settings.lanes)
             for name in classes
@@ -267,10 +267,8 @@ class RegionHost:
             self._late = 0.0
             wait = wait if wait >= FLOOR else 0.0
             if wait or reported:
-                pipe = self._connection.doorbell.pipeline(transaction=False)
-                stage_report(pipe, self._host, wait)
                 try:
-                    await pipe.execute()
+                    await report(self._connection.doorbell, self._host, wait)
                 except redis_errors.RedisError as exc:
                     self.log.warning("pressure.not_reported", error=repr(exc))
                     continue

@@ -69,7 +69,7 @@ def cache(
     def make(brain: str, region: str) -> Any:
         return FakeActor(brain, engrams, events, gate)
 
-    return Cells({"hippocampus": object()}, make, budget, pinned), events
+    return Cells(make, budget, pinned), events
 
 
 async def touch(cells: Cells, *brains: str) -> None:
