@@ -119,7 +119,7 @@ class RegionHost:
                 "doorbell": self._listen,
                 "sweep": self._sweep,
                 "housekeeping": self._housekeep,
-                **({"pressure": self._report_pressure} if HELD_BACK in self._consumers_of else {}),
+                **({"pressure": self._report_pressure} if self._held_back else {}),
             }
         )
         self.log = structlog.get_logger("neurram").bind(component="host")
