@@ -21,15 +21,15 @@ from neurram.bus import ConsumerStats, Delivery, Namespace, StreamConsumer, stag
 from neurram.bus.bounds import stage_cap, trim_acknowledged
 from neurram.bus.messages import MESSAGES, Heartbeat, Message, Outcome, codec_for
 from neurram.bus.tally import is_tally, stage_tally
-from neurram.encoder import Encoder, resolve_encoder
+from neurram.encoder import Encoder
 from neurram.engram import Vector
+from neurram.runtime.encoding import EncodingQueue
 from neurram.runtime.store import MemoryStore
 from neurram.settings import Settings
 
 if TYPE_CHECKING:
     from neurram.runtime.metrics import Metrics
 
-INLINE_ENCODE = 2  # texts encoded on the event loop rather than in a worker thread
 HEARTBEAT_MAXLEN = 200  # enough for `top` to find the last two beats of every consumer
 KEEPALIVE_PERIODS = 15  # an idle actor beats once every this many heartbeat periods
 OUTCOME_MAXLEN = 100_000
@@ -49,7 +49,7 @@ class ActorContext:
     redis: aioredis.Redis
     name: str  # topology name = consumer group
     host: str  # names this host of regions: machine, process, instance
-    encoder: Encoder | None = None  # explicit encoder; else resolved from settings.model
+    encoding: EncodingQueue  # the host's encoder, shared by its actors
     metrics: Metrics | None = None  # counts and times the actor when metrics are served
     bell: Bell | None = None  # rung after each commit that emitted messages
 
@@ -106,19 +106,16 @@ class Actor:
         return self.ns.key(name)
 
     def encoder(self) -> Encoder:
-        return self.ctx.encoder or resolve_encoder(self.settings.model)
+        return self.ctx.encoding.encoder
 
     async def load_encoder(self) -> None:
         """Load the model (seconds, the first time in a process) off the event loop."""
-        await asyncio.to_thread(self.encoder().encode, ["warm up"])
+        await self.ctx.encoding.load()
 
     async def embed(self, texts: Sequence[str]) -> Vector:
-        """Embeddings of ``texts``. A few are encoded on the event loop (measured: one text
-        takes 7.5 ms there, 12 ms in a worker thread); a batch in a worker thread, so the
-        loop stays responsive."""
-        if len(texts) <= INLINE_ENCODE:
-            return self.encoder().encode(texts)
-        return await asyncio.to_thread(self.encoder().encode, texts)
+        """Embeddings of ``texts``, encoded one call at a time with those of the host's other
+        actors (:mod:`neurram.runtime.encoding`)."""
+        return await self.ctx.encoding.encode(texts)
 
     def emit(self, pipe: Pipeline, stream: str, message: Message) -> None:
         """Stage ``message`` on this brain's ``stream``; :meth:`commit` sends it."""

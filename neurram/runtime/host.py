@@ -53,6 +53,7 @@ from neurram.runtime import topology
 from neurram.runtime.actor import KEEPALIVE_PERIODS, Actor, ActorContext, stopped_within
 from neurram.runtime.cells import Cell, Cells
 from neurram.runtime.connection import Connection
+from neurram.runtime.encoding import EncodingQueue
 from neurram.runtime.metrics import Metrics
 from neurram.runtime.supervisor import Supervisor
 from neurram.settings import Settings
@@ -82,7 +83,7 @@ class RegionHost:
         self.brains = frozenset(brains)
         self._classes = classes
         self._connection = connection
-        self._encoder = encoder
+        self._encoding = EncodingQueue(encoder or resolve_encoder(settings.model))
         self._host = f"{socket.gethostname()}-{os.getpid()}-{new_id()[:6]}"  # unique per host
         self._consumers_of: dict[str, list[str]] = {}
         for name, cls in classes.items():
@@ -174,7 +175,7 @@ class RegionHost:
     async def _ready(self) -> None:
         # the model loads before anything is served, so no stimulus waits (and expires)
         # while the first brain loads it
-        await asyncio.to_thread(self._warm_encoder)
+        await self._encoding.load()
         await self._listening.wait()
         for brain in sorted(self.brains):  # pinned brains answer their first request at once
             for region in self.names:
@@ -201,15 +202,12 @@ class RegionHost:
         assert self._task is not None
         await self._task
 
-    def _warm_encoder(self) -> None:
-        (self._encoder or resolve_encoder(self.settings.model)).encode(["warm up"])
-
     # what the lanes run
     def _make(self, brain: str, region: str) -> Actor:
         settings = msgspec.structs.replace(self.settings, brain_id=brain)
         redis = self._connection.client_for(brain)
         context = ActorContext(
-            settings, redis, region, self._host, self._encoder, self.metrics, self
+            settings, redis, region, self._host, self._encoding, self.metrics, self
         )
         return self._classes[region](context)
 

@@ -1,0 +1,114 @@
+"""A host's encoding queue: one encoding at a time, requests waiting meanwhile merged."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Sequence
+
+import numpy as np
+import pytest
+
+from neurram.encoder import Matrix
+from neurram.runtime.encoding import EncodingQueue
+
+
+class Recorder:
+    """Encodes a text as [its length]; the first call waits for ``go``; records each call."""
+
+    dim = 1
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+        self.started = threading.Event()
+        self.go = threading.Event()
+        self.running = 0
+        self.most_at_once = 0
+
+    def encode(self, texts: Sequence[str]) -> Matrix:
+        self.running += 1
+        self.most_at_once = max(self.most_at_once, self.running)
+        self.calls.append(list(texts))
+        self.started.set()
+        self.go.wait(5)
+        self.running -= 1
+        if "poison" in texts:
+            raise RuntimeError("cannot encode")
+        return np.array([[len(t)] for t in texts], dtype=np.float32)
+
+
+async def test_requests_waiting_meanwhile_are_encoded_in_one_call_and_answered_apart() -> None:
+    encoder = Recorder()
+    queue = EncodingQueue(encoder, max_texts=4)
+    first = asyncio.create_task(queue.encode(["a"]))
+    await asyncio.to_thread(encoder.started.wait, 5)  # encoding "a": the rest must wait
+    rest = [asyncio.create_task(queue.encode(t)) for t in (["bb", "ccc"], ["dddd"], ["ee", "f"])]
+    await asyncio.sleep(0)  # one turn: each task queues its request
+    encoder.go.set()
+    answers = await asyncio.gather(first, *rest)
+    assert [a[:, 0].tolist() for a in answers] == [[1], [2, 3], [4], [2, 1]]
+    assert encoder.calls == [["a"], ["bb", "ccc", "dddd"], ["ee", "f"]]  # at most 4 texts
+    assert encoder.most_at_once == 1
+
+
+async def test_a_failed_encoding_fails_each_request_of_its_batch_only() -> None:
+    encoder = Recorder()
+    queue = EncodingQueue(encoder)
+    first = asyncio.create_task(queue.encode(["a"]))
+    await asyncio.to_thread(encoder.started.wait, 5)
+    poisoned = asyncio.create_task(queue.encode(["poison"]))
+    merged = asyncio.create_task(queue.encode(["b"]))
+    await asyncio.sleep(0)  # one turn: both queue their request
+    encoder.go.set()
+    assert (await first)[:, 0].tolist() == [1]
+    for failed in (poisoned, merged):  # encoded in one call
+        with pytest.raises(RuntimeError, match="cannot encode"):
+            await failed
+    assert (await queue.encode(["later"]))[:, 0].tolist() == [5]
+
+
+async def test_the_last_request_is_encoded_even_behind_a_full_batch() -> None:
+    encoder = Recorder()
+    encoder.go.set()
+    queue = EncodingQueue(encoder, max_texts=2)
+    answers = await asyncio.gather(*(queue.encode([str(n) * n]) for n in (1, 2, 3, 4, 5)))
+    assert [a[:, 0].tolist() for a in answers] == [[1], [2], [3], [4], [5]]
+    assert all(len(call) <= 2 for call in encoder.calls)
+
+
+async def test_a_caller_that_gives_up_neither_stops_the_others_nor_is_encoded() -> None:
+    encoder = Recorder()
+    queue = EncodingQueue(encoder)
+    first = asyncio.create_task(queue.encode(["a"]))
+    await asyncio.to_thread(encoder.started.wait, 5)
+    quitter = asyncio.create_task(queue.encode(["quitter"]))
+    waiter = asyncio.create_task(queue.encode(["waiter"]))
+    await asyncio.sleep(0)  # one turn: both queue their request
+    first.cancel()  # the caller whose request is being encoded gives up, and another waiting
+    quitter.cancel()
+    encoder.go.set()
+    assert (await waiter)[:, 0].tolist() == [6]
+    assert encoder.calls == [["a"], ["waiter"]]
+    with pytest.raises(asyncio.CancelledError):
+        await first
+
+
+async def test_a_few_texts_are_encoded_on_the_loop_only_when_nothing_else_is_encoding() -> None:
+    encoder = Recorder()
+    queue = EncodingQueue(encoder, inline_texts=1)
+    encoder.go.set()
+    await queue.load()  # off the loop, whatever its size
+    loop_thread = threading.get_ident()
+    threads: list[int] = []
+    encode = encoder.encode
+
+    def recording(texts: Sequence[str]) -> Matrix:
+        threads.append(threading.get_ident())
+        return encode(texts)
+
+    encoder.encode = recording  # type: ignore[method-assign]
+    await queue.encode(["a"])
+    await asyncio.gather(queue.encode(["bb", "c"]), queue.encode(["d"]))
+    assert threads[0] == loop_thread  # alone and small: no thread hop
+    assert threads[1] != loop_thread  # two texts: a worker thread...
+    assert len(threads) == 2  # ...which took the one text that came meanwhile too
