@@ -189,6 +189,7 @@ class RegionHost:
                 await self._task
             self._task = None
         await self.cells.close()
+        self._encoding.close()
         if self._metrics_task is not None:
             await self._metrics_task
             self._metrics_task = None
