@@ -25,6 +25,11 @@ Matrix = npt.NDArray[np.float32]
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 HASH_MODEL = "hash"
 ENCODE_BATCH_SIZE = 64
+TORCH_THREADS = 1  # torch's threads per operation, set when the model loads (process-wide).
+# Measured on the 2-core machine with other work running (load average 9): a batch of 32
+# took 0.13 s with one thread and 1.7 to 2.3 s with two, whose threads spin waiting for
+# each other when the cores are oversubscribed; one thread also leaves a core to the
+# event loop. After the model loads, torch.set_num_threads() changes it.
 
 
 class Encoder(Protocol):
@@ -124,6 +129,7 @@ class SentenceTransformerEncoder:
 def _load_sentence_transformer(model: str) -> tuple[Any, int]:
     """Import and load the model on CPU without network access when ``model`` is a path."""
     try:
+        import torch
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
@@ -131,6 +137,7 @@ def _load_sentence_transformer(model: str) -> tuple[Any, int]:
         hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
         try:
             loaded = SentenceTransformer(model, device="cpu", local_files_only=Path(model).is_dir())
+            torch.set_num_threads(TORCH_THREADS)
         finally:
             if bars:
                 hf_logging.enable_progress_bar()  # type: ignore[no-untyped-call]
