@@ -116,22 +116,23 @@ class Throttle:
         once a ``REFILL`` share of the window is free, so it measures once per burst; it takes
         half the free room, leaving the rest to other producers measuring meanwhile, and
         less as the busiest runner's wait nears ``max_wait``: the producers of every
-        namespace it serves share it."""
+        namespace it serves share it. Held for that wait alone, it is never stalled: its own
+        namespace has nothing waiting to make progress on, and the runner's report is fresh,
+        so the runner is alive (a dead one's reports stop counting)."""
         self._learn(load)
         window = self.window()
         room = self.check_every if window is None else window - load.lag
         need = 1 if window is None else max(1, min(self.check_every, int(window * REFILL)))
         pressure = load.pressure or 0.0
-        if (
-            room >= need
-            and max(load.age, pressure) <= self.max_wait
-            and load.backlog <= self.max_backlog
-        ):
+        own = room >= need and load.age <= self.max_wait and load.backlog <= self.max_backlog
+        if own and pressure <= self.max_wait:
             self._watchdog.reset()
             free = 1.0 - pressure / self.max_wait if pressure else 1.0  # max_wait >= pressure
             self._sent, self._credit = 0, max(1, int(min(self.check_every, room // 2) * free))
             return "go"
-        if self._watchdog.idle(load.progress, now) > self.stall_seconds:
+        if own:  # held for the runners alone: a fresh report says they are at work
+            self._watchdog.reset()
+        elif self._watchdog.idle(load.progress, now) > self.stall_seconds:
             return "stalled"
         return "wait"
 

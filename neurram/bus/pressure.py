@@ -1,11 +1,13 @@
 """Runner pressure: how long a runner's woken namespaces wait for their turn, for every
 producer's backpressure.
 
-A runner serving many namespaces reads each one's entry stream in turn. A producer that
+A runner serving many namespaces serves each one's streams in turn. A producer that
 measures only its own namespace (:func:`~neurram.bus.flow.measure`) cannot see that fifty
 others are queued ahead of it: each of them would take its full credit at once, and the
-runner would read the last entries too late. So, while namespaces wait for its entry lanes
-(:data:`FLOOR` or more), a runner appends its longest such wait to one shared stream,
+runner would read the last entries too late, or, past its entry stream, keep them waiting
+for its model for tens of seconds. So, while namespaces wait for any lane a produced entry
+goes through (:data:`FLOOR` or more), a runner appends its longest such wait to one shared
+stream,
 :data:`PRESSURE`, every :data:`REPORT_EVERY` seconds, and once more when the wait is over
 (a wait of 0). A producer reads the newest reports beside its own streams and counts each
 runner's latest one that is at most :data:`FRESH` seconds old (an entry id is its server

@@ -96,7 +96,8 @@ class RegionHost:
             for stream in topology.load_actor(path).consumes
         }
         self._known: set[str] = set(self.brains)
-        self._held_back = set(self._consumers_of.get(HELD_BACK, ()))  # regions reading it
+        self._held_back = topology.downstream(settings, HELD_BACK) & set(classes)  # regions
+        # here that what producers are held back on goes through
         self._late = 0.0  # the longest any of them read a message after it was sent, since
         # the last report of pressure
         self.metrics = (
@@ -252,8 +253,10 @@ class RegionHost:
         return True
 
     async def _report_pressure(self, stop: asyncio.Event) -> None:
-        """Every ``REPORT_EVERY`` while brains wait for the lanes that read what producers
-        are held back on, and once when none does, report the longest wait
+        """Every ``REPORT_EVERY`` while brains wait for the lanes that what producers are held
+        back on goes through (a stimulus: from the SensoryCortex to the Hippocampus and
+        long-term regions, not the sleep cycle), and once when none does, report the longest
+        wait
         (:mod:`neurram.bus.pressure`): every client's backpressure counts it. The wait is
         the longer of the oldest wake those lanes have not served yet, and the longest a
         message they read since the last report had waited (a brain with more than a batch

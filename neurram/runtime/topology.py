@@ -61,3 +61,20 @@ def select(settings: Settings, names: Sequence[str] = ()) -> dict[str, type[Acto
     if unknown:
         raise ConfigurationError(f"unknown region(s) {unknown}; known: {sorted(table)}")
     return {name: load_actor(table[name]) for name in (names or table)}
+
+
+def downstream(settings: Settings, stream: str) -> set[str]:
+    """The regions a message of ``stream`` goes through: those that consume it, and those
+    that consume what they emit, and so on."""
+    actors = {name: load_actor(path) for name, path in region_table(settings).items()}
+    found: set[str] = set()
+    streams, seen = [stream], {stream}
+    while streams:
+        current = streams.pop()
+        for name, cls in actors.items():
+            if current in cls.consumes and name not in found:
+                found.add(name)
+                fresh = set(cls.emits) - seen
+                seen |= fresh
+                streams.extend(fresh)
+    return found

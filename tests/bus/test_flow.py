@@ -98,6 +98,16 @@ def test_held_back_without_progress_is_stalled_not_slow() -> None:
     assert flow.verdict(moving, now=5.2) == "wait"  # the consumers moved: patience again
 
 
+def test_held_back_for_a_busy_runner_alone_is_never_stalled() -> None:
+    flow = throttle()
+    idle_here = load(pressure=2.0, progress=("5-0",))  # this brain has nothing waiting
+    assert flow.verdict(idle_here, now=0.0) == "wait"
+    assert flow.verdict(idle_here, now=60.0) == "wait"
+    stuck_here = load(lag=500, delivered=None, age=2.0, pressure=2.0, progress=("5-0",))
+    assert flow.verdict(stuck_here, now=65.0) == "wait"
+    assert flow.verdict(stuck_here, now=70.1) == "stalled"  # its own entries wait unread
+
+
 def test_watchdog_counts_from_the_last_change() -> None:
     dog = Watchdog()
     assert dog.idle(1, 10.0) == 0.0

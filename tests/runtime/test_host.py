@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 import redis.asyncio as aioredis
 
 from neurram.bus.entries import text
@@ -25,12 +26,13 @@ async def next_report(redis: aioredis.Redis, runner: str, after: str) -> tuple[s
                 return after, float(fields[b"wait"])
 
 
-async def test_a_runner_reports_how_long_brains_wait_for_its_entry_lanes(
-    redis: aioredis.Redis, redis_url: str, brain_id: str
+@pytest.mark.parametrize("region", ["sensory_cortex", "amygdala"])
+async def test_a_runner_reports_how_long_brains_wait_for_its_lanes_on_the_way_of_stimuli(
+    redis: aioredis.Redis, redis_url: str, brain_id: str, region: str
 ) -> None:
     settings = Settings.load(brain_id=brain_id, model="hash")
-    host = RegionHost(settings, Connection(redis, redis_url), ["sensory_cortex"], brains=[brain_id])
-    lane, runner, stop = host.lanes["sensory_cortex"], host._host, asyncio.Event()
+    host = RegionHost(settings, Connection(redis, redis_url), [region], brains=[brain_id])
+    lane, runner, stop = host.lanes[region], host._host, asyncio.Event()
     latest: Any = await redis.xrevrange(PRESSURE, count=1)
     start = text(latest[0][0]) if latest else "0-0"
     lane.wake(brain_id)  # it waits: no worker serves the lane yet
@@ -46,3 +48,12 @@ async def test_a_runner_reports_how_long_brains_wait_for_its_entry_lanes(
         stop.set()
         await asyncio.gather(*tasks)
         await host.cells.close()
+
+
+async def test_a_runner_whose_lanes_take_no_stimulus_reports_no_pressure(
+    redis: aioredis.Redis, redis_url: str, brain_id: str
+) -> None:
+    settings = Settings.load(brain_id=brain_id, model="hash")
+    host = RegionHost(settings, Connection(redis, redis_url), ["sleep_cycle"], brains=[brain_id])
+    assert "pressure" not in host.supervisor.loops  # a sleep cycle that runs long holds no one
+    await host.cells.close()
