@@ -292,15 +292,17 @@ class HippocampusActor(Actor):
                 self._index(engram)
 
     async def handle(self, batch: list[Delivery[Message]]) -> None:
-        held = [d.message for d in batch if isinstance(d.message, Held)]
+        held = [d for d in batch if isinstance(d.message, Held)]
         recalls = [d.message for d in batch if isinstance(d.message, RecallRequest)]
         if held:
             await self._link(held)
         if recalls:
             await self._recall(recalls)
 
-    async def _link(self, held: list[Held]) -> None:
-        """Link each held engram to the recent ones, then answer the perceiving client."""
+    async def _link(self, deliveries: list[Delivery[Message]]) -> None:
+        """Link each held engram to the recent ones, then answer the perceiving client (and
+        acknowledge ``deliveries`` in the same transaction)."""
+        held = [d.message for d in deliveries if isinstance(d.message, Held)]
         await self.catch_up()  # supersession looks for older engrams in the index
         window = self.settings.association_window
         recent = await self.store.get_many(await self.store.recent_ids(window))
@@ -342,7 +344,7 @@ class HippocampusActor(Actor):
                 detail="rehearsed" if message.rehearsal else "held",
             )
             self.report(pipe, outcome, message.reply_to)
-        await self.commit(pipe)
+        await self.commit(pipe, deliveries)
 
     async def _recall(self, requests: list[RecallRequest]) -> None:
         await self.catch_up()

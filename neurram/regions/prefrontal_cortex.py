@@ -106,13 +106,18 @@ class PrefrontalCortexActor(Actor):
             keep_in_mind(engram, now)
 
         engrams = await self.store.update(held_ids, hold, missing=inserts)
-        await self._fill_slots(tagged, [engrams[i] for i in held_ids], inserts, now)
+        await self._fill_slots(batch, tagged, [engrams[i] for i in held_ids], inserts, now)
 
     async def _fill_slots(
-        self, tagged: list[Tagged], held: list[Engram], inserts: dict[str, Engram], now: float
+        self,
+        batch: list[Delivery[Message]],
+        tagged: list[Tagged],
+        held: list[Engram],
+        inserts: dict[str, Engram],
+        now: float,
     ) -> None:
-        """Update the slots and emit, in one transaction redone if another PrefrontalCortex
-        instance changed the slots meanwhile (WATCH)."""
+        """Update the slots, emit and acknowledge ``batch``, in one transaction redone if
+        another PrefrontalCortex instance changed the slots meanwhile (WATCH)."""
         for _ in range(CAS_ATTEMPTS):
             async with self.store.redis.pipeline(transaction=True) as pipe:
                 await pipe.watch(self.store.wm_key)
@@ -145,7 +150,7 @@ class PrefrontalCortexActor(Actor):
                             Consolidate(request_id=new_id(), region=region, engram=engram),
                         )
                 try:
-                    await self.commit(pipe)
+                    await self.commit(pipe, batch)
                     return
                 except WatchError:
                     continue

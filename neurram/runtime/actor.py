@@ -19,6 +19,9 @@ from redis.asyncio.client import Pipeline
 
 from neurram.bus import ConsumerStats, Delivery, Namespace, StreamConsumer, stage, stage_reply
 from neurram.bus.bounds import stage_cap, trim_acknowledged
+from neurram.bus.codec import FIELD
+from neurram.bus.consumer import Acked, stage_ack, stage_dead
+from neurram.bus.entries import Entry
 from neurram.bus.messages import MESSAGES, Heartbeat, Message, Outcome, codec_for
 from neurram.bus.tally import is_tally, stage_tally
 from neurram.encoder import Encoder, resolve_encoder
@@ -86,13 +89,15 @@ class Actor:
             brain=self.settings.brain_id, region=ctx.name
         )
         self._emitted: weakref.WeakKeyDictionary[Pipeline, set[str]] = weakref.WeakKeyDictionary()
+        self._acked: set[tuple[str, str]] = set()  # of the batch in hand, by its commits
 
     # hooks for subclasses
     async def setup(self) -> None:
         """Prepare before consuming (load a model, build a cache)."""
 
     async def handle(self, batch: list[Delivery[Message]]) -> None:
-        """Handle a batch; return only once every effect is committed (then it is ACKed)."""
+        """Handle a batch; return only once every effect is committed (then it is ACKed, but
+        for the deliveries a commit acknowledged: see :meth:`commit`)."""
         raise NotImplementedError
 
     async def tick(self) -> None:
@@ -144,14 +149,37 @@ class Actor:
         else:
             self.reply(pipe, reply_to, outcome)
 
-    async def commit(self, pipe: Pipeline) -> list[Any]:
+    async def commit(self, pipe: Pipeline, done: Sequence[Delivery[Message]] = ()) -> list[Any]:
         """Execute ``pipe``; then ring for the streams emitted on it, so the regions that
-        consume them learn they have work (see :mod:`neurram.bus.doorbell`)."""
-        replies: list[Any] = await pipe.execute()
+        consume them learn they have work (see :mod:`neurram.bus.doorbell`).
+
+        ``done``: deliveries of the batch in hand whose every effect is on ``pipe`` (a
+        transaction): their ACK goes with it, a round trip fewer than after the handler. A
+        command that fails inside the transaction (a key of the wrong type) does not stop
+        the ACK: those deliveries then go to the dead stream, with the error, as a delivery
+        that kept failing would.
+        """
+        stage_ack(pipe, self.ctx.name, done)
+        replies: list[Any] = await pipe.execute(raise_on_error=not done)
+        self._acked.update((d.stream, d.entry_id) for d in done)
+        failed = next((r for r in replies if isinstance(r, Exception)), None)
+        if failed is not None:
+            await self._bury(done, failed)
         streams = self._emitted.pop(pipe, None)
         if streams and self.ctx.bell is not None:
             await self.ctx.bell.ring(self.settings.brain_id, streams)
         return replies
+
+    async def _bury(self, done: Sequence[Delivery[Message]], error: Exception) -> None:
+        """Copy ``done``, acknowledged by a commit whose ``error`` left effects undone, to
+        the dead stream."""
+        reason = f"acknowledged by a commit that failed: {error}"
+        pipe = self.ctx.redis.pipeline(transaction=False)
+        for d in done:
+            self.log.error("entry moved to dead stream", stream=d.stream, entry_id=d.entry_id)
+            entry = Entry(d.stream, d.entry_id, {FIELD: MESSAGES.encode(d.message)})
+            stage_dead(pipe, self.stream("dead"), self.ctx.name, entry, reason)
+        await pipe.execute()
 
     def footprint(self) -> int:
         """How many engrams this actor holds in memory (what a runner's cache bounds)."""
@@ -166,9 +194,9 @@ class Actor:
             group=self.ctx.name,
             consumer=self.ctx.consumer,
             codec=codec_for(self.consumes),
-            handler=self.handle
+            handler=self._handle
             if self.ctx.metrics is None
-            else self.ctx.metrics.timed(self.ctx.name, self.handle),
+            else self.ctx.metrics.timed(self.ctx.name, self._handle),
             dead_stream=self.stream("dead"),
             batch_size=self.settings.batch_size,
             max_deliveries=self.settings.max_deliveries,
@@ -178,6 +206,12 @@ class Actor:
         if self.ctx.metrics is not None:
             self.ctx.metrics.watch(self.ctx.name, consumer.stats)
         return consumer
+
+    async def _handle(self, batch: list[Delivery[Message]]) -> Acked:
+        """:meth:`handle`; returns the deliveries its commits acknowledged."""
+        self._acked = set()
+        await self.handle(batch)
+        return self._acked
 
     async def beat(
         self, stats: ConsumerStats, *, stopped: bool = False, quiet: bool = False
