@@ -17,7 +17,7 @@ from neurram import dynamics
 from neurram.bus import Delivery
 from neurram.bus.messages import Held, Message, Outcome, RecallReply, RecallRequest
 from neurram.encoder import Encoder, resolve_encoder
-from neurram.engram import Engram, Explanation, Layer, MemoryType, Vector
+from neurram.engram import Engram, Explanation, Layer, MemoryType, Vector, load_engram
 from neurram.fragments import attach_embeddings, texts_to_embed
 from neurram.index import EngramIndex
 from neurram.lexicon import terms
@@ -303,9 +303,11 @@ class HippocampusActor(Actor):
         """Link each held engram to the recent ones, then answer the perceiving client (and
         acknowledge ``deliveries`` in the same transaction)."""
         held = [d.message for d in deliveries if isinstance(d.message, Held)]
-        await self.catch_up()  # supersession looks for older engrams in the index
         window = self.settings.association_window
-        recent = await self.store.get_many(await self.store.recent_ids(window))
+        # supersession looks for older engrams in the index; what catching up read (the
+        # engrams just held, the recent ones) is what the links are written over
+        recent_ids, read = await self.catch_up(window)
+        recent = [load_engram(blob) for i in recent_ids if (blob := read.get(i))]
         edges: list[Edge] = []
         supersede: dict[str, list[str]] = {}
         superseded_by: dict[str, str] = {}
@@ -332,8 +334,9 @@ class HippocampusActor(Actor):
 
         changed = {source for source, _, _ in edges} | set(superseded_by) | set(episodes)
         changed |= {i for i, older in supersede.items() if older}
-        linked = await self.store.update(sorted(changed), link)  # on the stored versions
         pipe = self.store.pipeline()
+        linked = await self.store.update(sorted(changed), link, read=read, log=pipe)  # on
+        # the stored versions
         for message in held:
             engram = linked.get(message.engram.engram_id, message.engram)
             self.store.stage_recent(pipe, engram.engram_id, window)
@@ -390,23 +393,29 @@ class HippocampusActor(Actor):
 
         await self.store.update(list(recalled), potentiate)  # on the stored versions
 
-    async def catch_up(self) -> None:
+    async def catch_up(self, recent: int = 0) -> tuple[list[str], dict[str, bytes | None]]:
         """Apply every change logged since the index was last refreshed (rebuild when the log
-        was trimmed past changes this instance had not read)."""
-        _, added, held = await self.store.change_log_head()
+        was trimmed past changes this instance had not read). Returns the ids of the
+        ``recent`` engrams last linked, and the stored blobs it read by id (None: not
+        stored): theirs and the changed ones, all in the same two round trips."""
+        changes = await self.store.read_changes(self.position, recent)
+        _, added, held = changes.head
+        touched: list[str] = []
         if self.seen < added - held:
             self.log.warning("hippocampus.rebuild", reason="change log trimmed past position")
             await self.rebuild()
-            return
-        self.position, change, read = await self.store.changes_since(self.position)
-        self.seen += read
-        touched = sorted(set(change.upserted) | set(change.deleted))
-        present = {e.engram_id: e for e in await self.store.get_many(touched)}
+        else:
+            self.position, change, read = changes.since
+            self.seen += read
+            touched = sorted(set(change.upserted) | set(change.deleted))
+        ids = list(dict.fromkeys([*touched, *changes.recent]))
+        blobs = await self.store.get_blobs(ids)
         for engram_id in touched:
-            if engram_id in present:
-                self._index(present[engram_id])
+            if engram_id in blobs:
+                self._index(load_engram(blobs[engram_id]))
             else:
                 self.logic.drop(engram_id)
+        return changes.recent, {i: blobs.get(i) for i in ids}
 
     def _index(self, engram: Engram) -> None:
         """Index a stored engram; one that cannot be indexed is logged, never fatal."""

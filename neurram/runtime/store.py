@@ -15,14 +15,15 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
+from redis.exceptions import ResponseError
 from redis.typing import EncodableT
 
 from neurram.bus import FIELD, Namespace, stage
-from neurram.bus.bounds import log_head, stage_cap
+from neurram.bus.bounds import log_head, log_head_of, stage_cap
 from neurram.bus.entries import text
 from neurram.bus.messages import MESSAGES, Change
 from neurram.engram import (
@@ -57,6 +58,14 @@ end
 return done
 """
 CHANGE_LOG_MAXLEN = 200_000  # a reader further behind than this rebuilds from the engrams
+
+
+class Changes(NamedTuple):
+    """What :meth:`MemoryStore.read_changes` read."""
+
+    head: tuple[str, int, int]  # the log's newest id, changes ever logged, changes held
+    since: tuple[str, Change, int]  # the new position, the changes merged, how many entries
+    recent: list[str]  # the engrams last linked, newest first
 
 
 class StoreConflictError(NeurramError):
@@ -163,12 +172,31 @@ class MemoryStore:
 
     async def changes_since(self, position: str, count: int = 1000) -> tuple[str, Change, int]:
         """All changes after ``position``, merged; the new position; how many entries."""
+        return (await self.read_changes(position, count=count)).since
+
+    async def read_changes(self, position: str, recent: int = 0, count: int = 1000) -> Changes:
+        """The change log's head, every change after ``position`` and the ids of the
+        ``recent`` engrams last linked, in one round trip (one more per ``count`` changes
+        beyond the first ``count``)."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.xinfo_stream(self.changes_key)
+        pipe.xrange(self.changes_key, min=f"({position}", count=count)
+        if recent:
+            pipe.lrange(self.recent_key, 0, recent - 1)
+        replies = await pipe.execute(raise_on_error=False)
+        info = replies[0]
+        if isinstance(info, ResponseError):  # no such stream yet
+            head = ("0-0", 0, 0)
+        elif isinstance(info, Exception):
+            raise info
+        else:
+            head = log_head_of(info)
+        if isinstance(replies[1], Exception):
+            raise replies[1]
         merged = Change()
+        batch: list[tuple[bytes, dict[bytes, bytes]]] = replies[1]
         read = 0
         while True:
-            batch: list[tuple[bytes, dict[bytes, bytes]]] = await self.redis.xrange(  # type: ignore[assignment]
-                self.changes_key, min=f"({position}", count=count
-            )
             for entry_id, fields in batch:
                 change = MESSAGES.decode(fields[FIELD])
                 assert isinstance(change, Change)
@@ -177,7 +205,10 @@ class MemoryStore:
                 position = text(entry_id)
             read += len(batch)
             if len(batch) < count:
-                return position, merged, read
+                break
+            batch = await self.redis.xrange(self.changes_key, min=f"({position}", count=count)  # type: ignore[assignment]
+        recent_ids = [text(i) for i in replies[2]] if recent else []
+        return Changes(head, (position, merged, read), recent_ids)
 
     async def outcome_counts(self) -> dict[str, int]:
         """How many stimuli were held, stored, gated and expired (redeliveries may recount)."""
@@ -246,18 +277,30 @@ class MemoryStore:
         ids: Sequence[str],
         change: Callable[[Engram], object],
         missing: Mapping[str, Engram] | None = None,
+        *,
+        read: Mapping[str, bytes | None] | None = None,
+        log: Pipeline | None = None,
     ) -> dict[str, Engram]:
         """Apply ``change`` to each stored engram of ``ids`` atomically: read, change,
         compare-and-set, and on a concurrent write read again and redo. An id not stored is
         inserted from ``missing`` (changed likewise), else skipped. Returns what was written.
+
+        ``read``: what the caller read already, by id (None: not stored); the first try
+        compares with it instead of reading (an id not in it is read). ``log``: the caller's
+        transaction, which then carries the change-log entry (else it is logged at once); it
+        must commit before the message that caused the change is acknowledged, so a crash
+        redoes the write and logs it.
 
         Raises :class:`StoreConflictError` when writers keep racing (the caller retries).
         """
         missing = missing or {}
         written: dict[str, Engram] = {}
         remaining = list(dict.fromkeys(ids))
+        known = dict(read or {})
         for _ in range(CAS_ATTEMPTS):
-            blobs = await self.get_blobs(remaining)
+            blobs = {i: blob for i in remaining if (blob := known.get(i))}
+            blobs.update(await self.get_blobs([i for i in remaining if i not in known]))
+            known = {}  # a retry reads again
             candidates: dict[str, tuple[bytes, Engram]] = {}
             for engram_id in remaining:
                 if engram_id in blobs:
@@ -278,9 +321,10 @@ class MemoryStore:
                 f"engrams {remaining} kept changing under {CAS_ATTEMPTS} writes"
             )
         if written:
-            pipe = self.pipeline()
+            pipe = self.pipeline() if log is None else log
             self._stage_change(pipe, Change(upserted=list(written)))
-            await pipe.execute()
+            if log is None:
+                await pipe.execute()
         return written
 
     async def save_unchanged(
