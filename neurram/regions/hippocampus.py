@@ -334,9 +334,10 @@ class HippocampusActor(Actor):
 
         changed = {source for source, _, _ in edges} | set(superseded_by) | set(episodes)
         changed |= {i for i, older in supersede.items() if older}
-        pipe = self.store.pipeline()
-        linked = await self.store.update(sorted(changed), link, read=read, log=pipe)  # on
+        linked = await self.store.update(sorted(changed), link, read=read, logged=False)  # on
         # the stored versions
+        pipe = self.store.pipeline()
+        self.store.stage_change(pipe, linked)
         for message in held:
             engram = linked.get(message.engram.engram_id, message.engram)
             self.store.stage_recent(pipe, engram.engram_id, window)

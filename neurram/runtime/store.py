@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import redis.asyncio as aioredis
@@ -230,7 +230,7 @@ class MemoryStore:
             pipe.hset(self.engrams_key, mapping=blobs)
             for engram in engrams:
                 self.stage_content(pipe, engram)
-            self._stage_change(pipe, Change(upserted=[str(i) for i in blobs]))
+            self.stage_change(pipe, [str(i) for i in blobs])
             await pipe.execute()
 
     def stage_count(self, pipe: Pipeline, status: str) -> None:
@@ -258,6 +258,11 @@ class MemoryStore:
         pipe.lpush(self.recent_key, engram_id)
         pipe.ltrim(self.recent_key, 0, window - 1)
 
+    def stage_change(self, pipe: Pipeline, upserted: Iterable[str]) -> None:
+        """Log that the engrams ``upserted`` were written (if any)."""
+        if ids := list(upserted):
+            self._stage_change(pipe, Change(upserted=ids))
+
     def _stage_change(self, pipe: Pipeline, change: Change) -> None:
         stage(pipe, self.changes_key, MESSAGES.encode(change))
         stage_cap(pipe, self.changes_key, CHANGE_LOG_MAXLEN)
@@ -279,17 +284,16 @@ class MemoryStore:
         missing: Mapping[str, Engram] | None = None,
         *,
         read: Mapping[str, bytes | None] | None = None,
-        log: Pipeline | None = None,
+        logged: bool = True,
     ) -> dict[str, Engram]:
         """Apply ``change`` to each stored engram of ``ids`` atomically: read, change,
         compare-and-set, and on a concurrent write read again and redo. An id not stored is
         inserted from ``missing`` (changed likewise), else skipped. Returns what was written.
 
         ``read``: what the caller read already, by id (None: not stored); the first try
-        compares with it instead of reading (an id not in it is read). ``log``: the caller's
-        transaction, which then carries the change-log entry (else it is logged at once); it
-        must commit before the message that caused the change is acknowledged, so a crash
-        redoes the write and logs it.
+        compares with it instead of reading (an id not in it is read). ``logged=False``: the
+        caller logs the change (:meth:`stage_change`) on the transaction that acknowledges
+        the message that caused it, so a crash before redoes the write and logs it.
 
         Raises :class:`StoreConflictError` when writers keep racing (the caller retries).
         """
@@ -320,11 +324,10 @@ class MemoryStore:
             raise StoreConflictError(
                 f"engrams {remaining} kept changing under {CAS_ATTEMPTS} writes"
             )
-        if written:
-            pipe = self.pipeline() if log is None else log
-            self._stage_change(pipe, Change(upserted=list(written)))
-            if log is None:
-                await pipe.execute()
+        if written and logged:
+            pipe = self.pipeline()
+            self.stage_change(pipe, written)
+            await pipe.execute()
         return written
 
     async def save_unchanged(
@@ -336,7 +339,7 @@ class MemoryStore:
         if done:
             pipe = self.pipeline()
             self.stage_release(pipe, sorted(set(release).intersection(done)))
-            self._stage_change(pipe, Change(upserted=done))
+            self.stage_change(pipe, done)
             await pipe.execute()
         return done
 

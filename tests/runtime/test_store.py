@@ -134,15 +134,16 @@ async def test_update_compares_with_what_the_caller_read_and_redoes_on_a_stale_r
     assert stored == {"a": 4, "b": 1}  # "a" read again and redone on the stored version
 
 
-async def test_update_logs_its_change_on_the_callers_transaction(
+async def test_update_leaves_its_change_for_the_caller_to_log(
     redis: aioredis.Redis, brain_id: str
 ) -> None:
     store = MemoryStore(redis, Namespace(brain_id))
     await save(store, engram("a"))
     position, _, _ = await store.change_log_head()
-    pipe = store.pipeline()
-    await store.update(["a"], lambda e: None, log=pipe)
+    written = await store.update(["a"], lambda e: None, logged=False)
     assert (await store.changes_since(position))[2] == 0  # not logged until it commits
+    pipe = store.pipeline()
+    store.stage_change(pipe, written)
     await pipe.execute()
     changes = await store.read_changes(position)
     assert changes.since[1].upserted == ["a"] and changes.head[0] == changes.since[0]
