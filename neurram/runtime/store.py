@@ -57,6 +57,14 @@ for i = 1, #ARGV, 3 do
 end
 return done
 """
+_WORKING_MEMORY = """
+local blobs = {}
+for _, engram_id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local blob = redis.call('HGET', KEYS[2], engram_id)
+  if blob then blobs[#blobs + 1] = blob end
+end
+return blobs
+"""
 CHANGE_LOG_MAXLEN = 200_000  # a reader further behind than this rebuilds from the engrams
 
 
@@ -93,6 +101,7 @@ class MemoryStore:
         self.autosleep_key = namespace.key("autosleep")
         self.outcomes_key = namespace.key("outcomes")
         self._compare_and_set = redis.register_script(_COMPARE_AND_SET)
+        self._working_memory = redis.register_script(_WORKING_MEMORY)
 
     def pipeline(self) -> Pipeline:
         """A MULTI/EXEC pipeline: staged writes and emits commit together."""
@@ -152,7 +161,9 @@ class MemoryStore:
         return [text(i) for i in ids]
 
     async def working_memory(self) -> list[Engram]:
-        return await self.get_many(await self.working_memory_ids())
+        """Held engrams, least recently used first (one round trip)."""
+        blobs = await self._working_memory(keys=[self.wm_key, self.engrams_key])
+        return [load_engram(blob) for blob in blobs]
 
     async def recent_ids(self, n: int) -> list[str]:
         ids: list[bytes] = await self.redis.lrange(self.recent_key, 0, n - 1)  # type: ignore[assignment]

@@ -162,3 +162,14 @@ async def test_read_changes_reads_past_a_chunk_and_the_recent_ids(
     changes = await store.read_changes("0-0", recent=2, count=2)
     assert changes.since[1].upserted == ["a", "b", "c"] and changes.since[2] == 3
     assert changes.recent == ["c", "b"] and changes.head[1:] == (3, 3)
+
+
+async def test_working_memory_is_read_least_recent_first(
+    redis: aioredis.Redis, brain_id: str
+) -> None:
+    store = MemoryStore(redis, Namespace(brain_id))
+    await save(store, engram("a"), engram("b"))
+    pipe = store.pipeline()
+    store.stage_working_memory(pipe, ["b", "gone", "a"], now=1.0)
+    await pipe.execute()
+    assert [e.engram_id for e in await store.working_memory()] == ["b", "a"]
