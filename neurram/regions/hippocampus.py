@@ -340,7 +340,6 @@ class HippocampusActor(Actor):
         self.store.stage_change(pipe, linked)
         for message in held:
             engram = linked.get(message.engram.engram_id, message.engram)
-            self.store.stage_recent(pipe, engram.engram_id, window)
             outcome = Outcome(
                 request_id=message.request_id,
                 status="held",
@@ -348,6 +347,7 @@ class HippocampusActor(Actor):
                 detail="rehearsed" if message.rehearsal else "held",
             )
             self.report(pipe, outcome, message.reply_to)
+        self.store.stage_recent(pipe, [m.engram.engram_id for m in held], window)
         await self.commit(pipe, deliveries)
 
     async def _recall(self, requests: list[RecallRequest]) -> None:

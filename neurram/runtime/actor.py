@@ -8,8 +8,9 @@ import asyncio
 import contextlib
 import time
 import weakref
+from collections import Counter
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import msgspec
@@ -36,6 +37,16 @@ INLINE_ENCODE = 2  # texts encoded on the event loop rather than in a worker thr
 HEARTBEAT_MAXLEN = 200  # enough for `top` to find the last two beats of every consumer
 KEEPALIVE_PERIODS = 15  # an idle actor beats once every this many heartbeat periods
 OUTCOME_MAXLEN = 100_000
+
+
+@dataclass
+class Staged:
+    """What a commit adds to its pipeline once, not once a message: the streams to ring
+    for, the outcomes by status, the tallies' counts by (tally, status)."""
+
+    emitted: set[str] = field(default_factory=set)
+    outcomes: Counter[str] = field(default_factory=Counter)
+    tallies: Counter[tuple[str, str]] = field(default_factory=Counter)
 
 
 class Bell(Protocol):
@@ -88,7 +99,7 @@ class Actor:
         self.log = structlog.get_logger("neurram").bind(
             brain=self.settings.brain_id, region=ctx.name
         )
-        self._emitted: weakref.WeakKeyDictionary[Pipeline, set[str]] = weakref.WeakKeyDictionary()
+        self._staged: weakref.WeakKeyDictionary[Pipeline, Staged] = weakref.WeakKeyDictionary()
         self._acked: set[tuple[str, str]] = set()  # of the batch in hand, by its commits
 
     # hooks for subclasses
@@ -128,7 +139,12 @@ class Actor:
     def emit(self, pipe: Pipeline, stream: str, message: Message) -> None:
         """Stage ``message`` on this brain's ``stream``; :meth:`commit` sends it."""
         stage(pipe, self.stream(stream), MESSAGES.encode(message))
-        self._emitted.setdefault(pipe, set()).add(stream)
+        self._staged_on(pipe).emitted.add(stream)
+
+    def _staged_on(self, pipe: Pipeline) -> Staged:
+        if (staged := self._staged.get(pipe)) is None:
+            staged = self._staged[pipe] = Staged()
+        return staged
 
     def reply(self, pipe: Pipeline, reply_to: str | None, message: Message) -> None:
         """Stage a reply, if a client of this brain waits for one."""
@@ -142,10 +158,10 @@ class Actor:
         engram_id = outcome.engram.engram_id if outcome.engram else None
         summary = msgspec.structs.replace(outcome, engram=None, engram_id=engram_id)
         self.emit(pipe, "outcome", summary)
-        stage_cap(pipe, self.stream("outcome"), OUTCOME_MAXLEN)
-        self.store.stage_count(pipe, outcome.status)
+        staged = self._staged_on(pipe)  # counted, and the stream capped, once a commit
+        staged.outcomes[outcome.status] += 1
         if is_tally(reply_to, self.ns):
-            stage_tally(pipe, reply_to, outcome.status)
+            staged.tallies[reply_to, outcome.status] += 1
         else:
             self.reply(pipe, reply_to, outcome)
 
@@ -159,15 +175,21 @@ class Actor:
         the ACK: those deliveries then go to the dead stream, with the error, as a delivery
         that kept failing would.
         """
+        staged = self._staged.pop(pipe, None) or Staged()
+        if staged.outcomes:
+            stage_cap(pipe, self.stream("outcome"), OUTCOME_MAXLEN)
+        for status, count in staged.outcomes.items():
+            self.store.stage_count(pipe, status, count)
+        for (tally, status), count in staged.tallies.items():
+            stage_tally(pipe, tally, status, count)
         stage_ack(pipe, self.ctx.name, done)
         replies: list[Any] = await pipe.execute(raise_on_error=not done)
         self._acked.update((d.stream, d.entry_id) for d in done)
         failed = next((r for r in replies if isinstance(r, Exception)), None)
         if failed is not None:
             await self._bury(done, failed)
-        streams = self._emitted.pop(pipe, None)
-        if streams and self.ctx.bell is not None:
-            await self.ctx.bell.ring(self.settings.brain_id, streams)
+        if staged.emitted and self.ctx.bell is not None:
+            await self.ctx.bell.ring(self.settings.brain_id, staged.emitted)
         return replies
 
     async def _bury(self, done: Sequence[Delivery[Message]], error: Exception) -> None:

@@ -244,8 +244,8 @@ class MemoryStore:
             self.stage_change(pipe, [str(i) for i in blobs])
             await pipe.execute()
 
-    def stage_count(self, pipe: Pipeline, status: str) -> None:
-        pipe.hincrby(self.outcomes_key, status, 1)
+    def stage_count(self, pipe: Pipeline, status: str, count: int = 1) -> None:
+        pipe.hincrby(self.outcomes_key, status, count)
 
     def stage_content(self, pipe: Pipeline, engram: Engram) -> None:
         """Remember the engram as the one its content restates into."""
@@ -264,9 +264,14 @@ class MemoryStore:
         if ids:
             pipe.zrem(self.wm_key, *ids)
 
-    def stage_recent(self, pipe: Pipeline, engram_id: str, window: int) -> None:
-        pipe.lrem(self.recent_key, 0, engram_id)
-        pipe.lpush(self.recent_key, engram_id)
+    def stage_recent(self, pipe: Pipeline, ids: Sequence[str], window: int) -> None:
+        """Make ``ids`` the most recent engrams, the last one newest, keeping ``window``."""
+        newest_last = list(reversed(dict.fromkeys(reversed(ids))))  # each once, at its last
+        if not newest_last:
+            return
+        for engram_id in newest_last:
+            pipe.lrem(self.recent_key, 0, engram_id)
+        pipe.lpush(self.recent_key, *newest_last)
         pipe.ltrim(self.recent_key, 0, window - 1)
 
     def stage_change(self, pipe: Pipeline, upserted: Iterable[str]) -> None:

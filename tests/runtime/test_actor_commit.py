@@ -10,7 +10,8 @@ import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
 
 from neurram.bus import FIELD, Delivery, Namespace, publish
-from neurram.bus.messages import MESSAGES, Message, Stimulus
+from neurram.bus.messages import MESSAGES, Message, Outcome, Stimulus
+from neurram.bus.tally import read_tally, tally_key
 from neurram.runtime.actor import Actor, ActorContext
 from neurram.settings import Settings
 
@@ -95,3 +96,43 @@ async def test_a_commit_failing_inside_its_transaction_moves_its_deliveries_to_d
     assert b"WRONGTYPE" in dead[b"reason"]
     [(_, sent)] = await redis.xrange(actor.stream("sensory"))
     assert MESSAGES.decode(dead[b"payload"]) == MESSAGES.decode(sent[FIELD])
+
+
+class Gate(Actor):
+    """Reports every stimulus as gated to its sender's tally."""
+
+    consumes = ("sensory",)
+    emits = ("outcome",)
+
+    async def handle(self, batch: list[Delivery[Message]]) -> None:
+        pipe = self.store.pipeline()
+        for delivery in batch:
+            assert isinstance(delivery.message, Stimulus)
+            outcome = Outcome(request_id=delivery.message.stimulus_id, status="gated")
+            self.report(pipe, outcome, delivery.message.reply_to)
+        await self.commit(pipe, batch)
+
+
+async def calls(redis: aioredis.Redis, *commands: str) -> dict[str, int]:
+    stats = await redis.info("commandstats")
+    return {c: int(stats.get(f"cmdstat_{c}", {}).get("calls", 0)) for c in commands}
+
+
+async def test_a_commit_counts_its_outcomes_once_per_status_and_tally(
+    redis: aioredis.Redis, brain_id: str
+) -> None:
+    settings = Settings.load(brain_id=brain_id, model="hash")
+    actor = Gate(ActorContext(settings, redis, "gate", "test-host"))
+    tally = tally_key(actor.ns, "client")
+    for i in range(3):
+        sent = Stimulus(stimulus_id=f"s{i}", content="x", perceived_at=time.time(), reply_to=tally)
+        await publish(redis, actor.stream("sensory"), MESSAGES.encode(sent))
+    consumer = actor.consumer()
+    await consumer.ensure_groups()
+    before = await calls(redis, "hincrby", "expire", "xtrim")
+    assert await consumer.poll() == 3
+    after = await calls(redis, "hincrby", "expire", "xtrim")
+    assert {c: after[c] - before[c] for c in after} == {"hincrby": 2, "expire": 1, "xtrim": 1}
+    assert await read_tally(redis, tally) == {"gated": 3}
+    assert (await actor.store.outcome_counts())["gated"] == 3
+    assert await redis.xlen(actor.stream("outcome")) == 3

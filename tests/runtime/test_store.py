@@ -43,7 +43,7 @@ async def test_delete_removes_every_trace(redis: aioredis.Redis, brain_id: str) 
     await save(store, a, b)
     pipe = store.pipeline()
     store.stage_working_memory(pipe, ["a", "b"], now=1.0)
-    store.stage_recent(pipe, "a", 5)
+    store.stage_recent(pipe, ["a"], 5)
     await pipe.execute()
     assert await store.delete(["a", "missing"]) == ["a"]
     assert await store.get("a") is None
@@ -156,8 +156,7 @@ async def test_read_changes_reads_past_a_chunk_and_the_recent_ids(
     for name in "abc":
         await save(store, engram(name))
     pipe = store.pipeline()
-    for name in "abc":
-        store.stage_recent(pipe, name, 5)
+    store.stage_recent(pipe, list("abc"), 5)
     await pipe.execute()
     changes = await store.read_changes("0-0", recent=2, count=2)
     assert changes.since[1].upserted == ["a", "b", "c"] and changes.since[2] == 3
@@ -173,3 +172,16 @@ async def test_working_memory_is_read_least_recent_first(
     store.stage_working_memory(pipe, ["b", "gone", "a"], now=1.0)
     await pipe.execute()
     assert [e.engram_id for e in await store.working_memory()] == ["b", "a"]
+
+
+async def test_recent_engrams_come_once_newest_first_within_the_window(
+    redis: aioredis.Redis, brain_id: str
+) -> None:
+    store = MemoryStore(redis, Namespace(brain_id))
+    pipe = store.pipeline()
+    store.stage_recent(pipe, ["a", "b", "c"], 3)
+    await pipe.execute()
+    pipe = store.pipeline()
+    store.stage_recent(pipe, ["a", "d", "a"], 3)  # "a" rehearsed twice: once, newest
+    await pipe.execute()
+    assert await store.recent_ids(5) == ["a", "d", "c"]
