@@ -19,6 +19,7 @@ from neurram import (
 from neurram.bus import Namespace
 from neurram.bus.messages import MESSAGES, Outcome
 from neurram.encoder import HashEncoder
+from neurram.regions import hippocampus
 from neurram.runtime.store import MemoryStore
 
 from .conftest import BrainFactory, eventually
@@ -353,7 +354,11 @@ async def test_a_long_memory_is_recalled_through_one_of_its_sentences(
     assert why.similarity > 2 * whole  # the matching sentence, not the whole note, decided
 
 
-async def test_the_later_of_two_facts_outranks_the_earlier(make_brain: BrainFactory) -> None:
+@pytest.mark.parametrize("inline", [4096, 0], ids=["on the event loop", "in a thread"])
+async def test_the_later_of_two_facts_outranks_the_earlier(
+    make_brain: BrainFactory, inline: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(hippocampus, "INLINE_SUPERSESSION", inline)
     brain = await make_brain()
     old = await brain.perceive("My PIN is 1234")
     new = await brain.perceive("My PIN is 5678")

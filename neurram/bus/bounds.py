@@ -72,6 +72,11 @@ async def log_head(redis: Redis, stream: str) -> tuple[str, int, int]:
         info = await redis.xinfo_stream(stream)
     except ResponseError:  # no such stream yet
         return "0-0", 0, 0
+    return log_head_of(info)
+
+
+def log_head_of(info: dict[str, Any]) -> tuple[str, int, int]:
+    """:func:`log_head` from the stream's XINFO STREAM reply."""
     return text(info["last-generated-id"]), int(info["entries-added"]), int(info["length"])
 
 

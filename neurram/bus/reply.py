@@ -94,6 +94,8 @@ class ReplyInbox(Generic[T]):
                     entries = read_entries(
                         await connection.read(self._xread_after(last_id), self._closing)
                     )
+                    for entry in entries:  # the waiters go on before the XDEL's round trip
+                        self._resolve(entry)
                     if entries:
                         last_id = entries[-1].entry_id
                         await self._redis.xdel(self.stream, *(e.entry_id for e in entries))
@@ -102,8 +104,6 @@ class ReplyInbox(Generic[T]):
                     await outage.wait(self._closing)
                     continue
                 outage.reset()
-                for entry in entries:
-                    self._resolve(entry)
         except Exception as exc:
             self._log.exception("reply reader died")
             self._failure = exc

@@ -30,9 +30,9 @@ def is_tally(key: str | None, namespace: Namespace) -> TypeGuard[str]:
     return key is not None and key.startswith(namespace.key(TALLY, ""))
 
 
-def stage_tally(pipe: Pipeline, key: str, field: str) -> None:
-    """Queue one more count of ``field`` on the tally ``key``."""
-    pipe.hincrby(key, field, 1)
+def stage_tally(pipe: Pipeline, key: str, field: str, count: int = 1) -> None:
+    """Queue ``count`` more of ``field`` on the tally ``key``."""
+    pipe.hincrby(key, field, count)
     pipe.expire(key, TALLY_TTL_SECONDS)
 
 

@@ -112,4 +112,4 @@ class AmygdalaActor(Actor):
                 )
             else:
                 self.emit(pipe, "tagged", Tagged(engram=engram, reply_to=stimulus.reply_to))
-        await self.commit(pipe)
+        await self.commit(pipe, batch)

@@ -55,8 +55,10 @@ class LongTermActor(Actor):
             list(by_id),
             lambda e: self.logic.consolidate(e, by_id[e.engram_id].reward),
             missing={i: m.engram for i, m in by_id.items()},
+            logged=False,
         )
         pipe = self.store.pipeline()
+        self.store.stage_change(pipe, stored)
         self.store.stage_release(pipe, list(stored))
         for engram in stored.values():
             self.store.stage_content(pipe, engram)
@@ -68,4 +70,4 @@ class LongTermActor(Actor):
                 detail=f"stored in {self.logic.region}",
             )
             self.report(pipe, outcome, message.reply_to)
-        await self.commit(pipe)
+        await self.commit(pipe, batch)

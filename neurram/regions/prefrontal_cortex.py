@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 from redis.exceptions import WatchError
 
 from neurram import dynamics
 from neurram.bus import Delivery
 from neurram.bus.messages import Consolidate, Held, Message, Tagged
-from neurram.engram import Engram, Layer, new_id
+from neurram.engram import Engram, Layer, load_engram, new_id
 from neurram.regions.long_term import REGION_FOR_TYPE
 from neurram.runtime.actor import Actor
 from neurram.runtime.store import CAS_ATTEMPTS, StoreConflictError, content_key
@@ -79,7 +79,7 @@ class PrefrontalCortexActor(Actor):
         if not tagged:
             return
         now = time.time()
-        known = await self._known(tagged)
+        known, read = await self._known(tagged)
         held_ids: list[str] = []  # the engram each message ends up holding
         inserts: dict[str, Engram] = {}
         restated: Counter[str] = Counter()
@@ -105,14 +105,21 @@ class PrefrontalCortexActor(Actor):
                 dynamics.potentiate(engram, now, unit=unit)
             keep_in_mind(engram, now)
 
-        engrams = await self.store.update(held_ids, hold, missing=inserts)
-        await self._fill_slots(tagged, [engrams[i] for i in held_ids], inserts, now)
+        engrams = await self.store.update(held_ids, hold, inserts, read=read, logged=False)
+        await self._fill_slots(batch, tagged, engrams, [engrams[i] for i in held_ids], inserts, now)
 
     async def _fill_slots(
-        self, tagged: list[Tagged], held: list[Engram], inserts: dict[str, Engram], now: float
+        self,
+        batch: list[Delivery[Message]],
+        tagged: list[Tagged],
+        written: Collection[str],
+        held: list[Engram],
+        inserts: dict[str, Engram],
+        now: float,
     ) -> None:
-        """Update the slots and emit, in one transaction redone if another PrefrontalCortex
-        instance changed the slots meanwhile (WATCH)."""
+        """Update the slots, log the engrams ``written``, emit and acknowledge ``batch``, in
+        one transaction redone if another PrefrontalCortex instance changed the slots
+        meanwhile (WATCH)."""
         for _ in range(CAS_ATTEMPTS):
             async with self.store.redis.pipeline(transaction=True) as pipe:
                 await pipe.watch(self.store.wm_key)
@@ -121,8 +128,11 @@ class PrefrontalCortexActor(Actor):
                 )
                 displaced = [out for engram in held if (out := pfc.hold(engram, now))]
                 pipe.multi()  # type: ignore[no-untyped-call]
-                for engram in inserts.values():
-                    self.store.stage_content(pipe, engram)
+                self.store.stage_change(pipe, written)
+                for message, engram in zip(tagged, held, strict=True):
+                    if engram.engram_id == message.engram.engram_id:  # new, or a redelivery
+                        # whose write a crash left without its commit
+                        self.store.stage_content(pipe, engram)
                 self.store.stage_working_memory(pipe, [e.engram_id for e in pfc.held], now)
                 for message, engram in zip(tagged, held, strict=True):
                     rehearsal = engram.engram_id not in inserts
@@ -145,20 +155,25 @@ class PrefrontalCortexActor(Actor):
                             Consolidate(request_id=new_id(), region=region, engram=engram),
                         )
                 try:
-                    await self.commit(pipe)
+                    await self.commit(pipe, batch)
                     return
                 except WatchError:
                     continue
         raise StoreConflictError(f"working memory kept changing under {CAS_ATTEMPTS} writes")
 
-    async def _known(self, tagged: list[Tagged]) -> dict[str, Engram]:
-        """Stored engrams these messages repeat, by engram id and by content key."""
+    async def _known(
+        self, tagged: list[Tagged]
+    ) -> tuple[dict[str, Engram], dict[str, bytes | None]]:
+        """Stored engrams these messages repeat, by engram id and by content key; and what
+        was read, by id (None: not stored)."""
         engrams = [t.engram for t in tagged]
         restated = await self.store.find_restatements(engrams)
-        found = await self.store.get_many([e.engram_id for e in engrams] + restated)
+        ids = list(dict.fromkeys([e.engram_id for e in engrams] + restated))
+        blobs = await self.store.get_blobs(ids)
+        found = [load_engram(blob) for blob in blobs.values()]
         known = {e.engram_id: e for e in found}
         known.update({content_key(e.memory_type, e.content): e for e in found})
-        return known
+        return known, {i: blobs.get(i) for i in ids}
 
     def _qualifies(self, engram: Engram) -> bool:
         s = self.settings

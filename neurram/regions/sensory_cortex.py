@@ -48,4 +48,4 @@ class SensoryCortexActor(Actor):
                 self.report(pipe, outcome, stimulus.reply_to)
             else:
                 self.emit(pipe, "sensed", stimulus)
-        await self.commit(pipe)
+        await self.commit(pipe, batch)

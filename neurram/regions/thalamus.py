@@ -60,4 +60,4 @@ class ThalamusActor(Actor):
                 f"attention threshold {self.logic.threshold:g}",
             )
             self.report(pipe, outcome, stimulus.reply_to)
-        await self.commit(pipe)
+        await self.commit(pipe, batch)

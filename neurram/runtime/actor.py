@@ -8,8 +8,9 @@ import asyncio
 import contextlib
 import time
 import weakref
+from collections import Counter
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import msgspec
@@ -19,6 +20,9 @@ from redis.asyncio.client import Pipeline
 
 from neurram.bus import ConsumerStats, Delivery, Namespace, StreamConsumer, stage, stage_reply
 from neurram.bus.bounds import stage_cap, trim_acknowledged
+from neurram.bus.codec import FIELD
+from neurram.bus.consumer import Acked, stage_ack, stage_dead
+from neurram.bus.entries import Entry
 from neurram.bus.messages import MESSAGES, Heartbeat, Message, Outcome, codec_for
 from neurram.bus.tally import is_tally, stage_tally
 from neurram.encoder import Encoder
@@ -33,6 +37,16 @@ if TYPE_CHECKING:
 HEARTBEAT_MAXLEN = 200  # enough for `top` to find the last two beats of every consumer
 KEEPALIVE_PERIODS = 15  # an idle actor beats once every this many heartbeat periods
 OUTCOME_MAXLEN = 100_000
+
+
+@dataclass
+class Staged:
+    """What a commit adds to its pipeline once, not once a message: the streams to ring
+    for, the outcomes by status, the tallies' counts by (tally, status)."""
+
+    emitted: set[str] = field(default_factory=set)
+    outcomes: Counter[str] = field(default_factory=Counter)
+    tallies: Counter[tuple[str, str]] = field(default_factory=Counter)
 
 
 class Bell(Protocol):
@@ -85,14 +99,16 @@ class Actor:
         self.log = structlog.get_logger("neurram").bind(
             brain=self.settings.brain_id, region=ctx.name
         )
-        self._emitted: weakref.WeakKeyDictionary[Pipeline, set[str]] = weakref.WeakKeyDictionary()
+        self._staged: weakref.WeakKeyDictionary[Pipeline, Staged] = weakref.WeakKeyDictionary()
+        self._acked: set[tuple[str, str]] = set()  # of the batch in hand, by its commits
 
     # hooks for subclasses
     async def setup(self) -> None:
         """Prepare before consuming (load a model, build a cache)."""
 
     async def handle(self, batch: list[Delivery[Message]]) -> None:
-        """Handle a batch; return only once every effect is committed (then it is ACKed)."""
+        """Handle a batch; return only once every effect is committed (then it is ACKed, but
+        for the deliveries a commit acknowledged: see :meth:`commit`)."""
         raise NotImplementedError
 
     async def tick(self) -> None:
@@ -120,7 +136,12 @@ class Actor:
     def emit(self, pipe: Pipeline, stream: str, message: Message) -> None:
         """Stage ``message`` on this brain's ``stream``; :meth:`commit` sends it."""
         stage(pipe, self.stream(stream), MESSAGES.encode(message))
-        self._emitted.setdefault(pipe, set()).add(stream)
+        self._staged_on(pipe).emitted.add(stream)
+
+    def _staged_on(self, pipe: Pipeline) -> Staged:
+        if (staged := self._staged.get(pipe)) is None:
+            staged = self._staged[pipe] = Staged()
+        return staged
 
     def reply(self, pipe: Pipeline, reply_to: str | None, message: Message) -> None:
         """Stage a reply, if a client of this brain waits for one."""
@@ -134,21 +155,50 @@ class Actor:
         engram_id = outcome.engram.engram_id if outcome.engram else None
         summary = msgspec.structs.replace(outcome, engram=None, engram_id=engram_id)
         self.emit(pipe, "outcome", summary)
-        stage_cap(pipe, self.stream("outcome"), OUTCOME_MAXLEN)
-        self.store.stage_count(pipe, outcome.status)
+        staged = self._staged_on(pipe)  # counted, and the stream capped, once a commit
+        staged.outcomes[outcome.status] += 1
         if is_tally(reply_to, self.ns):
-            stage_tally(pipe, reply_to, outcome.status)
+            staged.tallies[reply_to, outcome.status] += 1
         else:
             self.reply(pipe, reply_to, outcome)
 
-    async def commit(self, pipe: Pipeline) -> list[Any]:
+    async def commit(self, pipe: Pipeline, done: Sequence[Delivery[Message]] = ()) -> list[Any]:
         """Execute ``pipe``; then ring for the streams emitted on it, so the regions that
-        consume them learn they have work (see :mod:`neurram.bus.doorbell`)."""
-        replies: list[Any] = await pipe.execute()
-        streams = self._emitted.pop(pipe, None)
-        if streams and self.ctx.bell is not None:
-            await self.ctx.bell.ring(self.settings.brain_id, streams)
+        consume them learn they have work (see :mod:`neurram.bus.doorbell`).
+
+        ``done``: deliveries of the batch in hand whose every effect is on ``pipe`` (a
+        transaction): their ACK goes with it, a round trip fewer than after the handler. A
+        command that fails inside the transaction (a key of the wrong type) does not stop
+        the ACK: those deliveries then go to the dead stream, with the error, as a delivery
+        that kept failing would.
+        """
+        staged = self._staged.pop(pipe, None) or Staged()
+        if staged.outcomes:
+            stage_cap(pipe, self.stream("outcome"), OUTCOME_MAXLEN)
+        for status, count in staged.outcomes.items():
+            self.store.stage_count(pipe, status, count)
+        for (tally, status), count in staged.tallies.items():
+            stage_tally(pipe, tally, status, count)
+        stage_ack(pipe, self.ctx.name, done)
+        replies: list[Any] = await pipe.execute(raise_on_error=not done)
+        self._acked.update((d.stream, d.entry_id) for d in done)
+        failed = next((r for r in replies if isinstance(r, Exception)), None)
+        if failed is not None:
+            await self._bury(done, failed)
+        if staged.emitted and self.ctx.bell is not None:
+            await self.ctx.bell.ring(self.settings.brain_id, staged.emitted)
         return replies
+
+    async def _bury(self, done: Sequence[Delivery[Message]], error: Exception) -> None:
+        """Copy ``done``, acknowledged by a commit whose ``error`` left effects undone, to
+        the dead stream."""
+        reason = f"acknowledged by a commit that failed: {error}"
+        pipe = self.ctx.redis.pipeline(transaction=False)
+        for d in done:
+            self.log.error("entry moved to dead stream", stream=d.stream, entry_id=d.entry_id)
+            entry = Entry(d.stream, d.entry_id, {FIELD: MESSAGES.encode(d.message)})
+            stage_dead(pipe, self.stream("dead"), self.ctx.name, entry, reason)
+        await pipe.execute()
 
     def footprint(self) -> int:
         """How many engrams this actor holds in memory (what a runner's cache bounds)."""
@@ -163,9 +213,9 @@ class Actor:
             group=self.ctx.name,
             consumer=self.ctx.consumer,
             codec=codec_for(self.consumes),
-            handler=self.handle
+            handler=self._handle
             if self.ctx.metrics is None
-            else self.ctx.metrics.timed(self.ctx.name, self.handle),
+            else self.ctx.metrics.timed(self.ctx.name, self._handle),
             dead_stream=self.stream("dead"),
             batch_size=self.settings.batch_size,
             max_deliveries=self.settings.max_deliveries,
@@ -175,6 +225,12 @@ class Actor:
         if self.ctx.metrics is not None:
             self.ctx.metrics.watch(self.ctx.name, consumer.stats)
         return consumer
+
+    async def _handle(self, batch: list[Delivery[Message]]) -> Acked:
+        """:meth:`handle`; returns the deliveries its commits acknowledged."""
+        self._acked = set()
+        await self.handle(batch)
+        return self._acked
 
     async def beat(
         self, stats: ConsumerStats, *, stopped: bool = False, quiet: bool = False

@@ -34,7 +34,7 @@ from prometheus_client.registry import Collector
 
 from neurram.bus import ConsumerStats, Delivery, Namespace
 from neurram.bus.bounds import group_backlog
-from neurram.bus.consumer import Handler
+from neurram.bus.consumer import Acked, Handler
 from neurram.engram import Layer
 from neurram.errors import ConfigurationError
 from neurram.runtime.actor import stopped_within
@@ -141,10 +141,10 @@ class Metrics:
         """``handler``, observed into the latency histogram of ``region``."""
         observe = self.latency.labels(self.brain, region).observe
 
-        async def timed_handler(batch: list[Delivery[T]]) -> None:
+        async def timed_handler(batch: list[Delivery[T]]) -> Acked:
             started = time.perf_counter()
             try:
-                await handler(batch)
+                return await handler(batch)
             finally:
                 observe(time.perf_counter() - started)
 

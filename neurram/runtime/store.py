@@ -14,15 +14,16 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from typing import Any
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from typing import Any, NamedTuple
 
 import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
+from redis.exceptions import ResponseError
 from redis.typing import EncodableT
 
 from neurram.bus import FIELD, Namespace, stage
-from neurram.bus.bounds import log_head, stage_cap
+from neurram.bus.bounds import log_head, log_head_of, stage_cap
 from neurram.bus.entries import text
 from neurram.bus.messages import MESSAGES, Change
 from neurram.engram import (
@@ -56,7 +57,23 @@ for i = 1, #ARGV, 3 do
 end
 return done
 """
+_WORKING_MEMORY = """
+local blobs = {}
+for _, engram_id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local blob = redis.call('HGET', KEYS[2], engram_id)
+  if blob then blobs[#blobs + 1] = blob end
+end
+return blobs
+"""
 CHANGE_LOG_MAXLEN = 200_000  # a reader further behind than this rebuilds from the engrams
+
+
+class Changes(NamedTuple):
+    """What :meth:`MemoryStore.read_changes` read."""
+
+    head: tuple[str, int, int]  # the log's newest id, changes ever logged, changes held
+    since: tuple[str, Change, int]  # the new position, the changes merged, how many entries
+    recent: list[str]  # the engrams last linked, newest first
 
 
 class StoreConflictError(NeurramError):
@@ -84,6 +101,7 @@ class MemoryStore:
         self.autosleep_key = namespace.key("autosleep")
         self.outcomes_key = namespace.key("outcomes")
         self._compare_and_set = redis.register_script(_COMPARE_AND_SET)
+        self._working_memory = redis.register_script(_WORKING_MEMORY)
 
     def pipeline(self) -> Pipeline:
         """A MULTI/EXEC pipeline: staged writes and emits commit together."""
@@ -143,7 +161,9 @@ class MemoryStore:
         return [text(i) for i in ids]
 
     async def working_memory(self) -> list[Engram]:
-        return await self.get_many(await self.working_memory_ids())
+        """Held engrams, least recently used first (one round trip)."""
+        blobs = await self._working_memory(keys=[self.wm_key, self.engrams_key])
+        return [load_engram(blob) for blob in blobs]
 
     async def recent_ids(self, n: int) -> list[str]:
         ids: list[bytes] = await self.redis.lrange(self.recent_key, 0, n - 1)  # type: ignore[assignment]
@@ -163,12 +183,31 @@ class MemoryStore:
 
     async def changes_since(self, position: str, count: int = 1000) -> tuple[str, Change, int]:
         """All changes after ``position``, merged; the new position; how many entries."""
+        return (await self.read_changes(position, count=count)).since
+
+    async def read_changes(self, position: str, recent: int = 0, count: int = 1000) -> Changes:
+        """The change log's head, every change after ``position`` and the ids of the
+        ``recent`` engrams last linked, in one round trip (one more per ``count`` changes
+        beyond the first ``count``)."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.xinfo_stream(self.changes_key)
+        pipe.xrange(self.changes_key, min=f"({position}", count=count)
+        if recent:
+            pipe.lrange(self.recent_key, 0, recent - 1)
+        replies = await pipe.execute(raise_on_error=False)
+        info = replies[0]
+        if isinstance(info, ResponseError):  # no such stream yet
+            head = ("0-0", 0, 0)
+        elif isinstance(info, Exception):
+            raise info
+        else:
+            head = log_head_of(info)
+        if isinstance(replies[1], Exception):
+            raise replies[1]
         merged = Change()
+        batch: list[tuple[bytes, dict[bytes, bytes]]] = replies[1]
         read = 0
         while True:
-            batch: list[tuple[bytes, dict[bytes, bytes]]] = await self.redis.xrange(  # type: ignore[assignment]
-                self.changes_key, min=f"({position}", count=count
-            )
             for entry_id, fields in batch:
                 change = MESSAGES.decode(fields[FIELD])
                 assert isinstance(change, Change)
@@ -177,7 +216,10 @@ class MemoryStore:
                 position = text(entry_id)
             read += len(batch)
             if len(batch) < count:
-                return position, merged, read
+                break
+            batch = await self.redis.xrange(self.changes_key, min=f"({position}", count=count)  # type: ignore[assignment]
+        recent_ids = [text(i) for i in replies[2]] if recent else []
+        return Changes(head, (position, merged, read), recent_ids)
 
     async def outcome_counts(self) -> dict[str, int]:
         """How many stimuli were held, stored, gated and expired (redeliveries may recount)."""
@@ -199,11 +241,11 @@ class MemoryStore:
             pipe.hset(self.engrams_key, mapping=blobs)
             for engram in engrams:
                 self.stage_content(pipe, engram)
-            self._stage_change(pipe, Change(upserted=[str(i) for i in blobs]))
+            self.stage_change(pipe, [str(i) for i in blobs])
             await pipe.execute()
 
-    def stage_count(self, pipe: Pipeline, status: str) -> None:
-        pipe.hincrby(self.outcomes_key, status, 1)
+    def stage_count(self, pipe: Pipeline, status: str, count: int = 1) -> None:
+        pipe.hincrby(self.outcomes_key, status, count)
 
     def stage_content(self, pipe: Pipeline, engram: Engram) -> None:
         """Remember the engram as the one its content restates into."""
@@ -222,10 +264,20 @@ class MemoryStore:
         if ids:
             pipe.zrem(self.wm_key, *ids)
 
-    def stage_recent(self, pipe: Pipeline, engram_id: str, window: int) -> None:
-        pipe.lrem(self.recent_key, 0, engram_id)
-        pipe.lpush(self.recent_key, engram_id)
+    def stage_recent(self, pipe: Pipeline, ids: Sequence[str], window: int) -> None:
+        """Make ``ids`` the most recent engrams, the last one newest, keeping ``window``."""
+        newest_last = list(reversed(dict.fromkeys(reversed(ids))))  # each once, at its last
+        if not newest_last:
+            return
+        for engram_id in newest_last:
+            pipe.lrem(self.recent_key, 0, engram_id)
+        pipe.lpush(self.recent_key, *newest_last)
         pipe.ltrim(self.recent_key, 0, window - 1)
+
+    def stage_change(self, pipe: Pipeline, upserted: Iterable[str]) -> None:
+        """Log that the engrams ``upserted`` were written (if any)."""
+        if ids := list(upserted):
+            self._stage_change(pipe, Change(upserted=ids))
 
     def _stage_change(self, pipe: Pipeline, change: Change) -> None:
         stage(pipe, self.changes_key, MESSAGES.encode(change))
@@ -246,18 +298,29 @@ class MemoryStore:
         ids: Sequence[str],
         change: Callable[[Engram], object],
         missing: Mapping[str, Engram] | None = None,
+        *,
+        read: Mapping[str, bytes | None] | None = None,
+        logged: bool = True,
     ) -> dict[str, Engram]:
         """Apply ``change`` to each stored engram of ``ids`` atomically: read, change,
         compare-and-set, and on a concurrent write read again and redo. An id not stored is
         inserted from ``missing`` (changed likewise), else skipped. Returns what was written.
+
+        ``read``: what the caller read already, by id (None: not stored); the first try
+        compares with it instead of reading (an id not in it is read). ``logged=False``: the
+        caller logs the change (:meth:`stage_change`) on the transaction that acknowledges
+        the message that caused it, so a crash before redoes the write and logs it.
 
         Raises :class:`StoreConflictError` when writers keep racing (the caller retries).
         """
         missing = missing or {}
         written: dict[str, Engram] = {}
         remaining = list(dict.fromkeys(ids))
+        known = dict(read or {})
         for _ in range(CAS_ATTEMPTS):
-            blobs = await self.get_blobs(remaining)
+            blobs = {i: blob for i in remaining if (blob := known.get(i))}
+            blobs.update(await self.get_blobs([i for i in remaining if i not in known]))
+            known = {}  # a retry reads again
             candidates: dict[str, tuple[bytes, Engram]] = {}
             for engram_id in remaining:
                 if engram_id in blobs:
@@ -277,9 +340,9 @@ class MemoryStore:
             raise StoreConflictError(
                 f"engrams {remaining} kept changing under {CAS_ATTEMPTS} writes"
             )
-        if written:
+        if written and logged:
             pipe = self.pipeline()
-            self._stage_change(pipe, Change(upserted=list(written)))
+            self.stage_change(pipe, written)
             await pipe.execute()
         return written
 
@@ -292,7 +355,7 @@ class MemoryStore:
         if done:
             pipe = self.pipeline()
             self.stage_release(pipe, sorted(set(release).intersection(done)))
-            self._stage_change(pipe, Change(upserted=done))
+            self.stage_change(pipe, done)
             await pipe.execute()
         return done
 

@@ -127,6 +127,21 @@ async def test_prefrontal_cortex_holds_and_stores(running: Region) -> None:
     assert await running.store.get("e1") is not None
 
 
+@pytest.mark.parametrize("running", ["prefrontal_cortex"], indirect=True)
+async def test_prefrontal_cortex_redelivered_after_its_write_commits_the_rest(
+    running: Region,
+) -> None:
+    engram = encoded()
+    await running.store.update([engram.engram_id], lambda e: None, {"e1": engram}, logged=False)
+    # the crash came here, before the commit: the message is delivered again
+    await running.send("tagged", Tagged(engram=engram))
+    held = await running.receive("held")
+    assert isinstance(held, Held) and held.engram.engram_id == "e1"
+    assert await running.store.find_restatements([encoded("e2")]) == ["e1"]
+    _, change, _ = await running.store.changes_since("0-0")
+    assert change.upserted == ["e1"]
+
+
 @pytest.mark.parametrize("running", ["hippocampus"], indirect=True)
 async def test_hippocampus_answers_perceive_and_recall(
     running: Region, inbox: ReplyInbox[Reply]

@@ -43,7 +43,7 @@ async def test_delete_removes_every_trace(redis: aioredis.Redis, brain_id: str) 
     await save(store, a, b)
     pipe = store.pipeline()
     store.stage_working_memory(pipe, ["a", "b"], now=1.0)
-    store.stage_recent(pipe, "a", 5)
+    store.stage_recent(pipe, ["a"], 5)
     await pipe.execute()
     assert await store.delete(["a", "missing"]) == ["a"]
     assert await store.get("a") is None
@@ -115,3 +115,73 @@ async def test_an_engram_stored_in_the_float32_form_is_read(
     found = {e.engram_id: e for e in await store.all()}
     np.testing.assert_array_equal(found["old"].embedding, old.embedding)
     np.testing.assert_array_equal(found["new"].embedding, np.ones(4, np.float32) / 2)
+
+
+async def test_update_compares_with_what_the_caller_read_and_redoes_on_a_stale_read(
+    redis: aioredis.Redis, brain_id: str
+) -> None:
+    store = MemoryStore(redis, Namespace(brain_id))
+    await save(store, engram("a"), engram("b"))
+    read = await store.get_blobs(["a", "b"])
+    await save(store, engram("a", access_count=3))  # written after the caller's read
+
+    def count(e: Engram) -> None:
+        e.access_count += 1
+
+    written = await store.update(["a", "b", "c"], count, read={**read, "c": None})
+    assert sorted(written) == ["a", "b"]  # "c": read as not stored, and not inserted
+    stored = {e.engram_id: e.access_count for e in await store.get_many(["a", "b"])}
+    assert stored == {"a": 4, "b": 1}  # "a" read again and redone on the stored version
+
+
+async def test_update_leaves_its_change_for_the_caller_to_log(
+    redis: aioredis.Redis, brain_id: str
+) -> None:
+    store = MemoryStore(redis, Namespace(brain_id))
+    await save(store, engram("a"))
+    position, _, _ = await store.change_log_head()
+    written = await store.update(["a"], lambda e: None, logged=False)
+    assert (await store.changes_since(position))[2] == 0  # not logged until it commits
+    pipe = store.pipeline()
+    store.stage_change(pipe, written)
+    await pipe.execute()
+    changes = await store.read_changes(position)
+    assert changes.since[1].upserted == ["a"] and changes.head[0] == changes.since[0]
+
+
+async def test_read_changes_reads_past_a_chunk_and_the_recent_ids(
+    redis: aioredis.Redis, brain_id: str
+) -> None:
+    store = MemoryStore(redis, Namespace(brain_id))
+    for name in "abc":
+        await save(store, engram(name))
+    pipe = store.pipeline()
+    store.stage_recent(pipe, list("abc"), 5)
+    await pipe.execute()
+    changes = await store.read_changes("0-0", recent=2, count=2)
+    assert changes.since[1].upserted == ["a", "b", "c"] and changes.since[2] == 3
+    assert changes.recent == ["c", "b"] and changes.head[1:] == (3, 3)
+
+
+async def test_working_memory_is_read_least_recent_first(
+    redis: aioredis.Redis, brain_id: str
+) -> None:
+    store = MemoryStore(redis, Namespace(brain_id))
+    await save(store, engram("a"), engram("b"))
+    pipe = store.pipeline()
+    store.stage_working_memory(pipe, ["b", "gone", "a"], now=1.0)
+    await pipe.execute()
+    assert [e.engram_id for e in await store.working_memory()] == ["b", "a"]
+
+
+async def test_recent_engrams_come_once_newest_first_within_the_window(
+    redis: aioredis.Redis, brain_id: str
+) -> None:
+    store = MemoryStore(redis, Namespace(brain_id))
+    pipe = store.pipeline()
+    store.stage_recent(pipe, ["a", "b", "c"], 3)
+    await pipe.execute()
+    pipe = store.pipeline()
+    store.stage_recent(pipe, ["a", "d", "a"], 3)  # "a" rehearsed twice: once, newest
+    await pipe.execute()
+    assert await store.recent_ids(5) == ["a", "d", "c"]
