@@ -19,8 +19,8 @@ zeroed, and compacted away once they make up half the matrix. Each embedding is 
 its row, as float16 (the precision it rests in within the store), and scored against a cue by
 SimSIMD's half-precision kernels: half the memory of float32 rows, and faster than numpy's
 float32 product, since reading the matrix is what a recall's scoring waits for. The rest of an
-engram is kept as msgpack without its embeddings (less than half the size of its decoded
-objects), and decoded, with its embeddings copied from its rows, when asked for.
+engram is kept as a msgpack array (a fifth of the size of its decoded objects: ``_Kept``), and
+decoded, with its embeddings copied from its rows, when asked for.
 """
 
 from __future__ import annotations
@@ -41,9 +41,6 @@ from neurram.engram import (
     Explanation,
     MemoryType,
     Vector,
-    dump_engram,
-    empty_vector,
-    load_engram,
 )
 from neurram.lexicon import BM25, Vocabulary, term_counts
 from neurram.settings import Settings
@@ -56,13 +53,21 @@ INITIAL_CAPACITY = 64
 GROWTH = 1.25  # a full matrix gains a quarter more rows (little idle, amortised copies)
 SIMILAR_LIMIT = 8  # nearest engrams considered for supersession
 _DEFAULTS = Settings()
-_NONE = empty_vector()  # a kept engram's embeddings: its rows hold them
 
 
-class _Links(msgspec.Struct):
-    associations: list[tuple[str, float]] = []
-
-
+# An engram as the index keeps it: its fields in an array (no names), without its id (the key)
+# or embeddings (its rows hold them), each association's target as the row of that id when it
+# has one.
+_LINKS = ("associations", list[tuple[int | str, float]])
+_KEPT = tuple(
+    (f.name, f.type)
+    for f in msgspec.structs.fields(Engram)
+    if f.name not in ("associations", "embedding", "fragment_embeddings", "engram_id")
+)
+_Kept = msgspec.defstruct("_Kept", [_LINKS, *_KEPT], array_like=True)
+_Links = msgspec.defstruct("_Links", [_LINKS], array_like=True)  # the first field alone
+_keep = msgspec.msgpack.Encoder()
+_kept = msgspec.msgpack.Decoder(_Kept)
 _links = msgspec.msgpack.Decoder(_Links)
 
 
@@ -139,9 +144,9 @@ class EngramIndex:
         self._clear()
 
     def _clear(self) -> None:
-        self._engrams: dict[str, bytes] = {}  # id -> msgpack of the engram, no embeddings
+        self._engrams: dict[str, bytes] = {}  # id -> the engram as kept (_Kept)
         self._row: dict[str, int] = {}  # engram and fragment ids
-        self._ids: list[str | None] = []
+        self._ids: list[str] = []  # per row (a dropped row's too, until compacted)
         self._holes = 0
         self._vectors = np.zeros((0, 0), dtype=np.float16)
         self._last = np.zeros(0)
@@ -175,11 +180,27 @@ class EngramIndex:
 
     def _whole(self, engram_id: str) -> Engram:
         """The kept engram, decoded, with its embeddings copied from its rows."""
-        engram = load_engram(self._engrams[engram_id])
+        engram = self._load(engram_id)
         rows = [self._row[i] for i in [engram_id, *engram.fragments]]
         engram.embedding = self._vectors[rows[0]].astype(np.float32)
         engram.fragment_embeddings = self._vectors[rows[1:]].astype(np.float32).reshape(-1)
         return engram
+
+    def _dump(self, engram: Engram) -> bytes:
+        """``engram`` as kept: see ``_Kept``."""
+        links = [(self._row.get(target, target), w) for target, w in engram.associations]
+        return _keep.encode([links, *(getattr(engram, name) for name, _ in _KEPT)])
+
+    def _load(self, engram_id: str) -> Engram:
+        """The kept engram, without its embeddings."""
+        associations, *fields = msgspec.structs.astuple(_kept.decode(self._engrams[engram_id]))
+        links = [(self._target(target), w) for target, w in associations]
+        kept = {name: value for (name, _), value in zip(_KEPT, fields, strict=True)}
+        return Engram(**kept, engram_id=engram_id, associations=links)
+
+    def _target(self, target: int | str) -> str:
+        """The id of an association's target as kept."""
+        return target if isinstance(target, str) else self._ids[target]
 
     @property
     def dim(self) -> int | None:
@@ -195,8 +216,7 @@ class EngramIndex:
                 f"engram {engram.engram_id} has a {vector.size}-dim embedding, the index holds "
                 f"{self.dim}-dim ones: one brain must use one encoder model"
             )
-        kept = self._engrams.get(engram.engram_id)
-        previous = None if kept is None else load_engram(kept)  # its embeddings unused
+        previous = self._load(engram.engram_id) if engram.engram_id in self else None
         if previous is None or previous.associations != engram.associations:
             self._edges = None  # rebuilt lazily; an LTP-only update keeps them
         if previous is not None and previous.fragments != engram.fragments:
@@ -231,8 +251,7 @@ class EngramIndex:
     def touch(self, engram: Engram) -> None:
         """Keep an engram changed by LTP or decay, and refresh its retention inputs (its
         embeddings, words, episode and links must be those indexed: else :meth:`upsert`)."""
-        kept = msgspec.structs.replace(engram, embedding=_NONE, fragment_embeddings=_NONE)
-        self._engrams[engram.engram_id] = dump_engram(kept)
+        self._engrams[engram.engram_id] = self._dump(engram)
         row = self._row[engram.engram_id]
         self._last[row] = engram.last_accessed
         self._stability[row] = engram.stability
@@ -241,7 +260,8 @@ class EngramIndex:
     def remove(self, engram_id: str) -> bool:
         if engram_id not in self._engrams:
             return False
-        engram = load_engram(self._engrams.pop(engram_id))
+        engram = self._load(engram_id)
+        del self._engrams[engram_id]
         self._unindex_words(self._row[engram_id], engram)
         self._drop_rows([engram_id, *engram.fragments])
         self._edges = None
@@ -270,7 +290,7 @@ class EngramIndex:
             hits = np.flatnonzero((row >= threshold) & eligible)
             if hits.size > limit:
                 hits = hits[np.argpartition(-row[hits], limit - 1)[:limit]]
-            found.append([(self._whole(self._ids[r] or ""), float(row[r])) for r in hits])
+            found.append([(self._whole(self._ids[r]), float(row[r])) for r in hits])
         return found
 
     def superseder(self, engram_id: str) -> str | None:
@@ -458,7 +478,7 @@ class EngramIndex:
             part = np.argpartition(-activation[candidates], k - 1)[:k]
             candidates = candidates[part]
         ranked = candidates[np.argsort(-activation[candidates], kind="stable")]
-        return [(self._whole(self._ids[i] or ""), float(activation[i])) for i in ranked]
+        return [(self._whole(self._ids[i]), float(activation[i])) for i in ranked]
 
     def reserve(self, rows: int) -> None:
         """Expect ``rows`` rows: the matrix grows to hold them at once (a build that knows
@@ -479,7 +499,6 @@ class EngramIndex:
             row = self._row.pop(row_id, None)
             if row is not None:
                 self._superseded_by.pop(row, None)
-                self._ids[row] = None
                 self._alive[row] = False
                 self._vectors[row] = 0.0
                 self._holes += 1
@@ -522,7 +541,9 @@ class EngramIndex:
         if self._edges is None:
             src, dst, weight = array("i"), array("i"), array("d")
             for source, kept in self._engrams.items():
-                for target, w in _links.decode(kept).associations:
+                (associations,) = msgspec.structs.astuple(_links.decode(kept))
+                for kept_target, w in associations:
+                    target = self._target(kept_target)
                     if target in self._engrams:
                         src.append(self._row[source])
                         dst.append(self._row[target])

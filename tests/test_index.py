@@ -285,7 +285,9 @@ def test_each_embedding_is_held_once_and_an_engram_changes_only_through_the_inde
         index.upsert(engram(f"e{i}", *vector, associations=[(f"e{i - 1}", 0.5)]))
     index.upsert(with_fragments("long", unit(0, 0, 1), unit(0, 1, 0), unit(1, 0, 1)))
     for engram_id in ("e0", "e299", "long"):  # kept without embeddings: its rows hold them
-        assert b"embedding" in index._engrams[engram_id] and len(index._engrams[engram_id]) < 400
+        kept = index._engrams[engram_id]  # nor field names
+        assert b"embedding" not in kept and b"content" not in kept and len(kept) < 120
+    assert b"e6" not in index._engrams["e7"]  # a link to an indexed engram: kept as its row
     long = index.get("long")
     assert long is not None and long.fragments == ["long#0", "long#1"]
     half = np.r_[unit(0, 1, 0), unit(1, 0, 1)].astype(np.float16)  # held in half precision
@@ -300,3 +302,24 @@ def test_each_embedding_is_held_once_and_an_engram_changes_only_through_the_inde
     assert index.get("e7").access_count == 5
     e7.embedding[:] = 0.0
     assert not np.shares_memory(e7.embedding, index._vectors)
+
+
+def test_links_read_back_whatever_became_of_their_targets() -> None:
+    index = EngramIndex()
+    links = [("b", 0.5), ("gone", 0.25), ("never", 0.75)]
+    index.upsert(engram("gone", 0, 1))
+    index.upsert(engram("b", 1, 1))
+    index.upsert(engram("a", 1, 0, associations=links))
+    index.remove("gone")  # its row is dropped; the link to it is not
+    assert index.get("a").associations == links
+    assert index._edge_arrays()[2].tolist() == [0.5]  # edges only between indexed engrams
+    index.upsert(engram("gone", 0, 1))  # back, in a row of its own
+    assert index.get("a").associations == links
+    assert sorted(index._edge_arrays()[2].tolist()) == [0.25, 0.5]
+    for i in range(200):  # holes past half the matrix: compacted, rows renumbered
+        index.upsert(engram(f"x{i}", 1, 0))
+    for i in range(200):
+        index.remove(f"x{i}")
+    assert len(index._ids) < 100  # compacted
+    assert index.get("a").associations == links
+    assert sorted(index._edge_arrays()[2].tolist()) == [0.25, 0.5]
