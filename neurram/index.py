@@ -94,30 +94,24 @@ class Scores:
 
 @dataclass(frozen=True)
 class Timeline:
-    """Engram rows in time order within each episode: ``rows[k]`` is ``k``-th; its episode
-    spans positions ``first[k]..last[k]``; ``before``/``after`` give each row's neighbours
-    in time (-1: none); each row's context (see :meth:`pooled`) holds ``context_lengths``
-    terms, ``context_average`` on average."""
+    """Engram rows in time order within each episode: ``rows[k]`` is ``k``-th. Per row:
+    ``before``/``after``, its neighbours in time (-1: none), and its context, positions
+    ``low..high`` (``high`` excluded) of ``rows`` (see :meth:`pooled`), which holds
+    ``context_lengths`` terms, ``context_average`` on average."""
 
     rows: npt.NDArray[np.intp]
-    first: npt.NDArray[np.intp]
-    last: npt.NDArray[np.intp]
     before: npt.NDArray[np.intp]
     after: npt.NDArray[np.intp]
-    context_lengths: FloatArray = field(default_factory=lambda: np.zeros(0))  # per row
+    low: npt.NDArray[np.intp]
+    high: npt.NDArray[np.intp]
+    context_lengths: FloatArray = field(default_factory=lambda: np.zeros(0))
     context_average: float = 0.0
 
-    def pooled(self, values: FloatArray, reach: int) -> FloatArray:
-        """Per row, the sum of ``values`` over the rows within ``reach`` positions of it in
-        its episode (itself included)."""
-        ordered = values[self.rows]
-        cumulative = np.concatenate(([0.0], np.cumsum(ordered)))
-        positions = np.arange(self.rows.size)
-        low = np.maximum(positions - reach, self.first)
-        high = np.minimum(positions + reach, self.last)
-        out = np.zeros(values.size)
-        out[self.rows] = cumulative[high + 1] - cumulative[low]
-        return out
+    def pooled(self, values: FloatArray) -> FloatArray:
+        """Per row, the sum of ``values`` over its context (0 for a row not in time order)."""
+        cumulative = np.concatenate(([0.0], np.cumsum(values[self.rows])))
+        pooled: FloatArray = cumulative[self.high] - cumulative[self.low]
+        return pooled
 
 
 def _scaled(values: FloatArray, rows: BoolArray, low: float) -> FloatArray:
@@ -394,15 +388,15 @@ class EngramIndex:
         ``context_reach`` of it in its episode, pooled as one document."""
         if not words:
             return np.zeros(n)
-        reach = self.settings.context_reach
-        pooled = [(idf, timeline.pooled(tf, reach)) for idf, tf in words]
+        pooled = [(idf, timeline.pooled(tf)) for idf, tf in words]
         return self._words.weigh(pooled, timeline.context_lengths, timeline.context_average)
 
     def _sequence(self) -> Timeline:
-        """The engrams in time order within their episodes (cached until one comes or goes,
-        or moves in time)."""
+        """The engrams in time order within their episodes, each one's context the engrams
+        within ``context_reach`` of it in its episode (cached until one comes or goes, or
+        moves in time)."""
         if self._timeline is None:
-            n = len(self._ids)
+            n, reach = len(self._ids), self.settings.context_reach
             live = np.flatnonzero(self._alive[:n] & (self._parent[:n] < 0))
             rows = live[np.lexsort((self._occurred[live], self._episode[live]))]
             episode = self._episode[rows]
@@ -417,8 +411,11 @@ class EngramIndex:
             after[rows] = np.where(
                 positions < last, rows[np.minimum(positions + 1, rows.size - 1)], -1
             )
-            timeline = Timeline(rows, first, last, before, after)
-            lengths = timeline.pooled(self._words.lengths(n), self.settings.context_reach)
+            low, high = np.zeros(n, dtype=np.intp), np.zeros(n, dtype=np.intp)
+            low[rows] = np.maximum(positions - reach, first)
+            high[rows] = np.minimum(positions + reach, last) + 1
+            timeline = Timeline(rows, before, after, low, high)
+            lengths = timeline.pooled(self._words.lengths(n))
             average = float(lengths[rows].mean()) if rows.size else 0.0
             self._timeline = dataclasses.replace(
                 timeline, context_lengths=lengths, context_average=average
