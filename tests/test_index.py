@@ -323,3 +323,72 @@ def test_links_read_back_whatever_became_of_their_targets() -> None:
     assert len(index._ids) < 100  # compacted
     assert index.get("a").associations == links
     assert sorted(index._edge_arrays()[2].tolist()) == [0.25, 0.5]
+
+
+def test_cosines_in_half_precision_rank_as_exact_float32_ones() -> None:
+    rng = np.random.default_rng(7)
+    vectors = rng.normal(size=(300, 48)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    index = EngramIndex()
+    index.reserve(300)
+    for i, vector in enumerate(vectors):
+        index.upsert(engram(f"e{i}", *vector))
+    assert index._vectors.shape == (300, 48)  # reserved: grown once, to the size asked
+    for query in vectors[:20] + 0.3 * rng.normal(size=(20, 48)).astype(np.float32):
+        query /= np.linalg.norm(query)
+        exact = vectors @ query
+        similarity = index.scores(query, T0).similarity
+        np.testing.assert_allclose(similarity, exact, atol=2e-3)
+        assert np.argsort(-similarity)[:10].tolist() == np.argsort(-exact)[:10].tolist()
+    with pytest.raises(ValueError, match="one brain must use one encoder model"):
+        index.scores(unit(1, 0), T0)
+
+
+def words_engram(i: int, **fields: object) -> Engram:
+    words = ["apple", "river", "stone", "cloud", "ember", "violin"]
+    content = f"{words[i % 6]} {words[(i * 7) % 6]} note{i} {words[(i // 3) % 6]}"
+    vector = np.cos(np.arange(4) * (i + 1)).astype(np.float32)
+    links = [(f"w{j}", 0.5) for j in (i - 1, i + 1, i + 40)]
+    values = {"content": content, "episode": f"ep{i // 8}", "occurred_at": T0 + i, **fields}
+    return engram(f"w{i}", *vector, associations=links, **values)
+
+
+def test_an_index_after_removals_and_changes_scores_as_one_built_afresh() -> None:
+    changed, kept = EngramIndex(), EngramIndex()
+    for i in range(60):
+        changed.upsert(words_engram(i))
+    for i in range(0, 60, 3):
+        changed.remove(f"w{i}")  # rows, words, links and episodes dropped
+    for i in range(1, 60, 6):
+        changed.upsert(words_engram(i, content=f"ember violin moved{i}"))  # words replaced
+    for i in range(60):
+        if i % 3:
+            kept.upsert(
+                words_engram(i, content=f"ember violin moved{i}") if i % 6 == 1 else words_engram(i)
+            )
+    query = unit(1, 0.5, 0, 0.2)
+    cue = terms("ember violin note7 moved13")
+    got, want = changed.scores(query, T0 + 100, cue), kept.scores(query, T0 + 100, cue)
+    for name in ("similarity", "lexical", "temporal", "context", "direct", "activation"):
+        for i in (i for i in range(60) if i % 3):
+            a, b = getattr(got, name), getattr(want, name)
+            assert a[changed._row[f"w{i}"]] == pytest.approx(b[kept._row[f"w{i}"]]), (name, i)
+    assert [e.engram_id for e, _ in changed.top(got, 10)] == [
+        e.engram_id for e, _ in kept.top(want, 10)
+    ]
+
+
+def test_a_context_is_the_engrams_within_reach_in_the_same_episode() -> None:
+    index = EngramIndex(Settings(context_reach=2))
+    order = [3, 0, 7, 1, 9, 4, 2, 8, 6, 5]  # rows indexed out of time order
+    for i in order:
+        episode = "long" if i < 8 else "short"
+        index.upsert(engram(f"t{i}", 1, i, content=f"t{i}", episode=episode, occurred_at=T0 + i))
+    index.remove("t6")
+    index.upsert(with_fragments("frag", unit(0, 1), unit(1, 1)))  # alone, in no episode
+    timeline = index._sequence()
+    pooled = timeline.pooled(np.ones(len(index._ids)))
+    sizes = {i: pooled[index._row[f"t{i}"]] for i in order if i != 6}
+    # long: t0..t5, t7 (t6 removed); short: t8, t9
+    assert sizes == {0: 3, 1: 4, 2: 5, 3: 5, 4: 5, 5: 4, 7: 3, 8: 2, 9: 2}
+    assert pooled[index._row["frag"]] == 1 and pooled[index._row["frag#0"]] == 0
