@@ -157,8 +157,11 @@ class BM25:
     ) -> FloatArray:
         """BM25 from each query term's (idf, frequencies), the documents' lengths and their
         average: frequencies saturate (``k1``), long documents count less (``b``)."""
-        out = np.zeros(length.size)
+        out, part = np.zeros(length.size), np.empty(length.size)
         norm = self.k1 * (1.0 - self.b + self.b * length / max(average, 1e-9))
-        for idf, tf in terms:
-            out += idf * tf * (self.k1 + 1.0) / (tf + norm)
+        for idf, tf in terms:  # in place: no temporary array a term
+            np.add(tf, norm, out=part)
+            np.divide(tf, part, out=part)
+            part *= idf * (self.k1 + 1.0)
+            out += part
         return out
