@@ -114,6 +114,18 @@ class Timeline:
         return pooled
 
 
+def half_cosines(rows: npt.NDArray[np.float16], vectors: Vector) -> FloatArray:
+    """The dot product (the cosine, all being unit vectors) of each of ``vectors`` with each
+    of ``rows``, in half precision: shape (vectors, rows)."""
+    if vectors.shape[1] != rows.shape[1]:
+        raise ValueError(
+            f"a {vectors.shape[1]}-dim cue against an index of {rows.shape[1]}-dim embeddings: "
+            "one brain must use one encoder model"
+        )
+    half = np.ascontiguousarray(vectors, dtype=np.float16)
+    return np.asarray(simsimd.cdist(half, rows, metric="dot"))
+
+
 def _scaled(values: FloatArray, rows: BoolArray, low: float) -> FloatArray:
     """``values`` on ``rows`` scaled to [0, 1] from ``low`` to their maximum (clipped below);
     0 elsewhere, and everywhere when none rises above ``low``."""
@@ -329,16 +341,9 @@ class EngramIndex:
             similarity, semantic, lexical, temporal, context, match, retention, direct, activation
         )
 
-    def _cosines(self, vectors: Vector) -> npt.NDArray[np.float64]:
-        """The dot product (the cosine, all being unit vectors) of each of ``vectors`` with
-        each row."""
-        if vectors.shape[1] != self._vectors.shape[1]:
-            raise ValueError(
-                f"a {vectors.shape[1]}-dim cue against an index of {self.dim}-dim embeddings: "
-                "one brain must use one encoder model"
-            )
-        half = np.ascontiguousarray(vectors, dtype=np.float16)
-        return np.asarray(simsimd.cdist(half, self._vectors[: len(self._ids)], metric="dot"))
+    def _cosines(self, vectors: Vector) -> FloatArray:
+        """The cosine of each of ``vectors`` with each row."""
+        return half_cosines(self._vectors[: len(self._ids)], vectors)
 
     def _match(
         self, similarity: FloatArray, terms: Sequence[str], engrams: BoolArray
