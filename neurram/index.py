@@ -510,6 +510,7 @@ class EngramIndex:
         if row >= self._vectors.shape[0]:
             growth = int(GROWTH * self._vectors.shape[0])
             self._grow(max(INITIAL_CAPACITY, growth, self._reserved), dim)
+            self._reserved = 0  # used up: a compaction later keeps only the rows it needs
         self._ids.append(engram_id)
         self._row[engram_id] = row
         return row

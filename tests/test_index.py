@@ -342,6 +342,8 @@ def test_cosines_in_half_precision_rank_as_exact_float32_ones() -> None:
         assert np.argsort(-similarity)[:10].tolist() == np.argsort(-exact)[:10].tolist()
     with pytest.raises(ValueError, match="one brain must use one encoder model"):
         index.scores(unit(1, 0), T0)
+    index.upsert(engram("extra", *vectors[0]))
+    assert index._vectors.shape == (375, 48)  # past the reservation: by a quarter
 
 
 def words_engram(i: int, **fields: object) -> Engram:
