@@ -8,7 +8,9 @@ regions in this process indexes them at start. Their texts are sentences of made
 with Zipf-distributed frequencies (so the lexical postings look like a real vocabulary's);
 the first 5,000 carry their real MiniLM embeddings, the rest random unit vectors (encoding
 100,000 texts would take minutes and does not change what a recall costs). Consecutive
-engrams form episodes of 20. Every recall goes through the bus with the real model.
+engrams form episodes of 20. Every recall goes through the bus with the real model. The last
+column checks the index's half-precision rows: how many of each query's 10 nearest engrams by
+exact float32 cosine they also rank first.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from redis import asyncio as aioredis
 from neurram import Brain, Engram, Layer, MemoryType
 from neurram.bus import Namespace
 from neurram.encoder import Encoder, resolve_encoder
+from neurram.index import half_cosines
 from neurram.runtime.embedded import EmbeddedServer
 from neurram.runtime.store import MemoryStore
 
@@ -96,10 +99,10 @@ async def measure(
     for query in queries[:5]:  # warm up
         await brain.recall(query, top_k=10)
         encoder.encode([query])
-    encode, recall = [], []
+    encode, recall, cues = [], [], []
     for query in queries:
         t0 = time.perf_counter()
-        encoder.encode([query])
+        cues.append(encoder.encode([query])[0])
         t1 = time.perf_counter()
         await brain.recall(query, top_k=10)
         t2 = time.perf_counter()
@@ -109,8 +112,20 @@ async def measure(
     print(
         f"| {size:,} | {p50_ms(encode):.1f} ms | {p50_ms(recall):.1f} ms | "
         f"{p50_ms(recall) / p50_ms(encode):.2f}x | {p50_ms(recall) - p50_ms(encode):.1f} ms | "
-        f"{opened:.1f} s |"
+        f"{opened:.1f} s | {half_recall_at_10(all_vectors, np.stack(cues)):.3f} |"
     )
+
+
+def half_recall_at_10(vectors: np.ndarray, cues: np.ndarray) -> float:
+    """Mean share of each cue's 10 nearest engrams by exact float32 cosine that the index's
+    float16 rows, scored as it scores them, also put among the first 10."""
+    exact, half = cues @ vectors.T, half_cosines(vectors.astype(np.float16), cues)
+    pairs = zip(top_10(exact), top_10(half), strict=True)
+    return statistics.mean(len(a & b) / 10 for a, b in pairs)
+
+
+def top_10(scores: np.ndarray) -> list[set[int]]:
+    return [set(np.argpartition(-row, 10)[:10].tolist()) for row in scores]
 
 
 async def main() -> None:
@@ -123,8 +138,11 @@ async def main() -> None:
     texts = sentences(vocabulary(), largest, WORDS_PER_TEXT)
     vectors = random_units(max(0, largest - REAL), encoder.dim)
     print(f"recall p50 against one batch-1 query encode (p50), {args.queries} queries, top_k=10")
-    print("| engrams | encode | recall | ratio | recall - encode | brain start |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "| engrams | encode | recall | ratio | recall - encode | brain start "
+        "| cosine recall@10, float16 vs exact float32 |"
+    )
+    print("|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory(prefix="nr-speed-") as data_dir:
         server = EmbeddedServer(Path(data_dir))
         redis_url = server.start()

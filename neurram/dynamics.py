@@ -167,6 +167,12 @@ def initial_activation(
     return np.where(activation > floor, activation, 0.0)
 
 
+def _indices(values: npt.ArrayLike) -> npt.NDArray[np.integer]:
+    """``values`` as an array of indices (not copied when already of an integer type)."""
+    array = np.asarray(values)
+    return array if array.dtype.kind in "iu" else array.astype(np.intp)
+
+
 def spread_activation(
     activation: npt.ArrayLike,
     src: npt.ArrayLike,
@@ -181,8 +187,7 @@ def spread_activation(
     activation and what reaches it. Pass both directions for undirected associations.
     """
     act = np.array(activation, dtype=np.float64)
-    sources = np.asarray(src, dtype=np.intp)
-    targets = np.asarray(dst, dtype=np.intp)
+    sources, targets = _indices(src), _indices(dst)
     weights = np.asarray(weight, dtype=np.float64)
     if not sources.shape == targets.shape == weights.shape:
         raise InvalidInputError("src, dst and weight must have the same length")

@@ -16,9 +16,11 @@ still comes back), and activation spreads over association edges (SPEC 3).
 
 A derived cache: everything in it can be rebuilt from the store. Rows of removed engrams are
 zeroed, and compacted away once they make up half the matrix. Each embedding is held once, in
-its row: the rest of an engram is kept as msgpack without its embeddings (less than half the
-size of its decoded objects), and decoded, with its embeddings copied from its rows, when
-asked for.
+its row, as float16 (the precision it rests in within the store), and scored against a cue by
+SimSIMD's half-precision kernels: half the memory of float32 rows, and faster than numpy's
+float32 product, since reading the matrix is what a recall's scoring waits for. The rest of an
+engram is kept as a msgpack array (a fifth of the size of its decoded objects: ``_Kept``), and
+decoded, with its embeddings copied from its rows, when asked for.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from dataclasses import dataclass, field
 import msgspec
 import numpy as np
 import numpy.typing as npt
+import simsimd
 
 from neurram import dynamics
 from neurram.engram import (
@@ -38,27 +41,33 @@ from neurram.engram import (
     Explanation,
     MemoryType,
     Vector,
-    dump_engram,
-    empty_vector,
-    load_engram,
 )
 from neurram.lexicon import BM25, Vocabulary, term_counts
 from neurram.settings import Settings
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
+Edges = tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], FloatArray]  # src, dst, weight
 TYPE_CODES = {t: i for i, t in enumerate(MemoryType)}
 INITIAL_CAPACITY = 64
 GROWTH = 1.25  # a full matrix gains a quarter more rows (little idle, amortised copies)
 SIMILAR_LIMIT = 8  # nearest engrams considered for supersession
 _DEFAULTS = Settings()
-_NONE = empty_vector()  # a kept engram's embeddings: its rows hold them
 
 
-class _Links(msgspec.Struct):
-    associations: list[tuple[str, float]] = []
-
-
+# An engram as the index keeps it: its fields in an array (no names), without its id (the key)
+# or embeddings (its rows hold them), each association's target as the row of that id when it
+# has one.
+_LINKS = ("associations", list[tuple[int | str, float]])
+_KEPT = tuple(
+    (f.name, f.type)
+    for f in msgspec.structs.fields(Engram)
+    if f.name not in ("associations", "embedding", "fragment_embeddings", "engram_id")
+)
+_Kept = msgspec.defstruct("_Kept", [_LINKS, *_KEPT], array_like=True)
+_Links = msgspec.defstruct("_Links", [_LINKS], array_like=True)  # the first field alone
+_keep = msgspec.msgpack.Encoder()
+_kept = msgspec.msgpack.Decoder(_Kept)
 _links = msgspec.msgpack.Decoder(_Links)
 
 
@@ -85,30 +94,36 @@ class Scores:
 
 @dataclass(frozen=True)
 class Timeline:
-    """Engram rows in time order within each episode: ``rows[k]`` is ``k``-th; its episode
-    spans positions ``first[k]..last[k]``; ``before``/``after`` give each row's neighbours
-    in time (-1: none); each row's context (see :meth:`pooled`) holds ``context_lengths``
-    terms, ``context_average`` on average."""
+    """Engram rows in time order within each episode: ``rows[k]`` is ``k``-th. Per row:
+    ``before``/``after``, its neighbours in time (-1: none), and its context, positions
+    ``low..high`` (``high`` excluded) of ``rows`` (see :meth:`pooled`), which holds
+    ``context_lengths`` terms, ``context_average`` on average."""
 
     rows: npt.NDArray[np.intp]
-    first: npt.NDArray[np.intp]
-    last: npt.NDArray[np.intp]
     before: npt.NDArray[np.intp]
     after: npt.NDArray[np.intp]
-    context_lengths: FloatArray = field(default_factory=lambda: np.zeros(0))  # per row
+    low: npt.NDArray[np.intp]
+    high: npt.NDArray[np.intp]
+    context_lengths: FloatArray = field(default_factory=lambda: np.zeros(0))
     context_average: float = 0.0
 
-    def pooled(self, values: FloatArray, reach: int) -> FloatArray:
-        """Per row, the sum of ``values`` over the rows within ``reach`` positions of it in
-        its episode (itself included)."""
-        ordered = values[self.rows]
-        cumulative = np.concatenate(([0.0], np.cumsum(ordered)))
-        positions = np.arange(self.rows.size)
-        low = np.maximum(positions - reach, self.first)
-        high = np.minimum(positions + reach, self.last)
-        out = np.zeros(values.size)
-        out[self.rows] = cumulative[high + 1] - cumulative[low]
-        return out
+    def pooled(self, values: FloatArray) -> FloatArray:
+        """Per row, the sum of ``values`` over its context (0 for a row not in time order)."""
+        cumulative = np.concatenate(([0.0], np.cumsum(values[self.rows])))
+        pooled: FloatArray = cumulative[self.high] - cumulative[self.low]
+        return pooled
+
+
+def half_cosines(rows: npt.NDArray[np.float16], vectors: Vector) -> FloatArray:
+    """The dot product (the cosine, all being unit vectors) of each of ``vectors`` with each
+    of ``rows``, in half precision: shape (vectors, rows)."""
+    if vectors.shape[1] != rows.shape[1]:
+        raise ValueError(
+            f"a {vectors.shape[1]}-dim cue against an index of {rows.shape[1]}-dim embeddings: "
+            "one brain must use one encoder model"
+        )
+    half = np.ascontiguousarray(vectors, dtype=np.float16)
+    return np.asarray(simsimd.cdist(half, rows, metric="dot"))
 
 
 def _scaled(values: FloatArray, rows: BoolArray, low: float) -> FloatArray:
@@ -131,14 +146,15 @@ class EngramIndex:
 
     def __init__(self, settings: Settings = _DEFAULTS) -> None:
         self.settings = settings
+        self._reserved = 0
         self._clear()
 
     def _clear(self) -> None:
-        self._engrams: dict[str, bytes] = {}  # id -> msgpack of the engram, no embeddings
+        self._engrams: dict[str, bytes] = {}  # id -> the engram as kept (_Kept)
         self._row: dict[str, int] = {}  # engram and fragment ids
-        self._ids: list[str | None] = []
+        self._ids: list[str] = []  # per row (a dropped row's too, until compacted)
         self._holes = 0
-        self._vectors = np.zeros((0, 0), dtype=np.float32)
+        self._vectors = np.zeros((0, 0), dtype=np.float16)
         self._last = np.zeros(0)
         self._stability = np.zeros(0)
         self._salience = np.zeros(0)
@@ -152,9 +168,7 @@ class EngramIndex:
         self._vocabulary = Vocabulary()
         self._words = BM25(self.settings.bm25_k1, self.settings.bm25_b)
         self._superseded_by: dict[int, str] = {}  # row -> id of the engram that supersedes it
-        self._edges: (
-            tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.float64]] | None
-        ) = None
+        self._edges: Edges | None = None
 
     def __len__(self) -> int:
         return len(self._engrams)
@@ -172,11 +186,27 @@ class EngramIndex:
 
     def _whole(self, engram_id: str) -> Engram:
         """The kept engram, decoded, with its embeddings copied from its rows."""
-        engram = load_engram(self._engrams[engram_id])
+        engram = self._load(engram_id)
         rows = [self._row[i] for i in [engram_id, *engram.fragments]]
-        engram.embedding = self._vectors[rows[0]].copy()
-        engram.fragment_embeddings = self._vectors[rows[1:]].reshape(-1)
+        engram.embedding = self._vectors[rows[0]].astype(np.float32)
+        engram.fragment_embeddings = self._vectors[rows[1:]].astype(np.float32).reshape(-1)
         return engram
+
+    def _dump(self, engram: Engram) -> bytes:
+        """``engram`` as kept: see ``_Kept``."""
+        links = [(self._row.get(target, target), w) for target, w in engram.associations]
+        return _keep.encode([links, *(getattr(engram, name) for name, _ in _KEPT)])
+
+    def _load(self, engram_id: str) -> Engram:
+        """The kept engram, without its embeddings."""
+        associations, *fields = msgspec.structs.astuple(_kept.decode(self._engrams[engram_id]))
+        links = [(self._target(target), w) for target, w in associations]
+        kept = {name: value for (name, _), value in zip(_KEPT, fields, strict=True)}
+        return Engram(**kept, engram_id=engram_id, associations=links)
+
+    def _target(self, target: int | str) -> str:
+        """The id of an association's target as kept."""
+        return target if isinstance(target, str) else self._ids[target]
 
     @property
     def dim(self) -> int | None:
@@ -192,8 +222,7 @@ class EngramIndex:
                 f"engram {engram.engram_id} has a {vector.size}-dim embedding, the index holds "
                 f"{self.dim}-dim ones: one brain must use one encoder model"
             )
-        kept = self._engrams.get(engram.engram_id)
-        previous = None if kept is None else load_engram(kept)  # its embeddings unused
+        previous = self._load(engram.engram_id) if engram.engram_id in self else None
         if previous is None or previous.associations != engram.associations:
             self._edges = None  # rebuilt lazily; an LTP-only update keeps them
         if previous is not None and previous.fragments != engram.fragments:
@@ -228,8 +257,7 @@ class EngramIndex:
     def touch(self, engram: Engram) -> None:
         """Keep an engram changed by LTP or decay, and refresh its retention inputs (its
         embeddings, words, episode and links must be those indexed: else :meth:`upsert`)."""
-        kept = msgspec.structs.replace(engram, embedding=_NONE, fragment_embeddings=_NONE)
-        self._engrams[engram.engram_id] = dump_engram(kept)
+        self._engrams[engram.engram_id] = self._dump(engram)
         row = self._row[engram.engram_id]
         self._last[row] = engram.last_accessed
         self._stability[row] = engram.stability
@@ -238,7 +266,8 @@ class EngramIndex:
     def remove(self, engram_id: str) -> bool:
         if engram_id not in self._engrams:
             return False
-        engram = load_engram(self._engrams.pop(engram_id))
+        engram = self._load(engram_id)
+        del self._engrams[engram_id]
         self._unindex_words(self._row[engram_id], engram)
         self._drop_rows([engram_id, *engram.fragments])
         self._edges = None
@@ -260,14 +289,14 @@ class EngramIndex:
         n = len(self._ids)
         if n == 0:
             return [[] for _ in vectors]
-        similarity = vectors @ self._vectors[:n].T
+        similarity = self._cosines(vectors)
         eligible = self._alive[:n] & (self._parent[:n] < 0)
         found = []
         for row in similarity:
             hits = np.flatnonzero((row >= threshold) & eligible)
             if hits.size > limit:
                 hits = hits[np.argpartition(-row[hits], limit - 1)[:limit]]
-            found.append([(self._whole(self._ids[r] or ""), float(row[r])) for r in hits])
+            found.append([(self._whole(self._ids[r]), float(row[r])) for r in hits])
         return found
 
     def superseder(self, engram_id: str) -> str | None:
@@ -284,7 +313,7 @@ class EngramIndex:
             return Scores.empty()
         s = self.settings
         engrams = self._alive[:n] & (self._parent[:n] < 0)
-        similarity = (self._vectors[:n] @ query).astype(np.float64)
+        similarity = self._cosines(query.reshape(1, -1))[0]
         fragment_rows = np.flatnonzero(self._alive[:n] & (self._parent[:n] >= 0))
         np.maximum.at(similarity, self._parent[fragment_rows], similarity[fragment_rows])
         semantic, lexical, temporal, context = self._match(similarity, terms, engrams)
@@ -311,6 +340,10 @@ class EngramIndex:
         return Scores(
             similarity, semantic, lexical, temporal, context, match, retention, direct, activation
         )
+
+    def _cosines(self, vectors: Vector) -> FloatArray:
+        """The cosine of each of ``vectors`` with each row."""
+        return half_cosines(self._vectors[: len(self._ids)], vectors)
 
     def _match(
         self, similarity: FloatArray, terms: Sequence[str], engrams: BoolArray
@@ -360,15 +393,15 @@ class EngramIndex:
         ``context_reach`` of it in its episode, pooled as one document."""
         if not words:
             return np.zeros(n)
-        reach = self.settings.context_reach
-        pooled = [(idf, timeline.pooled(tf, reach)) for idf, tf in words]
+        pooled = [(idf, timeline.pooled(tf)) for idf, tf in words]
         return self._words.weigh(pooled, timeline.context_lengths, timeline.context_average)
 
     def _sequence(self) -> Timeline:
-        """The engrams in time order within their episodes (cached until one comes or goes,
-        or moves in time)."""
+        """The engrams in time order within their episodes, each one's context the engrams
+        within ``context_reach`` of it in its episode (cached until one comes or goes, or
+        moves in time)."""
         if self._timeline is None:
-            n = len(self._ids)
+            n, reach = len(self._ids), self.settings.context_reach
             live = np.flatnonzero(self._alive[:n] & (self._parent[:n] < 0))
             rows = live[np.lexsort((self._occurred[live], self._episode[live]))]
             episode = self._episode[rows]
@@ -383,8 +416,11 @@ class EngramIndex:
             after[rows] = np.where(
                 positions < last, rows[np.minimum(positions + 1, rows.size - 1)], -1
             )
-            timeline = Timeline(rows, first, last, before, after)
-            lengths = timeline.pooled(self._words.lengths(n), self.settings.context_reach)
+            low, high = np.zeros(n, dtype=np.intp), np.zeros(n, dtype=np.intp)
+            low[rows] = np.maximum(positions - reach, first)
+            high[rows] = np.minimum(positions + reach, last) + 1
+            timeline = Timeline(rows, before, after, low, high)
+            lengths = timeline.pooled(self._words.lengths(n))
             average = float(lengths[rows].mean()) if rows.size else 0.0
             self._timeline = dataclasses.replace(
                 timeline, context_lengths=lengths, context_average=average
@@ -444,7 +480,12 @@ class EngramIndex:
             part = np.argpartition(-activation[candidates], k - 1)[:k]
             candidates = candidates[part]
         ranked = candidates[np.argsort(-activation[candidates], kind="stable")]
-        return [(self._whole(self._ids[i] or ""), float(activation[i])) for i in ranked]
+        return [(self._whole(self._ids[i]), float(activation[i])) for i in ranked]
+
+    def reserve(self, rows: int) -> None:
+        """Expect ``rows`` rows: the matrix grows to hold them at once (a build that knows
+        how many engrams come copies the matrix once, and leaves no quarter of it idle)."""
+        self._reserved = rows
 
     def _set_row(self, row_id: str, vector: Vector, parent: int) -> int:
         row = self._row.get(row_id)
@@ -460,7 +501,6 @@ class EngramIndex:
             row = self._row.pop(row_id, None)
             if row is not None:
                 self._superseded_by.pop(row, None)
-                self._ids[row] = None
                 self._alive[row] = False
                 self._vectors[row] = 0.0
                 self._holes += 1
@@ -468,14 +508,16 @@ class EngramIndex:
     def _append(self, engram_id: str, dim: int) -> int:
         row = len(self._ids)
         if row >= self._vectors.shape[0]:
-            self._grow(max(INITIAL_CAPACITY, int(GROWTH * self._vectors.shape[0])), dim)
+            growth = int(GROWTH * self._vectors.shape[0])
+            self._grow(max(INITIAL_CAPACITY, growth, self._reserved), dim)
+            self._reserved = 0  # used up: a compaction later keeps only the rows it needs
         self._ids.append(engram_id)
         self._row[engram_id] = row
         return row
 
     def _grow(self, capacity: int, dim: int) -> None:
         old = self._vectors.shape[0]
-        vectors = np.zeros((capacity, dim), dtype=np.float32)
+        vectors = np.zeros((capacity, dim), dtype=np.float16)
         if old:
             vectors[:old] = self._vectors
         self._vectors = vectors
@@ -496,20 +538,22 @@ class EngramIndex:
         for engram in engrams:
             self.upsert(engram)
 
-    def _edge_arrays(
-        self,
-    ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.float64]]:
-        if self._edges is None:  # flat arrays: no object per edge (a million at 100,000)
-            src, dst, weight = array("q"), array("q"), array("d")
+    def _edge_arrays(self) -> Edges:
+        """Every association between indexed engrams, as rows (flat arrays: no object per
+        edge, a million at 100,000)."""
+        if self._edges is None:
+            src, dst, weight = array("i"), array("i"), array("d")
             for source, kept in self._engrams.items():
-                for target, w in _links.decode(kept).associations:
+                (associations,) = msgspec.structs.astuple(_links.decode(kept))
+                for kept_target, w in associations:
+                    target = self._target(kept_target)
                     if target in self._engrams:
                         src.append(self._row[source])
                         dst.append(self._row[target])
                         weight.append(w)
             self._edges = (
-                np.asarray(src, dtype=np.intp),
-                np.asarray(dst, dtype=np.intp),
-                np.asarray(weight, dtype=np.float64),
+                np.frombuffer(src, dtype=np.int32),
+                np.frombuffer(dst, dtype=np.int32),
+                np.frombuffer(weight, dtype=np.float64),
             )
         return self._edges

@@ -64,20 +64,6 @@ def term_counts(text: str) -> Counter[str]:
     return Counter(terms(text))
 
 
-class _Postings:
-    """(row, term-frequency change) pairs of one term, growable, readable as arrays."""
-
-    __slots__ = ("rows", "tfs")
-
-    def __init__(self) -> None:
-        self.rows = array("q")
-        self.tfs = array("d")
-
-    def add(self, row: int, tf: float) -> None:
-        self.rows.append(row)
-        self.tfs.append(tf)
-
-
 class Vocabulary:
     """Document frequencies over a collection: what makes a term rare, hence telling."""
 
@@ -114,7 +100,7 @@ class BM25:
     def __init__(self, k1: float = 1.2, b: float = 0.75) -> None:
         self.k1 = k1
         self.b = b
-        self._postings: dict[str, _Postings] = {}
+        self._postings: dict[str, array[int]] = {}  # term -> (row, tf change) pairs, flat
         self._length = array("d")
         self._total = 0.0
         self._documents = 0
@@ -129,7 +115,10 @@ class BM25:
         self._total += self._length[row] - before
         self._documents += (self._length[row] > 0) - (before > 0)
         for term, tf in counts.items():
-            self._postings.setdefault(term, _Postings()).add(row, sign * tf)
+            postings = self._postings.get(term)
+            if postings is None:  # one small array a term: most terms are rare
+                postings = self._postings[term] = array("i")
+            postings.extend((row, sign * tf))
 
     @property
     def average_length(self) -> float:
@@ -141,8 +130,8 @@ class BM25:
         postings = self._postings.get(term)
         if postings is None:
             return np.zeros(size)
-        rows = np.frombuffer(postings.rows, dtype=np.int64)
-        tfs = np.frombuffer(postings.tfs, dtype=np.float64)
+        pairs = np.frombuffer(postings, dtype=np.int32).reshape(-1, 2)
+        rows, tfs = pairs[:, 0], pairs[:, 1]
         keep = rows < size
         return np.maximum(np.bincount(rows[keep], weights=tfs[keep], minlength=size), 0.0)
 
@@ -168,8 +157,11 @@ class BM25:
     ) -> FloatArray:
         """BM25 from each query term's (idf, frequencies), the documents' lengths and their
         average: frequencies saturate (``k1``), long documents count less (``b``)."""
-        out = np.zeros(length.size)
+        out, part = np.zeros(length.size), np.empty(length.size)
         norm = self.k1 * (1.0 - self.b + self.b * length / max(average, 1e-9))
-        for idf, tf in terms:
-            out += idf * tf * (self.k1 + 1.0) / (tf + norm)
+        for idf, tf in terms:  # in place: no temporary array a term
+            np.add(tf, norm, out=part)
+            np.divide(tf, part, out=part)
+            part *= idf * (self.k1 + 1.0)
+            out += part
         return out

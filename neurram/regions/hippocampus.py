@@ -291,6 +291,7 @@ class HippocampusActor(Actor):
         self.logic.index = EngramIndex(self.settings)
         self.logic.silent = EngramIndex(self.settings)
         self.position, self.seen, _ = await self.store.change_log_head()
+        self.logic.index.reserve(await self.store.count())  # most are active
         async for chunk in self.store.scan():
             for engram in chunk:
                 self._index(engram)
