@@ -12,7 +12,9 @@ from redis.asyncio.client import Pipeline
 from neurram.bus import FIELD, Delivery, Namespace, publish
 from neurram.bus.messages import MESSAGES, Message, Outcome, Stimulus
 from neurram.bus.tally import read_tally, tally_key
+from neurram.encoder import HashEncoder
 from neurram.runtime.actor import Actor, ActorContext
+from neurram.runtime.encoding import EncodingQueue
 from neurram.settings import Settings
 
 pytestmark = pytest.mark.asyncio
@@ -41,7 +43,7 @@ class Relay(Actor):
 
 async def relay(redis: aioredis.Redis, brain_id: str, fault: str | None = None) -> Relay:
     settings = Settings.load(brain_id=brain_id, model="hash")
-    actor = Relay(ActorContext(settings, redis, "relay", "test-host"))
+    actor = Relay(ActorContext(settings, redis, "relay", "test-host", EncodingQueue(HashEncoder())))
     actor.fault = fault
     await redis.set(actor.ns.key("not-a-hash"), "a string")
     sent = Stimulus(stimulus_id="s1", content="the lake at dawn", perceived_at=time.time())
@@ -122,7 +124,7 @@ async def test_a_commit_counts_its_outcomes_once_per_status_and_tally(
     redis: aioredis.Redis, brain_id: str
 ) -> None:
     settings = Settings.load(brain_id=brain_id, model="hash")
-    actor = Gate(ActorContext(settings, redis, "gate", "test-host"))
+    actor = Gate(ActorContext(settings, redis, "gate", "test-host", EncodingQueue(HashEncoder())))
     tally = tally_key(actor.ns, "client")
     for i in range(3):
         sent = Stimulus(stimulus_id=f"s{i}", content="x", perceived_at=time.time(), reply_to=tally)
