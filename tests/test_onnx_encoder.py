@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -10,7 +11,7 @@ import pytest
 
 from neurram.encoder import ONNX_MODEL, SentenceTransformerEncoder, resolve_encoder
 from neurram.errors import EncoderUnavailableError
-from neurram.onnx_encoder import OnnxEncoder
+from neurram.onnx_encoder import INTRA_OP_THREADS, OnnxEncoder
 
 from .test_encoder import REPO
 
@@ -68,6 +69,15 @@ def test_recall_by_meaning(onnx: OnnxEncoder) -> None:
     facts = onnx.encode(SENTENCES[:4])
     query = onnx.encode(["capital city Europe"])[0]
     assert int(np.argmax(facts @ query)) == 0
+
+
+def test_threads_leave_a_core_to_the_event_loop_and_do_not_spin(onnx: OnnxEncoder) -> None:
+    options = onnx.load().session.get_session_options()
+    assert options.intra_op_num_threads == INTRA_OP_THREADS == max(1, (os.cpu_count() or 1) - 1)
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    defaults = OnnxEncoder(threads=None, spinning=True).load().session.get_session_options()
+    assert defaults.intra_op_num_threads == 0  # onnxruntime's own choice
+    assert defaults.get_session_config_entry("session.intra_op.allow_spinning") == "1"
 
 
 def test_missing_packages_raise_a_typed_error(monkeypatch: pytest.MonkeyPatch) -> None:
