@@ -27,8 +27,8 @@ if TYPE_CHECKING:
 
 # The encoder shares its process with the event loop that runs the regions: by default one
 # core is left to the loop, and idle worker threads sleep instead of spinning (onnxruntime's
-# own defaults, every core and spinning, encoded 2-3x slower on the busy 2-core machine:
-# benchmarks/encode_speed.py).
+# own defaults, every core and spinning, made batch-1 encodes slower on the busy 2-core
+# machine: benchmarks/encode_speed.py, and the README's Encoder backends).
 INTRA_OP_THREADS = max(1, (os.cpu_count() or 1) - 1)
 
 
