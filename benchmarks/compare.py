@@ -5,6 +5,8 @@
 Installs the original (no dependencies: it shares this environment's) into .bench/ on first
 use, starts one embedded server for each side, runs benchmarks/workload.py once per side and
 prints each measurement with the ratio (how many times better neurram is; > 1 is better).
+``NEURRAM_MODEL=torch`` or ``onnx`` picks this neurram's encoder backend (the original's is
+always torch).
 """
 
 from __future__ import annotations

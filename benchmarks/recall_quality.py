@@ -4,8 +4,9 @@
 
 Each dialogue turn of a conversation becomes one EPISODIC memory "<speaker>: <text>" (with
 ``context={"dia_id": ...}``) in a brain of its own, through the public ``Brain`` API with the
-real MiniLM model and default settings. Each question of categories 1-4 that has evidence is
-recalled with top_k=10; its score is the share of its evidence turns among the first K.
+real MiniLM model and default settings (``NEURRAM_MODEL=torch`` or ``onnx`` picks its
+backend). Each question of categories 1-4 that has evidence is recalled with top_k=10; its
+score is the share of its evidence turns among the first K.
 Plain cosine top-K over the same embeddings and BM25 alone are measured in the same run.
 
 - undated: every turn is perceived now, in order.
@@ -35,7 +36,7 @@ from unittest import mock
 
 import numpy as np
 
-from neurram import Brain, Engram, MemoryType
+from neurram import Brain, Engram, MemoryType, Settings
 from neurram.lexicon import BM25, Vocabulary, term_counts, terms
 from neurram.runtime.embedded import EmbeddedServer
 
@@ -176,7 +177,7 @@ async def measure(conversations: list[Conversation], redis_url: str, dated: bool
         if encoder is None:
             from neurram.encoder import resolve_encoder
 
-            encoder = resolve_encoder(None)
+            encoder = resolve_encoder(Settings.load().model)  # the brains' (NEURRAM_MODEL)
         queries = encoder.encode([q.text for q in conversation.questions])
         cosine = cosine_ranker(engrams)
         bm25 = bm25_ranker(engrams)

@@ -8,9 +8,10 @@ regions in this process indexes them at start. Their texts are sentences of made
 with Zipf-distributed frequencies (so the lexical postings look like a real vocabulary's);
 the first 5,000 carry their real MiniLM embeddings, the rest random unit vectors (encoding
 100,000 texts would take minutes and does not change what a recall costs). Consecutive
-engrams form episodes of 20. Every recall goes through the bus with the real model. The last
-column checks the index's half-precision rows: how many of each query's 10 nearest engrams by
-exact float32 cosine they also rank first.
+engrams form episodes of 20. Every recall goes through the bus with the real model
+(``NEURRAM_MODEL=torch`` or ``onnx`` picks its backend). The last column checks the index's
+half-precision rows: how many of each query's 10 nearest engrams by exact float32 cosine
+they also rank first.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pathlib import Path
 import numpy as np
 from redis import asyncio as aioredis
 
-from neurram import Brain, Engram, Layer, MemoryType
+from neurram import Brain, Engram, Layer, MemoryType, Settings
 from neurram.bus import Namespace
 from neurram.encoder import Encoder, resolve_encoder
 from neurram.index import half_cosines
@@ -133,7 +134,7 @@ async def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[5_000, 100_000])
     parser.add_argument("--queries", type=int, default=60)
     args = parser.parse_args()
-    encoder = resolve_encoder(None)
+    encoder = resolve_encoder(Settings.load().model)  # NEURRAM_MODEL picks the backend
     largest = max(args.sizes)
     texts = sentences(vocabulary(), largest, WORDS_PER_TEXT)
     vectors = random_units(max(0, largest - REAL), encoder.dim)

@@ -1,7 +1,9 @@
 """Encoders turn text into unit vectors; the default model resolves offline (SPEC 6).
 
 Importing this module does not import torch: the sentence-transformers model is loaded on
-first use. ``model="hash"`` selects the deterministic stand-in for tests, never silently.
+first use. The default is MiniLM as an int8 ONNX graph (:mod:`neurram.onnx_encoder`, also
+``model="onnx"``); ``model="torch"`` selects the same model on sentence-transformers, and
+``model="hash"`` the deterministic stand-in for tests, never silently.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ Matrix = npt.NDArray[np.float32]
 
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 HASH_MODEL = "hash"
+ONNX_MODEL = "onnx"
+TORCH_MODEL = "torch"
 ENCODE_BATCH_SIZE = 64
 TORCH_THREADS = 1  # torch's threads per operation, set when the model loads (process-wide).
 # Measured on the 2-core machine with other work running (load average 9): a batch of 32
@@ -163,15 +167,22 @@ def default_model_path() -> str:
 
 
 def resolve_encoder(model: str | None = None) -> Encoder:
-    """The encoder for ``model``: "hash", a path or model name, or None/"" for the default.
+    """The encoder for ``model``: None or "" for the default, the int8 ONNX export of MiniLM
+    ("onnx"); "torch" for the same model on sentence-transformers; "hash"; or a path or
+    model name that sentence-transformers loads.
 
-    The same spec returns the same instance within a process.
+    The same encoder returns the same instance within a process.
     """
-    return _resolve(model or "")
+    spec = model or ONNX_MODEL
+    return _resolve(default_model_path() if spec == TORCH_MODEL else spec)
 
 
 @functools.cache
 def _resolve(model: str) -> Encoder:
     if model == HASH_MODEL:
         return HashEncoder()
-    return SentenceTransformerEncoder(model or default_model_path())
+    if model == ONNX_MODEL:
+        from neurram.onnx_encoder import OnnxEncoder  # it imports this module
+
+        return OnnxEncoder()
+    return SentenceTransformerEncoder(model)

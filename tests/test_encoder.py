@@ -5,13 +5,15 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from types import ModuleType
 
 import numpy as np
 import pytest
 
 import neurram.encoder
+import neurram.onnx_encoder
 from neurram.encoder import (
     DEFAULT_MODEL,
     Encoder,
@@ -21,6 +23,7 @@ from neurram.encoder import (
     resolve_encoder,
 )
 from neurram.errors import EncoderUnavailableError
+from neurram.onnx_encoder import OnnxEncoder, _Loaded
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -76,9 +79,12 @@ def test_resolve_encoder_choices_and_cache() -> None:
     assert isinstance(resolve_encoder("hash"), HashEncoder)
     assert resolve_encoder("hash") is resolve_encoder("hash")
     default = resolve_encoder()
-    assert isinstance(default, SentenceTransformerEncoder)  # never the hash encoder silently
-    assert default is resolve_encoder("") is resolve_encoder(None)
-    assert default.name == default_model_path()
+    assert isinstance(default, OnnxEncoder)  # never the hash encoder silently
+    assert default is resolve_encoder("") is resolve_encoder(None) is resolve_encoder("onnx")
+    torch = resolve_encoder("torch")
+    assert isinstance(torch, SentenceTransformerEncoder)
+    assert torch is resolve_encoder(default_model_path())
+    assert torch.name == default_model_path()
     named = resolve_encoder("some/other-model")
     assert isinstance(named, SentenceTransformerEncoder)
     assert named.name == "some/other-model"
@@ -93,7 +99,7 @@ def test_default_model_path_is_the_shipped_weights() -> None:
 def test_importing_neurram_does_not_import_torch() -> None:
     code = (
         "import sys, neurram;"
-        "assert 'torch' not in sys.modules and 'sentence_transformers' not in sys.modules"
+        "assert not {'torch', 'sentence_transformers', 'onnxruntime'} & set(sys.modules)"
     )
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)
 
@@ -106,24 +112,43 @@ def test_missing_model_raises_a_helpful_error(tmp_path: Path) -> None:
     assert "hash" in str(info.value)
 
 
-def test_model_loads_once_under_concurrent_use(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[str] = []
+@pytest.mark.parametrize(
+    ("make", "module", "loader", "loaded"),
+    [
+        (
+            lambda: SentenceTransformerEncoder("fake"),
+            neurram.encoder,
+            "_load_sentence_transformer",
+            (object(), 7),
+        ),
+        (OnnxEncoder, neurram.onnx_encoder, "_load", _Loaded(object(), object(), 7)),
+    ],
+    ids=["torch", "onnx"],
+)
+def test_model_loads_once_under_concurrent_use(
+    monkeypatch: pytest.MonkeyPatch,
+    make: Callable[[], Encoder],
+    module: ModuleType,
+    loader: str,
+    loaded: object,
+) -> None:
+    calls: list[tuple[object, ...]] = []
     gate = threading.Event()
 
-    def fake_load(model: str) -> tuple[Any, int]:
-        calls.append(model)
+    def fake_load(*args: object) -> object:
+        calls.append(args)
         gate.wait(1.0)
-        return object(), 7
+        return loaded
 
-    monkeypatch.setattr(neurram.encoder, "_load_sentence_transformer", fake_load)
-    enc = SentenceTransformerEncoder("fake")
-    threads = [threading.Thread(target=enc.load) for _ in range(8)]
+    monkeypatch.setattr(module, loader, fake_load)
+    enc = make()
+    threads = [threading.Thread(target=lambda: enc.dim) for _ in range(8)]
     for thread in threads:
         thread.start()
     gate.set()
     for thread in threads:
         thread.join()
-    assert calls == ["fake"]
+    assert len(calls) == 1
     assert enc.dim == 7
     assert enc.encode([]).shape == (0, 7)
 
