@@ -143,6 +143,9 @@ async def test_a_silent_engram_fills_only_the_places_active_ones_leave_empty(
     found = await recalled(brain, "parking level reserved visitors", top_k=3)
     assert set(found[:2]) == {e.engram_id for e in active}
     assert found[2] == silent  # the fallback, after them
+    await recalled(brain, "staff cars", top_k=1)  # the Hippocampus answers before it stores
+    # a recall's potentiation; it serves a brain's requests one batch after another, so once
+    # this one is answered, the first one's is stored
     revived = await stored(brain)
     assert revived[silent].layer is Layer.WORKING
 
