@@ -37,13 +37,21 @@ class Recorder:
         return np.array([[len(t)] for t in texts], dtype=np.float32)
 
 
+async def behind_a(
+    queue: EncodingQueue, encoder: Recorder, *requests: list[str]
+) -> tuple[asyncio.Task[Matrix], list[asyncio.Task[Matrix]]]:
+    """Start encoding ["a"] and, while it is encoded, queue ``requests`` (tasks of both)."""
+    first = asyncio.create_task(queue.encode(["a"]))
+    await asyncio.to_thread(encoder.started.wait, 5)
+    rest = [asyncio.create_task(queue.encode(texts)) for texts in requests]
+    await asyncio.sleep(0)  # one turn: each task queues its request
+    return first, rest
+
+
 async def test_requests_waiting_meanwhile_are_encoded_in_one_call_and_answered_apart() -> None:
     encoder = Recorder()
     queue = EncodingQueue(encoder, max_texts=4)
-    first = asyncio.create_task(queue.encode(["a"]))
-    await asyncio.to_thread(encoder.started.wait, 5)  # encoding "a": the rest must wait
-    rest = [asyncio.create_task(queue.encode(t)) for t in (["bb", "ccc"], ["dddd"], ["ee", "f"])]
-    await asyncio.sleep(0)  # one turn: each task queues its request
+    first, rest = await behind_a(queue, encoder, ["bb", "ccc"], ["dddd"], ["ee", "f"])
     encoder.go.set()
     answers = await asyncio.gather(first, *rest)
     assert [a[:, 0].tolist() for a in answers] == [[1], [2, 3], [4], [2, 1]]
@@ -54,11 +62,7 @@ async def test_requests_waiting_meanwhile_are_encoded_in_one_call_and_answered_a
 async def test_a_failed_encoding_fails_each_request_of_its_batch_only() -> None:
     encoder = Recorder()
     queue = EncodingQueue(encoder)
-    first = asyncio.create_task(queue.encode(["a"]))
-    await asyncio.to_thread(encoder.started.wait, 5)
-    poisoned = asyncio.create_task(queue.encode(["poison"]))
-    merged = asyncio.create_task(queue.encode(["b"]))
-    await asyncio.sleep(0)  # one turn: both queue their request
+    first, (poisoned, merged) = await behind_a(queue, encoder, ["poison"], ["b"])
     encoder.go.set()
     assert (await first)[:, 0].tolist() == [1]
     for failed in (poisoned, merged):  # encoded in one call
@@ -79,11 +83,7 @@ async def test_the_last_request_is_encoded_even_behind_a_full_batch() -> None:
 async def test_a_caller_that_gives_up_neither_stops_the_others_nor_is_encoded() -> None:
     encoder = Recorder()
     queue = EncodingQueue(encoder)
-    first = asyncio.create_task(queue.encode(["a"]))
-    await asyncio.to_thread(encoder.started.wait, 5)
-    quitter = asyncio.create_task(queue.encode(["quitter"]))
-    waiter = asyncio.create_task(queue.encode(["waiter"]))
-    await asyncio.sleep(0)  # one turn: both queue their request
+    first, (quitter, waiter) = await behind_a(queue, encoder, ["quitter"], ["waiter"])
     first.cancel()  # the caller whose request is being encoded gives up, and another waiting
     quitter.cancel()
     encoder.go.set()
