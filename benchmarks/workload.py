@@ -84,6 +84,17 @@ async def recall_ms(brain: Any) -> float:
     return statistics.median(times)
 
 
+def raw_encode_per_s(texts: list[str]) -> float:
+    """The encoder the brain uses, alone: ``texts`` encoded in batches of 64, per second."""
+    from neurram.encoder import ENCODE_BATCH_SIZE, resolve_encoder
+
+    encoder = resolve_encoder(neurram.Settings.load().model)
+    started = time.perf_counter()
+    for start in range(0, len(texts), ENCODE_BATCH_SIZE):
+        encoder.encode(texts[start : start + ENCODE_BATCH_SIZE])
+    return len(texts) / (time.perf_counter() - started)
+
+
 async def run(redis_url: str, small: int, large: int, awaited: int) -> dict[str, float]:
     brain = await make_brain(redis_url)
     out: dict[str, float] = {}
@@ -94,6 +105,8 @@ async def run(redis_url: str, small: int, large: int, awaited: int) -> dict[str,
     started = time.perf_counter()
     await ingest(brain, awaited, small)
     out["ingest_per_s"] = (small - awaited) / (time.perf_counter() - started)
+    if not is_original():
+        out["raw_encode_per_s"] = raw_encode_per_s([fact(i) for i in range(awaited, small)])
     out[f"stored_at_{small}"] = await stored(brain)
     out[f"recall_ms_at_{small}"] = await recall_ms(brain)
     await ingest(brain, small, large, salience=0.9)  # salient: consolidated into long-term
