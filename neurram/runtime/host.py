@@ -21,7 +21,7 @@ Design (many brains, one runtime):
   ``index_cache_engrams`` (:mod:`neurram.runtime.cells`). Heartbeats report on loaded
   actors: written here, they wake only a loaded brain, and the sweep does not count them as
   work, else the last heartbeats of each unloaded brain would load it again, forever.
-- **Pressure.** While its SensoryCortex lane is late, a runner reports how late to
+- **Pressure.** While a lane a stimulus goes through is late, a runner reports how late to
   :data:`~neurram.bus.pressure.PRESSURE`, and every client's backpressure counts it: the
   clients of many brains hold back together (:mod:`neurram.bus.pressure`).
 - **Scale out.** Every runner sees every ring; the consumer groups give each message to one.
@@ -89,15 +89,13 @@ class RegionHost:
         for name, cls in classes.items():
             for stream in cls.consumes:
                 self._consumers_of.setdefault(stream, []).append(name)
+        every = topology.select(settings)  # every region, here or elsewhere
         self._elsewhere = {  # streams that regions this host does not run consume
-            stream
-            for name, path in topology.region_table(settings).items()
-            if name not in classes
-            for stream in topology.load_actor(path).consumes
+            stream for name, cls in every.items() if name not in classes for stream in cls.consumes
         }
         self._known: set[str] = set(self.brains)
-        self._held_back = topology.downstream(settings, HELD_BACK) & set(classes)  # regions
-        # here that what producers are held back on goes through
+        self._held_back = topology.downstream(every, HELD_BACK) & set(classes)  # regions here
+        # that what producers are held back on goes through
         self._late = 0.0  # the longest any of them read a message after it was sent, since
         # the last report of pressure
         self.metrics = (
@@ -256,8 +254,7 @@ class RegionHost:
         """Every ``REPORT_EVERY`` while brains wait for the lanes that what producers are held
         back on goes through (a stimulus: from the SensoryCortex to the Hippocampus and
         long-term regions, not the sleep cycle), and once when none does, report the longest
-        wait
-        (:mod:`neurram.bus.pressure`): every client's backpressure counts it. The wait is
+        wait (:mod:`neurram.bus.pressure`): every client's backpressure counts it. The wait is
         the longer of the oldest wake those lanes have not served yet, and the longest a
         message they read since the last report had waited (a brain with more than a batch
         waiting is woken again behind the others: its wake is younger than its messages)."""

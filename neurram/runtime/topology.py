@@ -10,7 +10,7 @@ built-ins, with its own consumer group, so it sees every message of the streams 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from importlib.metadata import entry_points
 
 from neurram.errors import ConfigurationError
@@ -63,10 +63,9 @@ def select(settings: Settings, names: Sequence[str] = ()) -> dict[str, type[Acto
     return {name: load_actor(table[name]) for name in (names or table)}
 
 
-def downstream(settings: Settings, stream: str) -> set[str]:
-    """The regions a message of ``stream`` goes through: those that consume it, and those
-    that consume what they emit, and so on."""
-    actors = {name: load_actor(path) for name, path in region_table(settings).items()}
+def downstream(actors: Mapping[str, type[Actor]], stream: str) -> set[str]:
+    """The regions of ``actors`` a message of ``stream`` goes through: those that consume
+    it, and those that consume what they emit, and so on."""
     found: set[str] = set()
     streams, seen = [stream], {stream}
     while streams:

@@ -9,7 +9,7 @@ LONG_TERM = ("neocortex", "cerebellum", "basal_ganglia")  # they consume what is
 
 
 def test_a_stimulus_goes_through_every_region_but_the_sleep_cycle() -> None:
-    assert topology.downstream(Settings(), "sensory") == {
+    assert topology.downstream(topology.select(Settings()), "sensory") == {
         "sensory_cortex",
         "thalamus",
         "amygdala",
@@ -21,5 +21,6 @@ def test_a_stimulus_goes_through_every_region_but_the_sleep_cycle() -> None:
 
 def test_a_region_added_by_settings_is_downstream_of_what_it_consumes() -> None:
     settings = Settings(regions={"auditor": "neurram.regions.thalamus:ThalamusActor"})
-    assert "auditor" in topology.downstream(settings, "sensory")  # consumes sensed
-    assert topology.downstream(settings, "sleep") == {"sleep_cycle", *LONG_TERM}
+    every = topology.select(settings)
+    assert "auditor" in topology.downstream(every, "sensory")  # consumes sensed
+    assert topology.downstream(every, "sleep") == {"sleep_cycle", *LONG_TERM}
