@@ -165,10 +165,6 @@ class MemoryStore:
         blobs = await self._working_memory(keys=[self.wm_key, self.engrams_key])
         return [load_engram(blob) for blob in blobs]
 
-    async def recent_ids(self, n: int) -> list[str]:
-        ids: list[bytes] = await self.redis.lrange(self.recent_key, 0, n - 1)  # type: ignore[assignment]
-        return [text(i) for i in ids]
-
     async def find_restatements(self, engrams: Sequence[Engram]) -> list[str]:
         """Ids of stored engrams that ``engrams`` restate (same type and normalised content)."""
         if not engrams:
@@ -180,10 +176,6 @@ class MemoryStore:
     async def change_log_head(self) -> tuple[str, int, int]:
         """(newest change id, changes ever logged, changes still held)."""
         return await log_head(self.redis, self.changes_key)
-
-    async def changes_since(self, position: str, count: int = 1000) -> tuple[str, Change, int]:
-        """All changes after ``position``, merged; the new position; how many entries."""
-        return (await self.read_changes(position, count=count)).since
 
     async def read_changes(self, position: str, recent: int = 0, count: int = 1000) -> Changes:
         """The change log's head, every change after ``position`` and the ids of the

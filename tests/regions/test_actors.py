@@ -138,7 +138,7 @@ async def test_prefrontal_cortex_redelivered_after_its_write_commits_the_rest(
     held = await running.receive("held")
     assert isinstance(held, Held) and held.engram.engram_id == "e1"
     assert await running.store.find_restatements([encoded("e2")]) == ["e1"]
-    _, change, _ = await running.store.changes_since("0-0")
+    _, change, _ = (await running.store.read_changes("0-0")).since
     assert change.upserted == ["e1"]
 
 

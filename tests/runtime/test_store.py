@@ -48,7 +48,7 @@ async def test_delete_removes_every_trace(redis: aioredis.Redis, brain_id: str) 
     assert await store.delete(["a", "missing"]) == ["a"]
     assert await store.get("a") is None
     assert await store.working_memory_ids() == ["b"]
-    assert await store.recent_ids(5) == []
+    assert (await store.read_changes("0-0", recent=5)).recent == []
     assert await store.find_restatements([engram("z", "alpha")]) == []
     remaining = await store.get("b")
     assert remaining is not None and remaining.associations == []
@@ -90,7 +90,7 @@ async def test_change_log_lists_writes_and_deletes(redis: aioredis.Redis, brain_
     assert (position, added, held) == ("0-0", 0, 0)
     await save(store, engram("a"), engram("b"))
     await store.delete(["a"])
-    position, change, read = await store.changes_since(position)
+    position, change, read = (await store.read_changes(position)).since
     assert change.upserted == ["a", "b"] and change.deleted == ["a"] and read == 2
     assert (await store.change_log_head())[0] == position
 
@@ -141,7 +141,7 @@ async def test_update_leaves_its_change_for_the_caller_to_log(
     await save(store, engram("a"))
     position, _, _ = await store.change_log_head()
     written = await store.update(["a"], lambda e: None, logged=False)
-    assert (await store.changes_since(position))[2] == 0  # not logged until it commits
+    assert ((await store.read_changes(position)).since)[2] == 0  # not logged until it commits
     pipe = store.pipeline()
     store.stage_change(pipe, written)
     await pipe.execute()
@@ -184,4 +184,4 @@ async def test_recent_engrams_come_once_newest_first_within_the_window(
     pipe = store.pipeline()
     store.stage_recent(pipe, ["a", "d", "a"], 3)  # "a" rehearsed twice: once, newest
     await pipe.execute()
-    assert await store.recent_ids(5) == ["a", "d", "c"]
+    assert (await store.read_changes("0-0", recent=5)).recent == ["a", "d", "c"]
