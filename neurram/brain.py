@@ -6,8 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Mapping
-from datetime import datetime
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Literal, Self, get_args, overload
 
@@ -17,7 +16,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoPermissionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from neurram import validation
+from neurram import stimuli, validation
 from neurram.bus import Namespace, ReplyInbox
 from neurram.bus.doorbell import deliver, register
 from neurram.bus.flow import Load, Throttle, Watchdog, measure
@@ -39,7 +38,7 @@ from neurram.bus.refusals import credentials_refused
 from neurram.bus.tally import read_tally, tally_key
 from neurram.bus.timing import Backoff
 from neurram.encoder import Encoder, resolve_encoder
-from neurram.engram import Engram, Explanation, Layer, MemoryType, new_id
+from neurram.engram import Engram, Explanation, MemoryType, new_id
 from neurram.errors import (
     BrainAccessDeniedError,
     BrainClosedError,
@@ -54,8 +53,8 @@ from neurram.runtime.host import RegionHost
 from neurram.runtime.logs import configure_logging
 from neurram.runtime.store import MemoryStore
 from neurram.settings import Settings
+from neurram.stimuli import Moment
 
-Moment = float | datetime  # unix seconds, or a datetime (naive = local time)
 PIPELINE = ("sensory", "sensed", "attended", "tagged", "held")  # streams a stimulus crosses
 THROTTLE_PAUSE = 0.05  # a held producer measures again after this, then twice as long...
 THROTTLE_PAUSE_CAP = 0.4  # ... up to this: many held producers cost the server little
@@ -171,37 +170,62 @@ class Brain:
         (``context["outcome"]`` says "gated" or "expired" when it was not kept); with
         ``wait=False`` returns the unencoded engram at once (after backpressure, see
         :meth:`_throttle`), and :meth:`flush` tells what became of it."""
-        now = time.time()
-        stimulus = Stimulus(
-            stimulus_id=new_id(),
-            content=validation.content(content, self.settings.max_content_bytes),
-            memory_type=validation.memory_type(memory_type),
-            salience=None if salience is None else validation.unit_interval("salience", salience),
-            reward=validation.unit_interval("reward", reward),
-            modality=validation.text("modality", modality),
-            context=validation.context(context),
-            context_hint=None
-            if context_hint is None
-            else validation.text("context_hint", context_hint),
-            perceived_at=now,
-            occurred_at=None if occurred_at is None else validation.occurred_at(occurred_at, now),
-            reply_to=self._inbox.stream if wait else self._tally,
+        stimulus = stimuli.stimulus(
+            self.settings.max_content_bytes,
+            time.time(),
+            self._reply_to(wait),
+            content,
+            memory_type,
+            salience,
+            reward,
+            modality,
+            context,
+            context_hint,
+            occurred_at,
         )
         if not wait:
-            if await self._throttle():  # held back: it enters the sensory buffer now
-                stimulus = msgspec.structs.replace(stimulus, perceived_at=time.time())
-            await self._send("sensory", stimulus)
-            self._flow.sent()
-            self._unawaited += 1
-            return _unencoded(stimulus)
+            (sent,) = await self._publish([stimulus], wait=False)
+            return stimuli.unencoded(sent)
         outcome = await self._request("sensory", stimulus, stimulus.stimulus_id)
         assert isinstance(outcome, Outcome)
         await self._refresh()
-        if outcome.engram is not None:
-            return outcome.engram
-        engram = _unencoded(stimulus)
-        engram.context.update(outcome=outcome.status, detail=outcome.detail)
-        return engram
+        return stimuli.perceived(stimulus, outcome)
+
+    async def perceive_many(
+        self, items: Iterable[stimuli.Item], *, wait: bool = True
+    ) -> list[Engram]:
+        """Perceive every item in order, in pipelines of many stimuli (far fewer round trips
+        than one :meth:`perceive` each): an item is a content, or a mapping of perceive's
+        arguments (``content`` required; ``memory_type``, ``salience``, ``reward``,
+        ``modality``, ``context``, ``context_hint``, ``occurred_at``).
+
+        Every item is checked before anything is sent: a bad one raises
+        :class:`InvalidItemError` naming its index, and nothing is sent. Backpressure holds
+        the batch as it holds ``perceive(wait=False)``, between pipelines. Returns one engram
+        per item, in order: with ``wait=True`` (default) once every stimulus has its fate, as
+        :meth:`perceive` returns them (the working memory refreshed once, at the end); with
+        ``wait=False`` the unencoded engrams as soon as all are sent, and :meth:`flush`
+        counts them."""
+        batch = stimuli.batch(
+            items, self.settings.max_content_bytes, time.time(), self._reply_to(wait)
+        )
+        if not wait:
+            return [stimuli.unencoded(s) for s in await self._publish(batch, wait=False)]
+        ids = [s.stimulus_id for s in batch]
+        for stimulus_id in ids:
+            self._inbox.expect(stimulus_id)
+        try:
+            sent = await self._publish(batch, wait=True)
+            outcomes = await self._replies(ids)
+        finally:
+            self._inbox.forget(ids)
+        if batch:
+            await self._refresh()
+        engrams = []
+        for stimulus, outcome in zip(sent, outcomes, strict=True):
+            assert isinstance(outcome, Outcome)
+            engrams.append(stimuli.perceived(stimulus, outcome))
+        return engrams
 
     @overload
     async def recall(
@@ -410,29 +434,63 @@ class Brain:
         await self.close()
 
     # plumbing
-    async def _send(self, stream: str, message: Message) -> None:
+    async def _send(self, stream: str, *messages: Message) -> None:
+        """Append ``messages`` to ``stream`` in one pipeline, with one ring."""
         async with self._redis_errors():
             await deliver(
                 self._connection.redis,
                 self._connection.doorbell,
                 self._store.ns,
                 stream,
-                MESSAGES.encode(message),
+                *(MESSAGES.encode(m) for m in messages),
             )
 
     async def _request(self, stream: str, message: Message, request_id: str) -> Reply:
         self._inbox.expect(request_id)
-        await self._send(stream, message)
-        timeout = self.settings.request_timeout_seconds
         try:
-            async with self._redis_errors():  # the reply reader's own failure
-                return await self._inbox.wait(request_id, timeout)
-        except TimeoutError:
-            raise BrainUnavailableError(
-                f"no answer from the regions of brain {self.settings.brain_id!r} within "
-                f"{timeout:g} s: are they running (Brain.create(run_regions=True) or "
-                "`neurram run`)?"
-            ) from None
+            await self._send(stream, message)
+        except BaseException:
+            self._inbox.forget([request_id])
+            raise
+        (reply,) = await self._replies([request_id])
+        return reply
+
+    async def _replies(self, request_ids: Sequence[str]) -> list[Reply]:
+        """The replies to ``request_ids`` (expected, and sent), in order."""
+        timeout = self.settings.request_timeout_seconds
+        async with self._redis_errors():  # the reply reader's own failure
+            try:
+                return await self._inbox.wait_all(request_ids, timeout)
+            except TimeoutError:
+                raise BrainUnavailableError(
+                    f"no answer from the regions of brain {self.settings.brain_id!r} within "
+                    f"{timeout:g} s: are they running (Brain.create(run_regions=True) or "
+                    "`neurram run`)?"
+                ) from None
+
+    def _reply_to(self, wait: bool) -> str:
+        """Where a stimulus's outcome goes: this client's inbox, or its tally for flush()."""
+        return self._inbox.stream if wait else self._tally
+
+    async def _publish(self, batch: Sequence[Stimulus], *, wait: bool) -> list[Stimulus]:
+        """Send ``batch`` to the sensory stream in pipelines, each at most the throttle's
+        credit (:meth:`_throttle`) and one ring; each enters the sensory buffer when it is
+        sent (``perceived_at`` stamped then), however long backpressure held it. Stimuli sent with
+        ``wait=False`` are counted for :meth:`flush` as they go. Returns them as sent."""
+        sent: list[Stimulus] = []
+        while len(sent) < len(batch):
+            await self._throttle(len(sent), len(batch))
+            now = time.time()
+            chunk = [
+                msgspec.structs.replace(s, perceived_at=now)
+                for s in batch[len(sent) : len(sent) + max(1, self._flow.credit())]
+            ]
+            await self._send("sensory", *chunk)
+            self._flow.sent(len(chunk))
+            sent.extend(chunk)
+            if not wait:
+                self._unawaited += len(chunk)
+        return sent
 
     async def _ask(self, stream: str, request: RecallRequest | SleepRequest) -> Reply:
         """Send a request, await its reply, raise the error it reports, refresh the view."""
@@ -442,31 +500,29 @@ class Brain:
         await self._refresh()
         return reply
 
-    async def _throttle(self) -> bool:
-        """Backpressure for ``perceive(wait=False)``: hold the caller while a stimulus sent now
-        would wait for the SensoryCortex longer than ``backpressure_ttl_share`` of the sensory
-        TTL (the stimuli ahead of it over the rate it reads them), or the oldest one waiting
-        already has, or a runner keeps brains waiting that long (:mod:`neurram.bus.pressure`),
-        or more than ``max_backlog`` stimuli are in flight (see
-        :class:`~neurram.bus.flow.Throttle`). Returns whether it held the caller. Raises
-        :class:`BrainUnavailableError`, the stimulus unsent, when, held back, the regions made
-        no progress for ``request_timeout_seconds``."""
+    async def _throttle(self, sent: int, total: int) -> None:
+        """Backpressure for stimuli sent without awaiting each (``perceive(wait=False)``,
+        :meth:`perceive_many`): hold the caller while a stimulus sent now would wait for the
+        SensoryCortex longer than ``backpressure_ttl_share`` of the sensory TTL (the stimuli
+        ahead of it over the rate it reads them), or the oldest one waiting already has, or a
+        runner keeps brains waiting that long (:mod:`neurram.bus.pressure`), or more than
+        ``max_backlog`` stimuli are in flight (see :class:`~neurram.bus.flow.Throttle`).
+        Raises :class:`BrainUnavailableError`, the rest
+        unsent (``sent`` of the call's ``total`` were), when, held back, the regions made no
+        progress for ``request_timeout_seconds``."""
         if not self._flow.due():
-            return False
-        held = False
+            return
         pause = Backoff(THROTTLE_PAUSE, THROTTLE_PAUSE_CAP)
         while (verdict := self._flow.verdict(load := await self._load(), time.monotonic())) != "go":
             if verdict == "stalled":
                 raise BrainUnavailableError(
-                    f"perceive(wait=False) held back: the regions of brain "
-                    f"{self.settings.brain_id!r} made no progress for "
-                    f"{self._flow.stall_seconds:g} s ({load.backlog} stimuli in flight, the "
-                    f"oldest unattended for {load.age:.1f} s); are they running "
+                    f"perceive held back: the regions of brain {self.settings.brain_id!r} made "
+                    f"no progress for {self._flow.stall_seconds:g} s ({load.backlog} stimuli in "
+                    f"flight, the oldest unattended for {load.age:.1f} s; {sent} of the "
+                    f"{total} of this call sent); are they running "
                     "(Brain.create(run_regions=True) or `neurram run`)?"
                 )
-            held = True
             await asyncio.sleep(pause.delay())
-        return held
 
     async def backlog(self) -> int:
         """Stimuli perceived but not yet through the pipeline's streams."""
@@ -498,6 +554,8 @@ class Brain:
             raise BrainClosedError(f"brain {self.settings.brain_id!r} is closed; create a new one")
         try:
             yield
+        except NeurramError:  # typed already (a ConnectionError, so an OSError, too)
+            raise
         except NoPermissionError as exc:
             user = self._connection.user
             raise BrainAccessDeniedError(access.denial(user, self.settings.brain_id)) from exc
@@ -508,17 +566,3 @@ class Brain:
             raise BrainUnavailableError(
                 f"Redis at {access.redact(self._connection.url)} is unreachable: {exc}"
             ) from exc
-
-
-def _unencoded(stimulus: Stimulus) -> Engram:
-    """The engram a stimulus would become, before the regions encoded it."""
-    return Engram(
-        engram_id=stimulus.stimulus_id,
-        content=stimulus.content,
-        memory_type=stimulus.memory_type,
-        salience=0.5 if stimulus.salience is None else stimulus.salience,
-        encoded_at=stimulus.perceived_at,
-        last_accessed=stimulus.perceived_at,
-        context=dict(stimulus.context),
-        layer=Layer.SENSORY,
-    )

@@ -51,6 +51,15 @@ class ImportFormatError(InvalidInputError):
         self.line = line
 
 
+class InvalidItemError(InvalidInputError):
+    """An item of a batch (``Brain.perceive_many``) is malformed; ``index`` is its place (from
+    0), the message says what to pass instead. Nothing of the batch was sent."""
+
+    def __init__(self, index: int, reason: str) -> None:
+        super().__init__(f"item {index}: {reason}")
+        self.index = index
+
+
 class ModelMismatchError(InvalidInputError):
     """An import's embeddings come from a model of another dimension than the brain's.
     Nothing was written; import with ``reencode=True`` (``--reencode``) to re-embed."""

@@ -28,7 +28,7 @@ from redis.asyncio.client import Pipeline
 from neurram.bus.blocking import InterruptibleConnection
 from neurram.bus.entries import read_entries, text
 from neurram.bus.keys import Namespace
-from neurram.bus.publish import publish, stage
+from neurram.bus.publish import stage
 
 DOORBELL = "{neurram}:doorbell"
 REGISTRY = "{neurram}:brains"
@@ -60,20 +60,22 @@ async def register(doorbell: Redis, namespace: Namespace) -> None:
 
 
 async def deliver(
-    redis: Redis, doorbell: Redis, namespace: Namespace, stream: str, payload: bytes
+    redis: Redis, doorbell: Redis, namespace: Namespace, stream: str, *payloads: bytes
 ) -> None:
-    """Append ``payload`` to ``stream`` of ``namespace`` and ring: one round trip when the
-    doorbell lives on the same server (``doorbell is redis``), else two at once."""
+    """Append ``payloads`` in order to ``stream`` of ``namespace`` and ring once: one round
+    trip when the doorbell lives on the same server (``doorbell is redis``), else two, the
+    ring after the entries."""
+    pipe = redis.pipeline(transaction=False)
+    for payload in payloads:
+        stage(pipe, namespace.key(stream), payload)
     ring = [Ring(namespace.name, stream)]
     if doorbell is redis:
-        pipe = redis.pipeline(transaction=False)
-        stage(pipe, namespace.key(stream), payload)
         stage_rings(pipe, ring)
         await pipe.execute()
         return
     ringing = doorbell.pipeline(transaction=False)
     stage_rings(ringing, ring)
-    await publish(redis, namespace.key(stream), payload)
+    await pipe.execute()
     await ringing.execute()
 
 

@@ -97,9 +97,13 @@ class Throttle:
         """True when the producer must measure before it sends another entry."""
         return self._sent >= self._credit
 
-    def sent(self) -> None:
-        """Count one entry sent."""
-        self._sent += 1
+    def credit(self) -> int:
+        """Entries the producer may still send before it measures again."""
+        return max(0, self._credit - self._sent)
+
+    def sent(self, count: int = 1) -> None:
+        """Count ``count`` entries sent."""
+        self._sent += count
 
     def window(self) -> int | None:
         """Entries that may wait at once: what the group reads in ``max_wait`` seconds

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, Generic, TypeVar
 
 import structlog
@@ -60,12 +60,29 @@ class ReplyInbox(Generic[T]):
 
     async def wait(self, request_id: str, timeout: float) -> T:  # noqa: ASYNC109 (API)
         """The reply to ``request_id``; raises TimeoutError if none comes within ``timeout`` s."""
-        future = self._waiting.get(request_id) or self.expect(request_id)
+        (reply,) = await self.wait_all([request_id], timeout)
+        return reply
+
+    async def wait_all(self, request_ids: Sequence[str], timeout: float) -> list[T]:  # noqa: ASYNC109 (API)
+        """The replies to ``request_ids``, in that order; raises TimeoutError when one has no
+        reply ``timeout`` s after the one before it had (the replies stopped coming)."""
+        futures = [self._waiting.get(r) or self.expect(r) for r in request_ids]
         try:
-            return await asyncio.wait_for(future, timeout)
-        except TimeoutError:
-            raise TimeoutError(f"no reply to request {request_id} within {timeout} s") from None
+            for request_id, future in zip(request_ids, futures, strict=True):
+                if not future.done():
+                    try:
+                        await asyncio.wait_for(future, timeout)
+                    except TimeoutError:
+                        raise TimeoutError(
+                            f"no reply to request {request_id} within {timeout} s"
+                        ) from None
+            return [future.result() for future in futures]
         finally:
+            self.forget(request_ids)
+
+    def forget(self, request_ids: Iterable[str]) -> None:
+        """Drop interest in ``request_ids`` (their replies, if any come, are ignored)."""
+        for request_id in request_ids:
             self._waiting.pop(request_id, None)
 
     async def close(self) -> None:

@@ -46,6 +46,17 @@ def test_an_idle_pipeline_lets_a_burst_through_and_is_measured_after_it() -> Non
     assert flow.due()
 
 
+def test_a_batch_spends_the_credit_at_once() -> None:
+    flow = throttle()
+    assert flow.credit() == 0  # nothing measured yet
+    assert flow.verdict(load(), now=0.0) == "go"
+    assert flow.credit() == 50
+    flow.sent(30)
+    assert (flow.credit(), flow.due()) == (20, False)
+    flow.sent(20)
+    assert (flow.credit(), flow.due()) == (0, True)
+
+
 def test_capacity_is_learnt_while_work_waits_and_bounds_what_may_wait() -> None:
     flow = throttle()
     assert flow.verdict(load(at=0.0, lag=500, delivered=0), now=0.0) == "wait"  # speed unknown

@@ -45,6 +45,30 @@ async def test_reply_inbox_times_out(redis: aioredis.Redis, brain_id: str) -> No
     await inbox.close()
 
 
+async def test_reply_inbox_returns_many_replies_in_the_order_asked(
+    redis: aioredis.Redis, brain_id: str
+) -> None:
+    stream = Namespace(brain_id).key("reply", "c")
+    inbox = ReplyInbox(redis, stream, CODEC, lambda a: a.request_id)
+    await inbox.start()
+    for request_id in ("a", "b", "c"):
+        inbox.expect(request_id)
+    for answer in (Answer("c", 3), Answer("a", 1), Answer("b", 2)):
+        await publish(redis, stream, CODEC.encode(answer))
+    assert await inbox.wait_all(["a", "b", "c"], timeout=5) == [
+        Answer("a", 1),
+        Answer("b", 2),
+        Answer("c", 3),
+    ]
+    inbox.expect("d")
+    with pytest.raises(TimeoutError, match="request e "):  # "d" came, "e" never does
+        waiting = asyncio.create_task(inbox.wait_all(["d", "e"], timeout=0.05))
+        await publish(redis, stream, CODEC.encode(Answer("d", 4)))
+        await waiting
+    assert inbox._waiting == {}  # nothing left behind
+    await inbox.close()
+
+
 async def test_tail_sees_new_entries_without_touching_groups(
     redis: aioredis.Redis, brain_id: str
 ) -> None:
