@@ -16,13 +16,15 @@ from neurram.bus.entries import Entry, read_entries
 from neurram.bus.timing import Backoff, check_block_ms
 
 T = TypeVar("T")
+TRIM_EVERY = 100  # replies read between two deletions of those read (one round trip each)
 
 
 class ReplyInbox(Generic[T]):
     """Resolves one future per request id from the replies arriving on ``stream``.
 
     ``stream`` must be unique to this client: it is read with plain XREAD from the start,
-    and deleted on :meth:`close`.
+    the replies read are deleted :data:`TRIM_EVERY` at a time (so an awaited call costs no
+    deletion of its own), and the stream is deleted on :meth:`close`.
     """
 
     def __init__(
@@ -103,6 +105,7 @@ class ReplyInbox(Generic[T]):
 
     async def _read(self) -> None:
         last_id = "0-0"
+        unreclaimed = 0  # replies read but still in the stream
         outage = Backoff()
         connection = InterruptibleConnection(self._redis)
         try:
@@ -111,11 +114,14 @@ class ReplyInbox(Generic[T]):
                     entries = read_entries(
                         await connection.read(self._xread_after(last_id), self._closing)
                     )
-                    for entry in entries:  # the waiters go on before the XDEL's round trip
+                    for entry in entries:  # the waiters go on before the XTRIM's round trip
                         self._resolve(entry)
                     if entries:
                         last_id = entries[-1].entry_id
-                        await self._redis.xdel(self.stream, *(e.entry_id for e in entries))
+                        unreclaimed += len(entries)
+                    if unreclaimed >= TRIM_EVERY:  # those before the last one read
+                        await self._redis.xtrim(self.stream, minid=last_id, approximate=False)
+                        unreclaimed = 1
                 except (redis_errors.ConnectionError, redis_errors.TimeoutError) as exc:
                     self._log.warning("redis unavailable, retrying", error=repr(exc))
                     await outage.wait(self._closing)

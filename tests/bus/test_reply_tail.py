@@ -10,7 +10,8 @@ import msgspec
 import pytest
 import redis.asyncio as aioredis
 
-from neurram.bus import Codec, Namespace, ReplyInbox, publish, stage_reply, tail
+from neurram.bus import Codec, Namespace, ReplyInbox, publish, reply, stage_reply, tail
+from tests.conftest import eventually
 
 
 class Answer(msgspec.Struct):
@@ -60,6 +61,14 @@ async def test_reply_inbox_returns_many_replies_in_the_order_asked(
         Answer("b", 2),
         Answer("c", 3),
     ]
+
+    async def trimmed() -> bool:  # every reply read but the last one
+        return await redis.xlen(stream) == 1
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(reply, "TRIM_EVERY", 3)
+        await publish(redis, stream, CODEC.encode(Answer("late", 0)))  # the 4th read
+        await eventually(trimmed)
     inbox.expect("d")
     with pytest.raises(TimeoutError, match="request e "):  # "d" came, "e" never does
         waiting = asyncio.create_task(inbox.wait_all(["d", "e"], timeout=0.05))
