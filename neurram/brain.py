@@ -475,8 +475,9 @@ class Brain:
     async def _publish(self, batch: Sequence[Stimulus], *, wait: bool) -> list[Stimulus]:
         """Send ``batch`` to the sensory stream in pipelines, each at most the throttle's
         credit (:meth:`_throttle`) and one ring; each enters the sensory buffer when it is
-        sent (``perceived_at`` stamped then), however long backpressure held it. Stimuli sent with
-        ``wait=False`` are counted for :meth:`flush` as they go. Returns them as sent."""
+        sent (``perceived_at`` stamped then), however long backpressure held it. Stimuli
+        sent with ``wait=False`` are counted for :meth:`flush` as they go. Returns them as
+        sent."""
         sent: list[Stimulus] = []
         while len(sent) < len(batch):
             await self._throttle(len(sent), len(batch))
@@ -507,9 +508,9 @@ class Brain:
         ahead of it over the rate it reads them), or the oldest one waiting already has, or a
         runner keeps brains waiting that long (:mod:`neurram.bus.pressure`), or more than
         ``max_backlog`` stimuli are in flight (see :class:`~neurram.bus.flow.Throttle`).
-        Raises :class:`BrainUnavailableError`, the rest
-        unsent (``sent`` of the call's ``total`` were), when, held back, the regions made no
-        progress for ``request_timeout_seconds``."""
+        Raises :class:`BrainUnavailableError`, the rest unsent (``sent`` of the call's
+        ``total`` were), when, held back, the regions made no progress for
+        ``request_timeout_seconds``."""
         if not self._flow.due():
             return
         pause = Backoff(THROTTLE_PAUSE, THROTTLE_PAUSE_CAP)
