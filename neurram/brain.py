@@ -337,8 +337,9 @@ class Brain:
         return bool(removed)
 
     async def flush(self, timeout: float | None = None) -> dict[str, int]:  # noqa: ASYNC109
-        """Wait until every stimulus this Brain perceived with ``wait=False`` has its outcome;
-        returns how many were held, stored, gated and expired.
+        """Wait until every stimulus this Brain perceived with ``wait=False`` (by
+        :meth:`perceive` or :meth:`perceive_many`) has its outcome; returns how many were
+        held, stored, gated and expired.
 
         Raises :class:`BrainUnavailableError` when no outcome arrives for ``timeout`` seconds
         (default ``request_timeout_seconds``): the regions are not running, or stalled. After
