@@ -64,8 +64,8 @@ async def ingest(brain: Any, start: int, stop: int, salience: float | None = Non
         for i in range(start, stop):
             await brain.perceive(fact(i), salience=salience)
         return
-    for i in range(start, stop - 1):
-        await brain.perceive(fact(i), salience=salience, wait=False)
+    facts = [{"content": fact(i), "salience": salience} for i in range(start, stop - 1)]
+    await brain.perceive_many(facts, wait=False)  # in pipelines, with backpressure
     await brain.perceive(fact(stop - 1), salience=salience)  # FIFO through every region
 
 
