@@ -11,7 +11,8 @@ the first 5,000 carry their real MiniLM embeddings, the rest random unit vectors
 engrams form episodes of 20. Every recall goes through the bus with the real model
 (``NEURRAM_MODEL=torch`` or ``onnx`` picks its backend). The last column checks the index's
 half-precision rows: how many of each query's 10 nearest engrams by exact float32 cosine
-they also rank first.
+they also rank first. Round trips are every command or pipeline written to a Redis
+connection during the timed recalls (the client's and the regions'), per recall.
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ import asyncio
 import statistics
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 from redis import asyncio as aioredis
+from round_trips import count_round_trips
 
 from neurram import Brain, Engram, Layer, MemoryType, Settings
 from neurram.bus import Namespace
@@ -87,7 +90,13 @@ def p50_ms(samples: list[float]) -> float:
 
 
 async def measure(
-    size: int, count: int, redis_url: str, encoder: Encoder, texts: list[str], vectors: np.ndarray
+    size: int,
+    count: int,
+    redis_url: str,
+    encoder: Encoder,
+    texts: list[str],
+    vectors: np.ndarray,
+    trips: Counter[str],
 ) -> None:
     brain_id = f"speed-{size}-{time.time_ns()}"
     real = encoder.encode(texts[: min(size, REAL)])
@@ -101,6 +110,7 @@ async def measure(
         await brain.recall(query, top_k=10)
         encoder.encode([query])
     encode, recall, cues = [], [], []
+    sent = trips["sent"]
     for query in queries:
         t0 = time.perf_counter()
         cues.append(encoder.encode([query])[0])
@@ -109,11 +119,13 @@ async def measure(
         t2 = time.perf_counter()
         encode.append(t1 - t0)
         recall.append(t2 - t1)
+    round_trips = (trips["sent"] - sent) / count
     await brain.close()
     print(
         f"| {size:,} | {p50_ms(encode):.1f} ms | {p50_ms(recall):.1f} ms | "
         f"{p50_ms(recall) / p50_ms(encode):.2f}x | {p50_ms(recall) - p50_ms(encode):.1f} ms | "
-        f"{opened:.1f} s | {half_recall_at_10(all_vectors, np.stack(cues)):.3f} |"
+        f"{round_trips:.1f} | {opened:.1f} s | "
+        f"{half_recall_at_10(all_vectors, np.stack(cues)):.3f} |"
     )
 
 
@@ -140,16 +152,17 @@ async def main() -> None:
     vectors = random_units(max(0, largest - REAL), encoder.dim)
     print(f"recall p50 against one batch-1 query encode (p50), {args.queries} queries, top_k=10")
     print(
-        "| engrams | encode | recall | ratio | recall - encode | brain start "
+        "| engrams | encode | recall | ratio | recall - encode | round trips | brain start "
         "| cosine recall@10, float16 vs exact float32 |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
+    trips = count_round_trips()
     with tempfile.TemporaryDirectory(prefix="nr-speed-") as data_dir:
         server = EmbeddedServer(Path(data_dir))
         redis_url = server.start()
         try:
             for size in args.sizes:
-                await measure(size, args.queries, redis_url, encoder, texts, vectors)
+                await measure(size, args.queries, redis_url, encoder, texts, vectors, trips)
         finally:
             server.stop()
 

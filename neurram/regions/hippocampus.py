@@ -12,12 +12,22 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
+from redis.asyncio.client import Pipeline
 
 from neurram import dynamics
 from neurram.bus import Delivery
+from neurram.bus.entries import text
 from neurram.bus.messages import Held, Message, Outcome, RecallReply, RecallRequest
 from neurram.encoder import Encoder, resolve_encoder
-from neurram.engram import Engram, Explanation, Layer, MemoryType, Vector, load_engram
+from neurram.engram import (
+    Engram,
+    Explanation,
+    Layer,
+    MemoryType,
+    Vector,
+    dump_engram,
+    load_engram,
+)
 from neurram.fragments import attach_embeddings, texts_to_embed
 from neurram.index import EngramIndex
 from neurram.lexicon import terms
@@ -189,12 +199,15 @@ class Hippocampus:
         until: float | None = None,
         words: Sequence[str] | None = None,
         include_silent: bool = False,
+        rested: dict[str, bytes] | None = None,
     ) -> list[tuple[Engram, float, Explanation]]:
         """:meth:`pattern_complete`, with why each engram scored (as it was before LTP). A
         text cue is matched by its words too; a vector cue by the ``words`` given, if any.
 
         Silent engrams fill only the places that active ones above the activation floor leave
         empty, ranked after them; ``include_silent`` ranks them among the active ones.
+        ``rested``: each engram recalled that is not in it yet is put in it as it was indexed
+        before its LTP (:func:`dump_engram`).
         """
         if len(self.index) == 0 and len(self.silent) == 0:
             return []
@@ -212,6 +225,8 @@ class Hippocampus:
             else:
                 results += silent[: top_k - len(results)]
         for engram, _, _ in results:
+            if rested is not None and engram.engram_id not in rested:
+                rested[engram.engram_id] = dump_engram(engram)
             was_silent = engram.layer is Layer.SILENT
             dynamics.potentiate(engram, now, unit=self.settings.stability_unit_hours)
             if was_silent:
@@ -291,6 +306,7 @@ class HippocampusActor(Actor):
         self.logic.index = EngramIndex(self.settings)
         self.logic.silent = EngramIndex(self.settings)
         self.position, self.seen, _ = await self.store.change_log_head()
+        self._own: set[str] = set()  # ids of the changes it logged, not read back yet
         self.logic.index.reserve(await self.store.count())  # most are active
         async for chunk in self.store.scan():
             for engram in chunk:
@@ -298,7 +314,7 @@ class HippocampusActor(Actor):
 
     async def handle(self, batch: list[Delivery[Message]]) -> None:
         held = [d for d in batch if isinstance(d.message, Held)]
-        recalls = [d.message for d in batch if isinstance(d.message, RecallRequest)]
+        recalls = [d for d in batch if isinstance(d.message, RecallRequest)]
         if held:
             await self._link(held)
         if recalls:
@@ -359,10 +375,18 @@ class HippocampusActor(Actor):
         self.store.stage_recent(pipe, [m.engram.engram_id for m in held], window)
         await self.commit(pipe, deliveries)
 
-    async def _recall(self, requests: list[RecallRequest]) -> None:
-        await self.catch_up()
-        queries = await self.embed([r.query for r in requests])
+    async def _recall(self, deliveries: list[Delivery[Message]]) -> None:
+        """Answer each request with every write that preceded it, then store the LTP of the
+        engrams recalled, acknowledging ``deliveries`` with it."""
+        requests = [d.message for d in deliveries if isinstance(d.message, RecallRequest)]
+        caught_up = asyncio.ensure_future(self.catch_up())
+        await asyncio.sleep(0)  # catch_up sends its reads, answered while the queries encode
+        try:
+            queries = await self.embed([r.query for r in requests])
+        finally:
+            await caught_up
         now = time.time()
+        rested: dict[str, bytes] = {}  # the engrams recalled as indexed before their LTP
         answers: dict[str, list[tuple[Engram, float, Explanation]] | str] = {}
         for request, query in zip(requests, queries, strict=True):
             try:
@@ -375,10 +399,12 @@ class HippocampusActor(Actor):
                     until=request.until,
                     words=terms(request.query),
                     include_silent=request.include_silent,
+                    rested=rested,
                 )
             except ValueError as exc:  # e.g. a query vector of another model's dimension
                 answers[request.request_id] = str(exc)
-        pipe = self.store.pipeline()
+        recalled = [e for a in answers.values() if isinstance(a, list) for e, _, _ in a]
+        pipe = self.ctx.redis.pipeline(transaction=False)  # each command stands alone
         for request in requests:
             answer = answers[request.request_id]
             if isinstance(answer, str):
@@ -390,25 +416,54 @@ class HippocampusActor(Actor):
                     explanations=[why for _, _, why in answer],
                 )
             self.reply(pipe, request.reply_to, reply)
-        await self.commit(pipe)  # the caller need not wait for LTP to be stored; ACK still does
-        recalled = Counter(
-            e.engram_id for a in answers.values() if isinstance(a, list) for e, _, _ in a
-        )
-
+        if not recalled:
+            await self.commit(pipe, deliveries)
+            return
+        acknowledge = self._stage_ltp(pipe, deliveries, recalled, rested)
+        logged = (await self.commit(pipe))[-1]  # the caller need not wait for it: the ACK does
+        if logged is not None:
+            self._own.add(text(logged))
+            self._acked.update((d.stream, d.entry_id) for d in acknowledge)
+            return
+        times = Counter(e.engram_id for e in recalled)
         unit = self.settings.stability_unit_hours
 
         def potentiate(engram: Engram) -> None:
-            for _ in range(recalled[engram.engram_id]):
+            for _ in range(times[engram.engram_id]):
                 dynamics.potentiate(engram, now, unit=unit)
 
-        await self.store.update(list(recalled), potentiate)  # on the stored versions
+        await self.store.update(list(times), potentiate)  # written meanwhile: on theirs
+
+    def _stage_ltp(
+        self,
+        pipe: Pipeline,
+        deliveries: list[Delivery[Message]],
+        recalled: list[Engram],
+        rested: dict[str, bytes],
+    ) -> list[Delivery[Message]]:
+        """Stage the LTP of ``recalled`` (each as LTP left it, once a recall) as the index
+        holds it now, logged and acknowledging ``deliveries`` (those of one stream, as
+        recalls are: returned) with it, if the store still holds each as it was ``rested``
+        in the index."""
+        latest = {e.engram_id: e for e in recalled}  # the last copy has every recall's LTP
+        streams = {d.stream for d in deliveries}
+        acknowledged = deliveries if len(streams) == 1 else []
+        self.store.stage_replace_all(
+            pipe,
+            [(i, rested[i], dump_engram(e)) for i, e in latest.items()],
+            (streams.pop(), self.ctx.name, [d.entry_id for d in acknowledged])
+            if acknowledged
+            else None,
+        )
+        return acknowledged
 
     async def catch_up(self, recent: int = 0) -> tuple[list[str], dict[str, bytes | None]]:
         """Apply every change logged since the index was last refreshed (rebuild when the log
         was trimmed past changes this instance had not read). Returns the ids of the
         ``recent`` engrams last linked, and the stored blobs it read by id (None: not
         stored): theirs and the changed ones, all in the same two round trips."""
-        changes = await self.store.read_changes(self.position, recent)
+        changes = await self.store.read_changes(self.position, recent, own=self._own)
+        self._own = set()  # every change this instance logged is read by now
         _, added, held = changes.head
         touched: list[str] = []
         if self.seen < added - held:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any, NamedTuple
 
 import redis.asyncio as aioredis
@@ -64,6 +64,23 @@ for _, engram_id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   if blob then blobs[#blobs + 1] = blob end
 end
 return blobs
+"""
+_REPLACE_ALL = """
+local n = tonumber(ARGV[1])
+for i = 0, n - 1 do
+  local current = redis.call('HGET', KEYS[1], ARGV[2 + 3 * i])
+  if not current or redis.sha1hex(current) ~= ARGV[3 + 3 * i] then return false end
+end
+for i = 0, n - 1 do
+  redis.call('HSET', KEYS[1], ARGV[2 + 3 * i], ARGV[4 + 3 * i])
+end
+local at = 2 + 3 * n
+local logged = redis.call('XADD', KEYS[2], '*', ARGV[at], ARGV[at + 1])
+redis.call('XTRIM', KEYS[2], 'MAXLEN', '~', ARGV[at + 2])
+if #ARGV > at + 3 then
+  redis.call('XACK', KEYS[3], ARGV[at + 3], unpack(ARGV, at + 4))
+end
+return logged
 """
 CHANGE_LOG_MAXLEN = 200_000  # a reader further behind than this rebuilds from the engrams
 
@@ -177,10 +194,16 @@ class MemoryStore:
         """(newest change id, changes ever logged, changes still held)."""
         return await log_head(self.redis, self.changes_key)
 
-    async def read_changes(self, position: str, recent: int = 0, count: int = 1000) -> Changes:
+    async def read_changes(
+        self, position: str, recent: int = 0, count: int = 1000, own: Collection[str] = ()
+    ) -> Changes:
         """The change log's head, every change after ``position`` and the ids of the
         ``recent`` engrams last linked, in one round trip (one more per ``count`` changes
-        beyond the first ``count``)."""
+        beyond the first ``count``).
+
+        ``own``: ids of entries the reader logged with its writes (:meth:`replace_all`), so it
+        holds what they wrote: an engram whose last change read is one of those is left out
+        of the changes merged."""
         pipe = self.redis.pipeline(transaction=False)
         pipe.xinfo_stream(self.changes_key)
         pipe.xrange(self.changes_key, min=f"({position}", count=count)
@@ -196,21 +219,26 @@ class MemoryStore:
             head = log_head_of(info)
         if isinstance(replies[1], Exception):
             raise replies[1]
-        merged = Change()
+        upserted: dict[str, bool] = {}  # id -> whether its last change read is the reader's
+        deleted: list[str] = []
         batch: list[tuple[bytes, dict[bytes, bytes]]] = replies[1]
         read = 0
         while True:
             for entry_id, fields in batch:
                 change = MESSAGES.decode(fields[FIELD])
                 assert isinstance(change, Change)
-                merged.upserted.extend(change.upserted)
-                merged.deleted.extend(change.deleted)
                 position = text(entry_id)
+                mine = position in own
+                for engram_id in change.upserted:
+                    upserted.pop(engram_id, None)  # keeps the order of the last changes
+                    upserted[engram_id] = mine
+                deleted.extend(change.deleted)
             read += len(batch)
             if len(batch) < count:
                 break
             batch = await self.redis.xrange(self.changes_key, min=f"({position}", count=count)  # type: ignore[assignment]
         recent_ids = [text(i) for i in replies[2]] if recent else []
+        merged = Change(upserted=[i for i, mine in upserted.items() if not mine], deleted=deleted)
         return Changes(head, (position, merged, read), recent_ids)
 
     async def outcome_counts(self) -> dict[str, int]:
@@ -284,6 +312,31 @@ class MemoryStore:
         args = [part for update in updates for part in update]
         done = await self._compare_and_set(keys=[self.engrams_key], args=args)
         return [text(i) for i in done]
+
+    def stage_replace_all(
+        self,
+        pipe: Pipeline,
+        updates: Sequence[tuple[str, bytes, bytes]],
+        acknowledge: tuple[str, str, Sequence[str]] | None = None,
+    ) -> None:
+        """Stage: write each of ``updates`` (id, blob it was read as, new blob) only if every
+        one of them is still stored as read, log the change, and acknowledge ``acknowledge``
+        (stream, group, entry ids) with them, atomically. Its reply is the change's id in the
+        log; None when some engram was written meanwhile (then nothing is written or
+        acknowledged)."""
+        if not updates:
+            raise ValueError("nothing to replace")
+        args: list[EncodableT] = [len(updates)]
+        for engram_id, old, new in updates:
+            args += [engram_id, hashlib.sha1(old).hexdigest(), new]
+        change = MESSAGES.encode(Change(upserted=[i for i, _, _ in updates]))
+        args += [FIELD, change, CHANGE_LOG_MAXLEN]
+        stream = self.changes_key
+        if acknowledge is not None:
+            stream, group, entry_ids = acknowledge
+            args += [group, *entry_ids]
+        # EVAL, not EVALSHA: a script on a pipeline costs redis-py a SCRIPT EXISTS round trip
+        pipe.eval(_REPLACE_ALL, 3, self.engrams_key, self.changes_key, stream, *args)
 
     async def update(
         self,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 
+import msgspec
 import pytest
 import redis.asyncio as aioredis
 
@@ -28,7 +29,7 @@ from neurram.bus.messages import (
     request_id_of,
 )
 from neurram.encoder import HashEncoder
-from neurram.engram import Engram, Layer, MemoryType
+from neurram.engram import Engram, Layer, MemoryType, enc_hook
 from neurram.regions.long_term import REGION_FOR_TYPE
 from neurram.runtime.connection import Connection
 from neurram.runtime.host import RegionHost
@@ -159,6 +160,54 @@ async def test_hippocampus_answers_perceive_and_recall(
     reply = await inbox.wait("r1", 10)
     assert isinstance(reply, RecallReply)
     assert [e.engram_id for e, _ in reply.results] == ["e1"]
+
+
+async def recall_twice(running: Region, inbox: ReplyInbox[Reply]) -> str:
+    """Recall the lake twice; the Hippocampus serves one batch after another, so once the
+    second is answered, the first one's LTP is stored. Returns the first's entry id."""
+    entry = ""
+    for request_id in ("r1", "r2"):
+        inbox.expect(request_id)
+        request = RecallRequest(request_id=request_id, query="the lake", reply_to=inbox.stream)
+        await running.send("recall", request)
+        entry = entry or (await running.redis.xrange(running.ns.key("recall")))[0][0].decode()
+        reply = await inbox.wait(request_id, 10)
+        assert isinstance(reply, RecallReply) and reply.results
+    return entry
+
+
+@pytest.mark.parametrize("running", ["hippocampus"], indirect=True)
+async def test_hippocampus_stores_ltp_and_acknowledges_the_recall_with_it(
+    running: Region, inbox: ReplyInbox[Reply]
+) -> None:
+    await running.store.put([encoded(layer=Layer.WORKING)])
+    position, _, _ = await running.store.change_log_head()
+    entry = await recall_twice(running, inbox)
+    stored = await running.store.get("e1")
+    assert stored is not None and stored.access_count >= 1
+    pending = await running.redis.xpending_range(
+        running.ns.key("recall"), "hippocampus", min="-", max="+", count=10
+    )
+    assert entry not in [p["message_id"].decode() for p in pending]
+    _, change, _ = (await running.store.read_changes(position)).since
+    assert "e1" in change.upserted  # logged: other instances see it
+
+
+@pytest.mark.parametrize("running", ["hippocampus"], indirect=True)
+async def test_hippocampus_ltp_on_an_engram_not_stored_as_indexed_reads_it_again(
+    running: Region, inbox: ReplyInbox[Reply]
+) -> None:
+    """An engram stored in another form (here the float32 one of old) than the index gives
+    back fails the one-round-trip compare-and-set; its LTP is then applied to it as read."""
+    old = encoded(layer=Layer.WORKING, salience=0.9)
+    blob = msgspec.msgpack.encode(old, enc_hook=enc_hook)
+    pipe = running.store.pipeline()
+    pipe.hset(running.store.engrams_key, "e1", blob)
+    running.store.stage_change(pipe, ["e1"])
+    await pipe.execute()
+    await recall_twice(running, inbox)
+    stored = await running.store.get("e1")
+    assert stored is not None and stored.access_count >= 1 and stored.salience == 0.9
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from neurram.encoder import HashEncoder
-from neurram.engram import Engram, Layer, MemoryType
+from neurram.engram import Engram, Layer, MemoryType, dump_engram, load_engram
 from neurram.regions import hippocampus as hippocampus_module
 from neurram.regions.hippocampus import Hippocampus
 from neurram.settings import Settings
@@ -179,6 +179,27 @@ def test_ltp_is_visible_to_the_next_recall(hippocampus, make_engram, now) -> Non
     ((_, score),) = hippocampus.pattern_complete("the cat sat on the mat", now=later)
     # last_accessed refreshed to `later` in the index: retention 1, not exp(-2)
     assert score == pytest.approx(AT_HALF, rel=1e-5)
+
+
+def test_complete_gives_each_recalled_engram_as_it_rests_in_the_store(make_engram, now) -> None:
+    """What the Hippocampus's LTP compares the store with, so it needs not read it again."""
+    hippocampus = Hippocampus(HashEncoder(), Settings(fragment_above_words=5))
+    long = make_engram(
+        "The cat sat on the mat. It purred all afternoon. Then it slept by the fire.",
+        context={"source": "notes", "tags": ["cat"]},
+        associations=[("gone", 0.5)],  # to an engram the index does not hold
+    )
+    hippocampus.remember(long)
+    hippocampus.remember(make_engram("the cat chased a mouse", layer=Layer.SILENT))
+    stored = {e.engram_id: dump_engram(e) for e in hippocampus.index}
+    assert hippocampus.index.get(long.engram_id).fragments  # rows of its own
+    for blob in stored.values():
+        hippocampus.place(load_engram(blob))  # as the actor indexes what it read
+    rested: dict[str, bytes] = {}
+    results = hippocampus.complete("the cat", now=now, rested=rested, include_silent=True)
+    assert len(results) == 2 and rested == stored  # before LTP, byte for byte
+    hippocampus.complete("the cat", now=now, rested=rested, include_silent=True)
+    assert rested == stored  # the first time each was recalled
 
 
 def test_top_k_limits_results(hippocampus, make_engram, now) -> None:

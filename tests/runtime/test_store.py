@@ -7,7 +7,7 @@ import numpy as np
 import redis.asyncio as aioredis
 
 from neurram.bus import Namespace
-from neurram.engram import Engram, Layer, MemoryType, enc_hook
+from neurram.engram import Engram, Layer, MemoryType, dump_engram, enc_hook
 from neurram.runtime.store import MemoryStore
 
 
@@ -185,3 +185,52 @@ async def test_recent_engrams_come_once_newest_first_within_the_window(
     store.stage_recent(pipe, ["a", "d", "a"], 3)  # "a" rehearsed twice: once, newest
     await pipe.execute()
     assert (await store.read_changes("0-0", recent=5)).recent == ["a", "d", "c"]
+
+
+async def test_replace_all_writes_logs_and_acknowledges_only_if_nothing_changed(
+    redis: aioredis.Redis, brain_id: str
+) -> None:
+    store = MemoryStore(redis, Namespace(brain_id))
+    await save(store, engram("a"), engram("b"))
+    stream = store.ns.key("recall")
+    entry = await redis.xadd(stream, {"m": "x"})
+    await redis.xgroup_create(stream, "g", id="0")
+    await redis.xreadgroup("g", "c", {stream: ">"})
+    read = await store.get_blobs(["a", "b"])
+    await save(store, engram("b", access_count=3))  # written after the caller's read
+    position, _, _ = await store.change_log_head()
+    updates = [(i, read[i], dump_engram(engram(i, access_count=1))) for i in "ab"]
+    pipe = store.pipeline()
+    store.stage_replace_all(pipe, updates, (stream, "g", [entry.decode()]))
+    assert (await pipe.execute())[-1] is None
+    stored = {e.engram_id: e.access_count for e in await store.get_many(["a", "b"])}
+    assert stored == {"a": 0, "b": 3}  # all or nothing: "a" unchanged too
+    assert (await redis.xpending(stream, "g"))["pending"] == 1
+    assert (await store.read_changes(position)).since[2] == 0  # nothing logged
+    read = await store.get_blobs(["a", "b"])
+    updates = [(i, read[i], dump_engram(engram(i, access_count=4))) for i in "ab"]
+    store.stage_replace_all(pipe, updates, (stream, "g", [entry.decode()]))
+    logged = (await pipe.execute())[-1]
+    stored = {e.engram_id: e.access_count for e in await store.get_many(["a", "b"])}
+    assert stored == {"a": 4, "b": 4}
+    assert (await redis.xpending(stream, "g"))["pending"] == 0
+    changes = await store.read_changes(position)
+    assert changes.since[0] == logged.decode() and changes.since[1].upserted == ["a", "b"]
+
+
+async def test_read_changes_leaves_out_what_the_reader_wrote_last(
+    redis: aioredis.Redis, brain_id: str
+) -> None:
+    store = MemoryStore(redis, Namespace(brain_id))
+    await save(store, engram("a"), engram("b"), engram("c"))
+    position, _, _ = await store.change_log_head()
+    await save(store, engram("c"))  # another writer's change before the reader's
+    read = await store.get_blobs(["a", "b", "c"])
+    pipe = store.pipeline()
+    store.stage_replace_all(pipe, [(i, read[i], dump_engram(engram(i))) for i in "abc"])
+    own = (await pipe.execute())[-1].decode()
+    await save(store, engram("b", access_count=2))  # another writer's change after it
+    changes = await store.read_changes(position, own={own})
+    assert changes.since[1].upserted == ["b"] and changes.since[2] == 3
+    last_changed_last = ["a", "c", "b"]
+    assert (await store.read_changes(position)).since[1].upserted == last_changed_last
