@@ -130,16 +130,19 @@ class Brain:
         if run_regions:
             access.check_may_run_regions(settings.redis_url)
         connection = await Connection.open(settings)
-        host = None
+        serving = host = None
         try:
-            if run_regions:
-                host = RegionHost(settings, connection, encoder=encoder, brains=[settings.brain_id])
+            if run_regions:  # on a connection of their own (see Connection.open's serving)
+                serving = await Connection.open(settings, serving=True)
+                host = RegionHost(settings, serving, encoder=encoder, brains=[settings.brain_id])
                 await host.start()
             brain = cls(settings, connection, host, encoder)
         except BaseException:
             if host is not None:
                 await host.stop()
-            await connection.close()
+            for opened in (serving, connection):
+                if opened is not None:
+                    await opened.close()
             raise
         try:
             await brain._refresh()  # credentials for another brain fail here, fast
@@ -421,6 +424,7 @@ class Brain:
                 await self._connection.redis.delete(self._tally)  # else it expires on its own
         if self._host is not None:
             await self._host.stop()
+            await self._host.connection.close()
         await self._connection.close()
 
     async def __aenter__(self) -> Self:

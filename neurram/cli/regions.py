@@ -38,7 +38,7 @@ async def run_regions(args: argparse.Namespace) -> None:
     settings = settings_of(args)
     topology.select(settings, args.region)  # a bad region name fails before anything starts
     access.check_may_run_regions(settings.redis_url)
-    connection = await Connection.open(settings)
+    connection = await Connection.open(settings, serving=True)
     host = RegionHost(settings, connection, args.region, brains=args.brains)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

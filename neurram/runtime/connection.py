@@ -4,7 +4,9 @@ URL is given."""
 from __future__ import annotations
 
 import asyncio
+import socket
 from dataclasses import dataclass
+from typing import Any
 
 import redis.asyncio as aioredis
 from redis.exceptions import RedisClusterException, RedisError
@@ -18,7 +20,12 @@ from neurram.runtime.cluster import Shards
 from neurram.settings import Settings
 
 CONNECT_TIMEOUT = 5.0
-SOCKET_TIMEOUT = 15.0  # above every BLOCK of the bus (redis-py #2807)
+SOCKET_TIMEOUT = 15.0  # a client's commands: above every BLOCK of the bus (redis-py #2807)
+KEEPALIVE = {  # regions over TCP: a peer gone silent is found within about 30 s
+    option: seconds
+    for name, seconds in (("TCP_KEEPIDLE", 15), ("TCP_KEEPINTVL", 5), ("TCP_KEEPCNT", 3))
+    if (option := getattr(socket, name, None)) is not None
+}
 
 
 @dataclass
@@ -32,9 +39,16 @@ class Connection:
     shards: Shards | None = None
 
     @classmethod
-    async def open(cls, settings: Settings) -> Connection:
+    async def open(cls, settings: Settings, *, serving: bool = False) -> Connection:
         """Connect to ``settings.redis_url`` (with ``redis_cluster``: to the master of the
-        brain's slot), or start/reuse the embedded server."""
+        brain's slot), or start/reuse the embedded server.
+
+        A client's commands each time out after ``SOCKET_TIMEOUT``, so a call never hangs
+        on a server that stopped answering. ``serving`` (the regions' connection) sets no
+        such timeout: on Python 3.11 redis-py arms one per command sent and read, a fifth of
+        the CPU an awaited perceive costs the regions (measured); a region that waits on a
+        stalled server goes on when it answers, and over TCP, keepalive probes find a peer
+        that vanished."""
         server = None
         url = settings.redis_url
         if url is None:
@@ -45,7 +59,7 @@ class Connection:
             server = await asyncio.to_thread(embedded.acquire, settings.data_path)
             url = server.url
         try:
-            client, shards = await _connect(url, settings)
+            client, shards = await _connect(url, settings, serving)
         except (RedisError, RedisClusterException, OSError, TimeoutError) as exc:
             if server is not None:
                 await asyncio.to_thread(embedded.release, server)
@@ -78,9 +92,16 @@ class Connection:
             self.server = None
 
 
-async def _connect(url: str, settings: Settings) -> tuple[aioredis.Redis, Shards | None]:
+async def _connect(
+    url: str, settings: Settings, serving: bool
+) -> tuple[aioredis.Redis, Shards | None]:
     """A client that answered PING: on a cluster, of the master of the brain's slot."""
-    options = {"socket_connect_timeout": CONNECT_TIMEOUT, "socket_timeout": SOCKET_TIMEOUT}
+    options: dict[str, Any] = {  # None said, as redis-py's Redis() defaults to 5 s
+        "socket_connect_timeout": CONNECT_TIMEOUT,
+        "socket_timeout": None if serving else SOCKET_TIMEOUT,
+    }
+    if serving and not url.startswith("unix:"):
+        options.update(socket_keepalive=True, socket_keepalive_options=KEEPALIVE)
     shards = None
     if settings.redis_cluster:
         shards = await asyncio.wait_for(Shards.open(url, **options), CONNECT_TIMEOUT)

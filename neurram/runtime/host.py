@@ -128,6 +128,11 @@ class RegionHost:
         self._task: asyncio.Task[None] | None = None
         self._metrics_task: asyncio.Task[None] | None = None
 
+    @property
+    def connection(self) -> Connection:
+        """The connection the regions here use (the caller opened it and closes it)."""
+        return self._connection
+
     # the bell of every actor here
     async def ring(self, brain: str, streams: Collection[str]) -> None:
         """Streams of ``brain`` received messages: wake the lanes here that consume them, and
