@@ -440,7 +440,9 @@ class Brain:
 
     # plumbing
     async def _send(self, stream: str, *messages: Message) -> None:
-        """Append ``messages`` to ``stream`` in one pipeline, with one ring."""
+        """Append ``messages`` to ``stream`` in one pipeline, with one ring; with regions in
+        this process, they are woken as they wake each other (and the doorbell rung only
+        for a stream that a runner elsewhere consumes)."""
         async with self._redis_errors():
             await deliver(
                 self._connection.redis,
@@ -448,7 +450,10 @@ class Brain:
                 self._store.ns,
                 stream,
                 *(MESSAGES.encode(m) for m in messages),
+                ring=self._host is None,
             )
+            if self._host is not None:
+                await self._host.ring(self.settings.brain_id, [stream])
 
     async def _request(self, stream: str, message: Message, request_id: str) -> Reply:
         self._inbox.expect(request_id)

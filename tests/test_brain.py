@@ -17,6 +17,7 @@ from neurram import (
     UnknownMemoryTypeError,
 )
 from neurram.bus import Namespace
+from neurram.bus.doorbell import DOORBELL
 from neurram.bus.messages import MESSAGES, Outcome
 from neurram.encoder import HashEncoder
 from neurram.regions import hippocampus
@@ -382,3 +383,15 @@ async def test_occurred_at_is_kept_and_bounds_a_recall_window(make_brain: BrainF
     assert [e.engram_id for e, _ in found] == [new.engram_id]
     everything = await brain.recall("boiler serviced", top_k=5, since=march, until=time.time())
     assert {e.engram_id for e, _ in everything} == {old.engram_id, new.engram_id}
+
+
+async def test_regions_in_the_process_are_woken_without_the_doorbell(
+    make_brain: BrainFactory, redis
+) -> None:
+    brain = await make_brain()
+    rings = await redis.xlen(DOORBELL)
+    engram = await brain.perceive("the heron nests by the weir")
+    assert [e.engram_id for e, _ in await brain.recall("where does the heron nest")] == [
+        engram.engram_id
+    ]
+    assert await redis.xlen(DOORBELL) == rings  # their own host woke them

@@ -60,21 +60,29 @@ async def register(doorbell: Redis, namespace: Namespace) -> None:
 
 
 async def deliver(
-    redis: Redis, doorbell: Redis, namespace: Namespace, stream: str, *payloads: bytes
+    redis: Redis,
+    doorbell: Redis,
+    namespace: Namespace,
+    stream: str,
+    *payloads: bytes,
+    ring: bool = True,
 ) -> None:
     """Append ``payloads`` in order to ``stream`` of ``namespace`` and ring once: one round
     trip when the doorbell lives on the same server (``doorbell is redis``), else two, the
-    ring after the entries."""
+    ring after the entries. ``ring=False``: the caller wakes the consumers itself."""
     pipe = redis.pipeline(transaction=False)
     for payload in payloads:
         stage(pipe, namespace.key(stream), payload)
-    ring = [Ring(namespace.name, stream)]
+    if not ring:
+        await pipe.execute()
+        return
+    rings = [Ring(namespace.name, stream)]
     if doorbell is redis:
-        stage_rings(pipe, ring)
+        stage_rings(pipe, rings)
         await pipe.execute()
         return
     ringing = doorbell.pipeline(transaction=False)
-    stage_rings(ringing, ring)
+    stage_rings(ringing, rings)
     await pipe.execute()
     await ringing.execute()
 
