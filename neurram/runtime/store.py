@@ -57,14 +57,35 @@ for i = 1, #ARGV, 3 do
 end
 return done
 """
-_WORKING_MEMORY = """
-local blobs = {}
+_READ_WORKING_MEMORY = """
+local working = {}
 for _, engram_id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
   local blob = redis.call('HGET', KEYS[2], engram_id)
-  if blob then blobs[#blobs + 1] = blob end
+  if blob then working[#working + 1] = blob end
 end
-return blobs
 """
+_WORKING_MEMORY = _READ_WORKING_MEMORY + "return working"
+# ARGV: how many ids, the ids, then content keys; absent blobs come back as ''
+_HOLDING = (
+    _READ_WORKING_MEMORY
+    + """
+local ids, seen, restated = {}, {}, {}
+local n = tonumber(ARGV[1])
+for i = 2, n + 1 do
+  if not seen[ARGV[i]] then seen[ARGV[i]] = true; ids[#ids + 1] = ARGV[i] end
+end
+for i = n + 2, #ARGV do
+  local engram_id = redis.call('HGET', KEYS[3], ARGV[i])
+  if engram_id then
+    restated[#restated + 1] = engram_id
+    if not seen[engram_id] then seen[engram_id] = true; ids[#ids + 1] = engram_id end
+  end
+end
+local blobs = {}
+for i, engram_id in ipairs(ids) do blobs[i] = redis.call('HGET', KEYS[2], engram_id) or '' end
+return {ids, blobs, restated, working}
+"""
+)
 CHANGE_LOG_MAXLEN = 200_000  # a reader further behind than this rebuilds from the engrams
 
 
@@ -74,6 +95,14 @@ class Changes(NamedTuple):
     head: tuple[str, int, int]  # the log's newest id, changes ever logged, changes held
     since: tuple[str, Change, int]  # the new position, the changes merged, how many entries
     recent: list[str]  # the engrams last linked, newest first
+
+
+class Holding(NamedTuple):
+    """What :meth:`MemoryStore.read_holding` read, in one round trip."""
+
+    stored: dict[str, bytes | None]  # the engrams asked for and those they restate, by id
+    restated: list[str]  # ids of stored engrams the ones asked for restate, in their order
+    working: list[Engram]  # held engrams, least recently used first
 
 
 class StoreConflictError(NeurramError):
@@ -102,6 +131,7 @@ class MemoryStore:
         self.outcomes_key = namespace.key("outcomes")
         self._compare_and_set = redis.register_script(_COMPARE_AND_SET)
         self._working_memory = redis.register_script(_WORKING_MEMORY)
+        self._holding = redis.register_script(_HOLDING)
 
     def pipeline(self) -> Pipeline:
         """A MULTI/EXEC pipeline: staged writes and emits commit together."""
@@ -165,13 +195,20 @@ class MemoryStore:
         blobs = await self._working_memory(keys=[self.wm_key, self.engrams_key])
         return [load_engram(blob) for blob in blobs]
 
-    async def find_restatements(self, engrams: Sequence[Engram]) -> list[str]:
-        """Ids of stored engrams that ``engrams`` restate (same type and normalised content)."""
-        if not engrams:
-            return []
+    async def read_holding(self, engrams: Sequence[Engram]) -> Holding:
+        """What holding ``engrams`` needs, in one round trip: each as stored (None: not
+        stored), the stored engrams they restate (same type and normalised content), and the
+        working memory."""
+        ids = [e.engram_id for e in engrams]
         keys = [content_key(e.memory_type, e.content) for e in engrams]
-        found: list[bytes | None] = await self.redis.hmget(self.bycontent_key, keys)  # type: ignore[assignment]
-        return [text(f) for f in found if f]
+        found, blobs, restated, working = await self._holding(
+            keys=[self.wm_key, self.engrams_key, self.bycontent_key], args=[len(ids), *ids, *keys]
+        )
+        return Holding(
+            stored={text(i): b or None for i, b in zip(found, blobs, strict=True)},
+            restated=[text(i) for i in restated],
+            working=[load_engram(blob) for blob in working],
+        )
 
     async def change_log_head(self) -> tuple[str, int, int]:
         """(newest change id, changes ever logged, changes still held)."""

@@ -49,7 +49,7 @@ async def test_delete_removes_every_trace(redis: aioredis.Redis, brain_id: str) 
     assert await store.get("a") is None
     assert await store.working_memory_ids() == ["b"]
     assert (await store.read_changes("0-0", recent=5)).recent == []
-    assert await store.find_restatements([engram("z", "alpha")]) == []
+    assert (await store.read_holding([engram("z", "alpha")])).restated == []
     remaining = await store.get("b")
     assert remaining is not None and remaining.associations == []
 
@@ -102,7 +102,26 @@ async def test_restatements_are_found_by_normalised_content(
     await save(store, engram("a", "The PIN is 1234."))
     same = engram("n", "the pin  is 1234")
     other_type = engram("m", "the pin is 1234", memory_type=MemoryType.SEMANTIC)
-    assert await store.find_restatements([same, other_type]) == ["a"]
+    assert (await store.read_holding([same, other_type])).restated == ["a"]
+
+
+async def test_holding_reads_the_engrams_those_they_restate_and_the_slots_at_once(
+    redis: aioredis.Redis, brain_id: str
+) -> None:
+    store = MemoryStore(redis, Namespace(brain_id))
+    await save(store, engram("a", "The PIN is 1234."), engram("b", "beta"))
+    pipe = store.pipeline()
+    store.stage_working_memory(pipe, ["b", "gone", "a"], now=1.0)
+    await pipe.execute()
+    asked = [engram("n", "the pin is 1234"), engram("b", "beta"), engram("n", "the pin is 1234")]
+    holding = await store.read_holding(asked)
+    assert list(holding.stored) == ["n", "b", "a"]  # each once, those restated last
+    assert holding.stored["n"] is None
+    assert holding.stored["a"] == await redis.hget(store.engrams_key, "a")  # type: ignore[misc]
+    assert holding.restated == ["a", "b", "a"]
+    assert [e.engram_id for e in holding.working] == ["b", "a"]
+    nothing = await store.read_holding([])
+    assert (nothing.stored, nothing.restated, len(nothing.working)) == ({}, [], 2)
 
 
 async def test_an_engram_stored_in_the_float32_form_is_read(
