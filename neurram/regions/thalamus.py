@@ -8,6 +8,11 @@ from neurram.runtime.actor import Actor
 from neurram.salience import salience_score, word_overlap
 
 
+def stimulus_salience(stimulus: Stimulus) -> float:
+    """The caller's salience, else the text heuristic's."""
+    return stimulus.salience if stimulus.salience is not None else salience_score(stimulus.content)
+
+
 class Thalamus:
     """relevance = content salience (the caller's, else the heuristic)
     + up to ``hint_weight`` x word overlap with the context hint."""
@@ -16,18 +21,18 @@ class Thalamus:
         self.threshold = threshold
         self.hint_weight = hint_weight
 
-    def relevance(self, stimulus: Stimulus) -> float:
-        base = (
-            stimulus.salience if stimulus.salience is not None else salience_score(stimulus.content)
-        )
+    def relevance(self, stimulus: Stimulus, salience: float | None = None) -> float:
+        """``salience``: the stimulus's, when scored already."""
+        base = stimulus_salience(stimulus) if salience is None else salience
         overlap = word_overlap(stimulus.content, stimulus.context_hint or "")
         return base + self.hint_weight * overlap
 
     def attend(self, stimulus: Stimulus) -> Attended | None:
-        """The stimulus with its relevance, or None when it is filtered out."""
-        relevance = self.relevance(stimulus)
+        """The stimulus with its relevance and salience, or None when it is filtered out."""
+        salience = stimulus_salience(stimulus)
+        relevance = self.relevance(stimulus, salience)
         return (
-            Attended(stimulus=stimulus, relevance=relevance)
+            Attended(stimulus=stimulus, relevance=relevance, salience=salience)
             if relevance >= self.threshold
             else None
         )

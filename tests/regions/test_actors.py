@@ -123,6 +123,13 @@ async def test_amygdala_encodes_and_routes_rewards(running: Region) -> None:
     assert isinstance(consolidate, Consolidate) and consolidate.region == "basal_ganglia"
 
 
+@pytest.mark.parametrize("running", ["amygdala"], indirect=True)
+async def test_amygdala_tags_with_the_salience_the_thalamus_scored(running: Region) -> None:
+    await running.send("attended", Attended(stimulus=stimulus(), relevance=0.9, salience=0.9))
+    tagged = await running.receive("tagged")
+    assert isinstance(tagged, Tagged) and tagged.engram.salience == 0.9
+
+
 @pytest.mark.parametrize("running", ["prefrontal_cortex"], indirect=True)
 async def test_prefrontal_cortex_holds_and_stores(running: Region) -> None:
     await running.send("tagged", Tagged(engram=encoded()))

@@ -86,3 +86,9 @@ def test_long_content_is_also_encoded_sentence_by_sentence(make_stimulus, now) -
 
 def test_short_content_has_no_fragments(make_stimulus) -> None:
     assert Amygdala().texts(make_stimulus("a short note")) == ["a short note"]
+
+
+def test_encode_takes_the_salience_the_thalamus_scored(make_stimulus, now) -> None:
+    stimulus = make_stimulus("Paris is the capital of France")
+    assert Amygdala().encode(stimulus, EMBEDDING[None], now).salience == pytest.approx(0.4)
+    assert Amygdala().encode(stimulus, EMBEDDING[None], now, 0.8).salience == 0.8
