@@ -57,32 +57,43 @@ for i = 1, #ARGV, 3 do
 end
 return done
 """
-_READ_WORKING_MEMORY = """
+_HMGET = """
+local function hmget(key, fields, first, last)  -- in chunks: Lua's stack bounds unpack
+  local values = {}
+  for i = first, last, 1000 do
+    for _, value in ipairs(redis.call('HMGET', key, unpack(fields, i, math.min(i + 999, last)))) do
+      values[#values + 1] = value
+    end
+  end
+  return values
+end
+"""
+_READ_WORKING_MEMORY = (
+    _HMGET
+    + """
 local working = {}
-for _, engram_id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  local blob = redis.call('HGET', KEYS[2], engram_id)
+local held = redis.call('ZRANGE', KEYS[1], 0, -1)
+for _, blob in ipairs(hmget(KEYS[2], held, 1, #held)) do
   if blob then working[#working + 1] = blob end
 end
 """
+)
 _WORKING_MEMORY = _READ_WORKING_MEMORY + "return working"
 # ARGV: how many ids, the ids, then content keys; absent blobs come back as ''
 _HOLDING = (
     _READ_WORKING_MEMORY
     + """
-local ids, seen, restated = {}, {}, {}
 local n = tonumber(ARGV[1])
-for i = 2, n + 1 do
-  if not seen[ARGV[i]] then seen[ARGV[i]] = true; ids[#ids + 1] = ARGV[i] end
+local ids, seen, restated = {}, {}, {}
+local function add(engram_id)
+  if not seen[engram_id] then seen[engram_id] = true; ids[#ids + 1] = engram_id end
 end
-for i = n + 2, #ARGV do
-  local engram_id = redis.call('HGET', KEYS[3], ARGV[i])
-  if engram_id then
-    restated[#restated + 1] = engram_id
-    if not seen[engram_id] then seen[engram_id] = true; ids[#ids + 1] = engram_id end
-  end
+for i = 2, n + 1 do add(ARGV[i]) end
+for _, engram_id in ipairs(hmget(KEYS[3], ARGV, n + 2, #ARGV)) do
+  if engram_id then restated[#restated + 1] = engram_id; add(engram_id) end
 end
 local blobs = {}
-for i, engram_id in ipairs(ids) do blobs[i] = redis.call('HGET', KEYS[2], engram_id) or '' end
+for i, blob in ipairs(hmget(KEYS[2], ids, 1, #ids)) do blobs[i] = blob or '' end
 return {ids, blobs, restated, working}
 """
 )

@@ -204,3 +204,19 @@ async def test_recent_engrams_come_once_newest_first_within_the_window(
     store.stage_recent(pipe, ["a", "d", "a"], 3)  # "a" rehearsed twice: once, newest
     await pipe.execute()
     assert (await store.read_changes("0-0", recent=5)).recent == ["a", "d", "c"]
+
+
+async def test_holding_reads_a_batch_larger_than_a_lua_stack(
+    redis: aioredis.Redis, brain_id: str
+) -> None:
+    store = MemoryStore(redis, Namespace(brain_id))
+    stored = [engram(f"s{i}", f"fact {i}") for i in range(2500)]
+    await save(store, *stored)
+    pipe = store.pipeline()
+    store.stage_working_memory(pipe, [e.engram_id for e in stored], now=1.0)
+    await pipe.execute()
+    asked = [engram(f"n{i}", f"Fact {i}.") for i in range(9000)]
+    holding = await store.read_holding(asked)
+    assert holding.restated == [f"s{i}" for i in range(2500)]
+    assert len(holding.stored) == 11_500 and len(holding.working) == 2500
+    assert [i for i, blob in holding.stored.items() if blob] == holding.restated
