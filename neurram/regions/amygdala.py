@@ -44,8 +44,10 @@ class Amygdala:
         """The engram of ``stimulus`` from the embeddings of its :meth:`texts` (one row each);
         its id is the stimulus id, so redelivery is idempotent. A remembered past event has
         aged since it happened: it was last accessed when it occurred. ``salience``: the
-        stimulus's as the Thalamus scored it (None: scored here)."""
-        salience = self.salience(stimulus) if salience is None else salience
+        stimulus's as the Thalamus scored it, reused unless :meth:`salience` is overridden
+        (a replaced Amygdala scores its own way)."""
+        if salience is None or type(self).salience is not Amygdala.salience:
+            salience = self.salience(stimulus)
         context = {**stimulus.context, "modality": stimulus.modality}
         if stimulus.reward:
             context["reward"] = stimulus.reward
@@ -94,7 +96,7 @@ class AmygdalaActor(Actor):
         texts = [self.logic.texts(s) for s in stimuli]
         vectors = await self.embed([text for group in texts for text in group])
         now = time.time()
-        pipe = self.store.pipeline()
+        out: dict[str, list[Message]] = {"tagged": [], "consolidate": []}
         start = 0
         for order, (scored, group) in enumerate(zip(attended, texts, strict=True)):
             stimulus = scored.stimulus
@@ -103,17 +105,17 @@ class AmygdalaActor(Actor):
             engram = self.logic.encode(stimulus, embeddings, encoded_at, scored.salience)
             start += len(group)
             if self.shortcut.takes_shortcut(stimulus.reward):
-                self.emit(
-                    pipe,
-                    "consolidate",
-                    Consolidate(
-                        request_id=stimulus.stimulus_id,
-                        region=BasalGanglia.region,
-                        engram=engram,
-                        reward=stimulus.reward,
-                        reply_to=stimulus.reply_to,
-                    ),
+                shortcut = Consolidate(
+                    request_id=stimulus.stimulus_id,
+                    region=BasalGanglia.region,
+                    engram=engram,
+                    reward=stimulus.reward,
+                    reply_to=stimulus.reply_to,
                 )
+                out["consolidate"].append(shortcut)
             else:
-                self.emit(pipe, "tagged", Tagged(engram=engram, reply_to=stimulus.reply_to))
+                out["tagged"].append(Tagged(engram=engram, reply_to=stimulus.reply_to))
+        pipe = self.store.pipeline()
+        for stream, messages in out.items():
+            self.emit_all(pipe, stream, messages)
         await self.commit(pipe, batch)

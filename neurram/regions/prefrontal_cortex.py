@@ -145,26 +145,24 @@ class PrefrontalCortexActor(Actor):
                     # whose write a crash left without its commit
                     self.store.stage_content(pipe, engram)
             self.store.stage_working_memory(pipe, [e.engram_id for e in pfc.held], now)
-            for message, engram in zip(tagged, held, strict=True):
-                rehearsal = engram.engram_id not in inserts
-                self.emit(
-                    pipe,
-                    "held",
-                    Held(
-                        request_id=message.engram.engram_id,
-                        engram=engram,
-                        reply_to=message.reply_to,
-                        rehearsal=rehearsal,
-                    ),
+            holds: list[Message] = [
+                Held(
+                    request_id=message.engram.engram_id,
+                    engram=engram,
+                    reply_to=message.reply_to,
+                    rehearsal=engram.engram_id not in inserts,
                 )
-            for engram in displaced:
-                if engram.engram_id not in pfc and self._qualifies(engram):
-                    region = REGION_FOR_TYPE[engram.memory_type]
-                    self.emit(
-                        pipe,
-                        "consolidate",
-                        Consolidate(request_id=new_id(), region=region, engram=engram),
-                    )
+                for message, engram in zip(tagged, held, strict=True)
+            ]
+            self.emit_all(pipe, "held", holds)
+            consolidated: list[Message] = [
+                Consolidate(
+                    request_id=new_id(), region=REGION_FOR_TYPE[engram.memory_type], engram=engram
+                )
+                for engram in displaced
+                if engram.engram_id not in pfc and self._qualifies(engram)
+            ]
+            self.emit_all(pipe, "consolidate", consolidated)
             try:
                 await self.commit(pipe, batch)
                 return

@@ -50,13 +50,14 @@ class ThalamusActor(Actor):
 
     async def handle(self, batch: list[Delivery[Message]]) -> None:
         pipe = self.store.pipeline()
+        passed: list[Message] = []
         for delivery in batch:
             stimulus = delivery.message
             if not isinstance(stimulus, Stimulus):
                 continue
             attended = self.logic.attend(stimulus)
             if attended is not None:
-                self.emit(pipe, "attended", attended)
+                passed.append(attended)
                 continue
             outcome = Outcome(
                 request_id=stimulus.stimulus_id,
@@ -65,4 +66,5 @@ class ThalamusActor(Actor):
                 f"attention threshold {self.logic.threshold:g}",
             )
             self.report(pipe, outcome, stimulus.reply_to)
+        self.emit_all(pipe, "attended", passed)
         await self.commit(pipe, batch)

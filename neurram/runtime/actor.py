@@ -37,6 +37,11 @@ if TYPE_CHECKING:
 HEARTBEAT_MAXLEN = 200  # enough for `top` to find the last two beats of every consumer
 KEEPALIVE_PERIODS = 15  # an idle actor beats once every this many heartbeat periods
 OUTCOME_MAXLEN = 100_000
+# sent whole (EVAL, not EVALSHA): a server that lost its script cache still runs it
+_ADD_EACH = f"""
+for i = 1, #ARGV do redis.call('XADD', KEYS[1], '*', '{FIELD.decode()}', ARGV[i]) end
+return #ARGV
+"""
 
 
 @dataclass
@@ -135,7 +140,19 @@ class Actor:
 
     def emit(self, pipe: Pipeline, stream: str, message: Message) -> None:
         """Stage ``message`` on this brain's ``stream``; :meth:`commit` sends it."""
-        stage(pipe, self.stream(stream), MESSAGES.encode(message))
+        self.emit_all(pipe, stream, [message])
+
+    def emit_all(self, pipe: Pipeline, stream: str, messages: Sequence[Message]) -> None:
+        """Stage ``messages`` on this brain's ``stream``, in order, as one command (a script
+        adding each, when there are several): the pipeline packs and parses one command, not
+        one a message."""
+        if not messages:
+            return
+        payloads = [MESSAGES.encode(m) for m in messages]
+        if len(payloads) == 1:
+            stage(pipe, self.stream(stream), payloads[0])
+        else:
+            pipe.eval(_ADD_EACH, 1, self.stream(stream), *payloads)
         self._staged_on(pipe).emitted.add(stream)
 
     def _staged_on(self, pipe: Pipeline) -> Staged:

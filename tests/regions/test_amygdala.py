@@ -92,3 +92,12 @@ def test_encode_takes_the_salience_the_thalamus_scored(make_stimulus, now) -> No
     stimulus = make_stimulus("Paris is the capital of France")
     assert Amygdala().encode(stimulus, EMBEDDING[None], now).salience == pytest.approx(0.4)
     assert Amygdala().encode(stimulus, EMBEDDING[None], now, 0.8).salience == 0.8
+
+
+def test_an_amygdala_that_scores_its_own_way_is_not_bypassed(make_stimulus, now) -> None:
+    class Certain(Amygdala):
+        def salience(self, stimulus) -> float:
+            return 1.0
+
+    stimulus = make_stimulus("Paris is the capital of France")
+    assert Certain().encode(stimulus, EMBEDDING[None], now, 0.4).salience == 1.0
