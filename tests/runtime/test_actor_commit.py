@@ -120,7 +120,7 @@ async def calls(redis: aioredis.Redis, *commands: str) -> dict[str, int]:
     return {c: int(stats.get(f"cmdstat_{c}", {}).get("calls", 0)) for c in commands}
 
 
-async def test_a_commit_counts_its_outcomes_once_per_status_and_tally(
+async def test_a_commit_publishes_and_counts_its_outcomes_once_per_status_and_tally(
     redis: aioredis.Redis, brain_id: str
 ) -> None:
     settings = Settings.load(brain_id=brain_id, model="hash")
@@ -131,10 +131,11 @@ async def test_a_commit_counts_its_outcomes_once_per_status_and_tally(
         await publish(redis, actor.stream("sensory"), MESSAGES.encode(sent))
     consumer = actor.consumer()
     await consumer.ensure_groups()
-    before = await calls(redis, "hincrby", "expire", "xtrim")
+    before = await calls(redis, "hincrby", "expire", "xtrim", "eval")
     assert await consumer.poll() == 3
-    after = await calls(redis, "hincrby", "expire", "xtrim")
-    assert {c: after[c] - before[c] for c in after} == {"hincrby": 2, "expire": 1, "xtrim": 1}
+    after = await calls(redis, "hincrby", "expire", "xtrim", "eval")
+    counted = {c: after[c] - before[c] for c in after}
+    assert counted == {"hincrby": 2, "expire": 1, "xtrim": 1, "eval": 1}  # 3 outcomes: 1 eval
     assert await read_tally(redis, tally) == {"gated": 3}
     assert (await actor.store.outcome_counts())["gated"] == 3
     assert await redis.xlen(actor.stream("outcome")) == 3
