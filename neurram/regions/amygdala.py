@@ -43,10 +43,15 @@ class Amygdala:
     ) -> Engram:
         """The engram of ``stimulus`` from the embeddings of its :meth:`texts` (one row each);
         its id is the stimulus id, so redelivery is idempotent. A remembered past event has
-        aged since it happened: it was last accessed when it occurred. ``salience``: the
-        stimulus's as the Thalamus scored it, reused unless :meth:`salience` is overridden
-        (a replaced Amygdala scores its own way)."""
-        if salience is None or type(self).salience is not Amygdala.salience:
+        aged since it happened: it was last accessed when it occurred. ``salience``: what
+        the Thalamus scored, which spares scoring the text again, unless the stimulus now has
+        a salience of its own or :meth:`salience` is overridden (a replaced Amygdala may set
+        the one or score its own way)."""
+        if (
+            salience is None
+            or stimulus.salience is not None
+            or type(self).salience is not Amygdala.salience
+        ):
             salience = self.salience(stimulus)
         context = {**stimulus.context, "modality": stimulus.modality}
         if stimulus.reward:

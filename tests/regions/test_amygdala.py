@@ -101,3 +101,10 @@ def test_an_amygdala_that_scores_its_own_way_is_not_bypassed(make_stimulus, now)
 
     stimulus = make_stimulus("Paris is the capital of France")
     assert Certain().encode(stimulus, EMBEDDING[None], now, 0.4).salience == 1.0
+
+
+def test_a_salience_set_on_the_stimulus_after_the_thalamus_is_kept(make_stimulus, now) -> None:
+    """A replaced Amygdala may set the stimulus's salience before encoding (the example
+    custom_amygdala.py asks a language model)."""
+    stimulus = make_stimulus("Paris is the capital of France", salience=0.9)
+    assert Amygdala().encode(stimulus, EMBEDDING[None], now, 0.4).salience == 0.9
