@@ -140,10 +140,10 @@ class PrefrontalCortexActor(Actor):
             displaced = [out for engram in held if (out := pfc.hold(engram, now))]
             pipe.multi()  # type: ignore[no-untyped-call]
             self.store.stage_change(pipe, written)
-            for message, engram in zip(tagged, held, strict=True):
-                if engram.engram_id == message.engram.engram_id:  # new, or a redelivery
-                    # whose write a crash left without its commit
-                    self.store.stage_content(pipe, engram)
+            self.store.stage_contents(  # new, or a redelivery whose write a crash left
+                pipe,  # without its commit
+                [e for m, e in zip(tagged, held, strict=True) if e.engram_id == m.engram.engram_id],
+            )
             self.store.stage_working_memory(pipe, [e.engram_id for e in pfc.held], now)
             holds: list[Message] = [
                 Held(

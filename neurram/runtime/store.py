@@ -279,19 +279,20 @@ class MemoryStore:
         if blobs:
             pipe = self.pipeline()
             pipe.hset(self.engrams_key, mapping=blobs)
-            for engram in engrams:
-                self.stage_content(pipe, engram)
+            self.stage_contents(pipe, engrams)
             self.stage_change(pipe, [str(i) for i in blobs])
             await pipe.execute()
 
     def stage_count(self, pipe: Pipeline, status: str, count: int = 1) -> None:
         pipe.hincrby(self.outcomes_key, status, count)
 
-    def stage_content(self, pipe: Pipeline, engram: Engram) -> None:
-        """Remember the engram as the one its content restates into."""
-        pipe.hset(
-            self.bycontent_key, content_key(engram.memory_type, engram.content), engram.engram_id
-        )
+    def stage_contents(self, pipe: Pipeline, engrams: Iterable[Engram]) -> None:
+        """Remember each engram as the one its content restates into (one command)."""
+        ids: dict[EncodableT, EncodableT] = {
+            content_key(e.memory_type, e.content): e.engram_id for e in engrams
+        }
+        if ids:
+            pipe.hset(self.bycontent_key, mapping=ids)
 
     def stage_working_memory(self, pipe: Pipeline, held: Sequence[str], now: float) -> None:
         """Replace the slots with ``held`` (least recent first)."""

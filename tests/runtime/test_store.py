@@ -220,3 +220,15 @@ async def test_holding_reads_a_batch_larger_than_a_lua_stack(
     assert holding.restated == [f"s{i}" for i in range(2500)]
     assert len(holding.stored) == 11_500 and len(holding.working) == 2500
     assert [i for i, blob in holding.stored.items() if blob] == holding.restated
+
+
+async def test_contents_are_remembered_in_one_command(redis: aioredis.Redis, brain_id: str) -> None:
+    store = MemoryStore(redis, Namespace(brain_id))
+    pipe = store.pipeline()
+    store.stage_contents(pipe, [])
+    assert pipe.command_stack == []
+    store.stage_contents(pipe, [engram("a", "The PIN is 1234."), engram("b", "beta")])
+    assert len(pipe.command_stack) == 1
+    await pipe.execute()
+    asked = [engram("n", "the pin is 1234"), engram("m", "Beta!")]
+    assert (await store.read_holding(asked)).restated == ["a", "b"]
