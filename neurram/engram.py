@@ -3,7 +3,8 @@
 Engrams travel on the bus and rest in Redis as msgpack. On the bus (and in exports) their
 embeddings are raw float32 bytes (``enc_hook``); at rest, float16 bytes in a msgpack extension
 (:func:`dump_engram`): half the size, cosines moved by about 1e-3, which no recall figure
-notices. ``dec_hook`` reads both, so engrams stored before as float32 are still read.
+notices. ``ext_hook`` and ``dec_hook`` read both, so engrams stored before as float32 are still
+read.
 """
 
 from __future__ import annotations
@@ -119,12 +120,20 @@ def half_hook(obj: Any) -> Any:
     raise NotImplementedError(f"cannot encode {type(obj).__name__}")
 
 
+def ext_hook(code: int, data: memoryview) -> Any:
+    """Decode an embedding at rest, float16 bytes in their extension, into a float32 vector
+    as msgpack is read (the vector then needs no ``dec_hook`` work)."""
+    if code == FLOAT16_EXT:
+        return np.frombuffer(data, dtype="<f2").astype(np.float32)
+    return msgspec.msgpack.Ext(code, bytes(data))
+
+
 def dec_hook(tp: type, obj: Any) -> Any:
-    """Decode an embedding: float16 bytes in their extension, or raw float32 bytes (the form
-    stored before), into a float32 vector."""
+    """Decode an embedding: a vector :func:`ext_hook` decoded, or raw float32 bytes (on the
+    bus, and the form stored before), into a float32 vector."""
     if getattr(tp, "__origin__", tp) is np.ndarray:
-        if isinstance(obj, msgspec.msgpack.Ext) and obj.code == FLOAT16_EXT:
-            return np.frombuffer(bytes(obj.data), dtype="<f2").astype(np.float32)
+        if isinstance(obj, np.ndarray):
+            return obj
         if isinstance(obj, bytes | bytearray | memoryview):
             return np.frombuffer(obj, dtype=np.float32).copy()
     raise TypeError(f"cannot decode {tp!r}")
@@ -149,7 +158,7 @@ class Vitals(msgspec.Struct, kw_only=True):
 
 
 _encoder = msgspec.msgpack.Encoder(enc_hook=half_hook)
-_decoder = msgspec.msgpack.Decoder(Engram, dec_hook=dec_hook)
+_decoder = msgspec.msgpack.Decoder(Engram, dec_hook=dec_hook, ext_hook=ext_hook)
 _layer_decoder = msgspec.msgpack.Decoder(_LayerOnly)
 _vitals_decoder = msgspec.msgpack.Decoder(Vitals)
 

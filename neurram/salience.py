@@ -80,14 +80,47 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text.lower().replace("\u2019", "'"))
 
 
-def _occurrences(padded: str, phrase: str) -> int:
-    """Whole-word occurrences of ``phrase`` in space-joined, space-padded tokens."""
-    return padded.count(f" {phrase} ")
+def _cue_tables(cues: tuple[Cue, ...]) -> tuple[dict[str, list[int]], list[tuple[int, str, str]]]:
+    """The cues' words, each to the cues it belongs to; and their phrases of several words,
+    as (cue, space-padded phrase, first word)."""
+    single: dict[str, list[int]] = {}
+    several: list[tuple[int, str, str]] = []
+    for index, cue in enumerate(cues):
+        for phrase in sorted(cue.phrases):
+            if " " in phrase:
+                several.append((index, f" {phrase} ", phrase.split()[0]))
+            else:
+                single.setdefault(phrase, []).append(index)
+    return single, several
 
 
-def _cue_score(padded: str, cue: Cue) -> float:
-    hits = sum(_occurrences(padded, phrase) for phrase in cue.phrases)
-    return cue.weight * min(hits, MAX_HITS_PER_CUE)
+_CUE_WORDS, _CUE_PHRASES = _cue_tables(CUES)
+
+
+def cue_hits(tokens: list[str]) -> list[int]:
+    """Whole-word occurrences of each cue's words and phrases among ``tokens``, by cue.
+
+    Counted as non-overlapping occurrences in the space-joined tokens (``str.count``): of a
+    run of one repeated word, every other one counts. One dictionary look-up a token, and a
+    phrase of several words is searched for only when its first word occurs.
+    """
+    hits = [0] * len(CUES)
+    previous, counted = "", False
+    for token in tokens:
+        cues = _CUE_WORDS.get(token)
+        if cues is None:
+            counted = False
+        elif counted := not (counted and token == previous):
+            for index in cues:
+                hits[index] += 1
+        previous = token
+    present = set(tokens)
+    padded = ""
+    for index, phrase, first in _CUE_PHRASES:
+        if first in present:
+            padded = padded or f" {' '.join(tokens)} "
+            hits[index] += padded.count(phrase)
+    return hits
 
 
 def salience_score(text: str) -> float:
@@ -97,8 +130,10 @@ def salience_score(text: str) -> float:
     asides ("fyi", "by the way") lower it.
     """
     tokens = words(text)
-    padded = f" {' '.join(tokens)} "
-    score = NEUTRAL_SALIENCE + sum(_cue_score(padded, cue) for cue in CUES)
+    hits = cue_hits(tokens)
+    score = NEUTRAL_SALIENCE + sum(
+        cue.weight * min(count, MAX_HITS_PER_CUE) for cue, count in zip(CUES, hits, strict=True)
+    )
     score += EXCLAMATION_WEIGHT * min(text.count("!"), MAX_HITS_PER_CUE)
     if tokens and tokens[0] in IMPERATIVE_OPENERS:
         score += IMPERATIVE_WEIGHT

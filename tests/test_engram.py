@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import msgspec
 import numpy as np
+import pytest
 
 from neurram.engram import Engram, dump_engram, enc_hook, load_engram
 from neurram.portable import engram_line, read_engram
@@ -45,3 +46,19 @@ def test_an_export_keeps_float32_bit_for_bit() -> None:
     back = read_engram(2, engram_line(engram), 384)
     np.testing.assert_array_equal(back.embedding, engram.embedding)
     np.testing.assert_array_equal(back.fragment_embeddings, engram.fragment_embeddings)
+
+
+def test_a_vector_in_an_unknown_extension_is_refused() -> None:
+    engram = encoded()
+    blob = msgspec.msgpack.encode(
+        engram, enc_hook=lambda v: msgspec.msgpack.Ext(9, v.astype("<f2").tobytes())
+    )
+    with pytest.raises(msgspec.ValidationError):
+        load_engram(blob)
+
+
+def test_an_engram_read_back_owns_its_vectors() -> None:
+    """The vectors are copies, not views of the bytes they were read from."""
+    back = load_engram(dump_engram(encoded()))
+    for vector in (back.embedding, back.fragment_embeddings):
+        assert vector.flags.owndata and vector.flags.writeable

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
-from neurram.salience import normalize_content, salience_score, word_overlap, words
+from neurram.salience import (
+    CUES,
+    cue_hits,
+    normalize_content,
+    salience_score,
+    word_overlap,
+    words,
+)
 
 NEUTRAL = "Paris is the capital of France"
 
@@ -97,3 +106,18 @@ def test_normalize_content_merges_restatements_only() -> None:
     assert normalize_content("  The PIN is 1234! ") == normalize_content("the pin is 1234")
     assert normalize_content("Hello,\n  world...") == "hello world"
     assert normalize_content("PIN is 1234") != normalize_content("PIN is 5678")
+
+
+def test_cue_hits_count_each_phrase_as_whole_words_in_the_text() -> None:
+    """The hits per cue are the non-overlapping whole-word occurrences of each of its phrases
+    in the space-joined tokens, also for repeats and phrases of several words."""
+    vocabulary = [*sorted({p for cue in CUES for p in cue.phrases}), "i", "x", "the", "of"]
+    rng = random.Random(7)
+    texts = [" ".join(rng.choices(vocabulary, k=rng.randint(0, 14))) for _ in range(3000)]
+    texts += ["urgent urgent urgent", "must must", "i think i think", "by the way by the way"]
+    for text in texts:
+        tokens = words(text)
+        padded = f" {' '.join(tokens)} "
+        expected = [sum(padded.count(f" {p} ") for p in cue.phrases) for cue in CUES]
+        assert cue_hits(tokens) == expected, text
+    assert cue_hits(words("urgent urgent urgent"))[0] == 2

@@ -45,10 +45,12 @@ class Stimulus(msgspec.Struct, tag="stimulus", kw_only=True):
 
 
 class Attended(msgspec.Struct, tag="attended", kw_only=True):
-    """A stimulus that passed the Thalamus, with the relevance it scored."""
+    """A stimulus that passed the Thalamus, with the relevance it scored, and its salience
+    (the caller's, else the heuristic's; None: not scored), which the Amygdala reuses."""
 
     stimulus: Stimulus
     relevance: float
+    salience: float | None = None
 
 
 class Tagged(msgspec.Struct, tag="tagged", kw_only=True):

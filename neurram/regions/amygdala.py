@@ -10,8 +10,8 @@ from neurram.bus.messages import Attended, Consolidate, Message, Stimulus, Tagge
 from neurram.engram import Engram, Layer, Vector
 from neurram.fragments import FRAGMENT_ABOVE_WORDS, attach_embeddings, texts_to_embed
 from neurram.regions.basal_ganglia import BasalGanglia
+from neurram.regions.thalamus import stimulus_salience
 from neurram.runtime.actor import Actor
-from neurram.salience import salience_score
 
 
 class Amygdala:
@@ -36,15 +36,23 @@ class Amygdala:
         return texts_to_embed(stimulus.content, self.fragment_above_words)
 
     def salience(self, stimulus: Stimulus) -> float:
-        return (
-            stimulus.salience if stimulus.salience is not None else salience_score(stimulus.content)
-        )
+        return stimulus_salience(stimulus)
 
-    def encode(self, stimulus: Stimulus, embeddings: Vector, now: float) -> Engram:
+    def encode(
+        self, stimulus: Stimulus, embeddings: Vector, now: float, salience: float | None = None
+    ) -> Engram:
         """The engram of ``stimulus`` from the embeddings of its :meth:`texts` (one row each);
         its id is the stimulus id, so redelivery is idempotent. A remembered past event has
-        aged since it happened: it was last accessed when it occurred."""
-        salience = self.salience(stimulus)
+        aged since it happened: it was last accessed when it occurred. ``salience``: what
+        the Thalamus scored, which spares scoring the text again, unless the stimulus now has
+        a salience of its own or :meth:`salience` is overridden (a replaced Amygdala may set
+        the one or score its own way)."""
+        if (
+            salience is None
+            or stimulus.salience is not None
+            or type(self).salience is not Amygdala.salience
+        ):
+            salience = self.salience(stimulus)
         context = {**stimulus.context, "modality": stimulus.modality}
         if stimulus.reward:
             context["reward"] = stimulus.reward
@@ -86,30 +94,33 @@ class AmygdalaActor(Actor):
         await self.load_encoder()
 
     async def handle(self, batch: list[Delivery[Message]]) -> None:
-        stimuli = [d.message.stimulus for d in batch if isinstance(d.message, Attended)]
-        if not stimuli:
+        attended = [d.message for d in batch if isinstance(d.message, Attended)]
+        if not attended:
             return
+        stimuli = [a.stimulus for a in attended]
         texts = [self.logic.texts(s) for s in stimuli]
         vectors = await self.embed([text for group in texts for text in group])
         now = time.time()
-        pipe = self.store.pipeline()
+        out: dict[str, list[Message]] = {"tagged": [], "consolidate": []}
         start = 0
-        for order, (stimulus, group) in enumerate(zip(stimuli, texts, strict=True)):
+        for order, (scored, group) in enumerate(zip(attended, texts, strict=True)):
+            stimulus = scored.stimulus
             encoded_at = now + order * 1e-6  # perception order, also within a batch
-            engram = self.logic.encode(stimulus, vectors[start : start + len(group)], encoded_at)
+            embeddings = vectors[start : start + len(group)]
+            engram = self.logic.encode(stimulus, embeddings, encoded_at, scored.salience)
             start += len(group)
             if self.shortcut.takes_shortcut(stimulus.reward):
-                self.emit(
-                    pipe,
-                    "consolidate",
-                    Consolidate(
-                        request_id=stimulus.stimulus_id,
-                        region=BasalGanglia.region,
-                        engram=engram,
-                        reward=stimulus.reward,
-                        reply_to=stimulus.reply_to,
-                    ),
+                shortcut = Consolidate(
+                    request_id=stimulus.stimulus_id,
+                    region=BasalGanglia.region,
+                    engram=engram,
+                    reward=stimulus.reward,
+                    reply_to=stimulus.reply_to,
                 )
+                out["consolidate"].append(shortcut)
             else:
-                self.emit(pipe, "tagged", Tagged(engram=engram, reply_to=stimulus.reply_to))
+                out["tagged"].append(Tagged(engram=engram, reply_to=stimulus.reply_to))
+        pipe = self.store.pipeline()
+        for stream, messages in out.items():
+            self.emit_all(pipe, stream, messages)
         await self.commit(pipe, batch)

@@ -60,8 +60,7 @@ class LongTermActor(Actor):
         pipe = self.store.pipeline()
         self.store.stage_change(pipe, stored)
         self.store.stage_release(pipe, list(stored))
-        for engram in stored.values():
-            self.store.stage_content(pipe, engram)
+        self.store.stage_contents(pipe, stored.values())
         for message in mine:
             outcome = Outcome(
                 request_id=message.request_id,

@@ -6,6 +6,7 @@ import time
 from collections import Counter, OrderedDict
 from collections.abc import Collection, Iterable
 
+from redis.asyncio.client import Pipeline
 from redis.exceptions import WatchError
 
 from neurram import dynamics
@@ -14,7 +15,7 @@ from neurram.bus.messages import Consolidate, Held, Message, Tagged
 from neurram.engram import Engram, Layer, load_engram, new_id
 from neurram.regions.long_term import REGION_FOR_TYPE
 from neurram.runtime.actor import Actor
-from neurram.runtime.store import CAS_ATTEMPTS, StoreConflictError, content_key
+from neurram.runtime.store import CAS_ATTEMPTS, Holding, StoreConflictError, content_key
 
 
 def keep_in_mind(engram: Engram, now: float) -> None:
@@ -79,101 +80,103 @@ class PrefrontalCortexActor(Actor):
         if not tagged:
             return
         now = time.time()
-        known, read = await self._known(tagged)
-        held_ids: list[str] = []  # the engram each message ends up holding
-        inserts: dict[str, Engram] = {}
-        restated: Counter[str] = Counter()
-        for message in tagged:
-            new = message.engram
-            key = content_key(new.memory_type, new.content)
-            engram = known.get(new.engram_id) or known.get(key)
-            if engram is None:
-                engram = known[key] = inserts[new.engram_id] = new
-            elif engram.engram_id != new.engram_id:
-                restated[engram.engram_id] += 1
-            held_ids.append(engram.engram_id)
+        async with self.store.redis.pipeline(transaction=True) as pipe:
+            # watched before the slots are read: the commit fails if another
+            # PrefrontalCortex instance changes them meanwhile
+            await pipe.watch(self.store.wm_key)
+            holding = await self.store.read_holding([t.engram for t in tagged])
+            known = self._known(holding)
+            held_ids: list[str] = []  # the engram each message ends up holding
+            inserts: dict[str, Engram] = {}
+            restated: Counter[str] = Counter()
+            for message in tagged:
+                new = message.engram
+                key = content_key(new.memory_type, new.content)
+                engram = known.get(new.engram_id) or known.get(key)
+                if engram is None:
+                    engram = known[key] = inserts[new.engram_id] = new
+                elif engram.engram_id != new.engram_id:
+                    restated[engram.engram_id] += 1
+                held_ids.append(engram.engram_id)
 
-        unit = self.settings.stability_unit_hours
+            unit = self.settings.stability_unit_hours
 
-        def hold(engram: Engram) -> None:
-            if engram.engram_id in inserts and not restated[engram.engram_id]:
-                # new: it ages from when it occurred
-                engram.layer = Layer.WORKING
-                return
-            dynamics.revive(engram, savings=unit)  # a silent engram restated: relearning
-            for _ in range(restated[engram.engram_id]):
-                dynamics.potentiate(engram, now, unit=unit)
-            keep_in_mind(engram, now)
+            def hold(engram: Engram) -> None:
+                if engram.engram_id in inserts and not restated[engram.engram_id]:
+                    # new: it ages from when it occurred
+                    engram.layer = Layer.WORKING
+                    return
+                dynamics.revive(engram, savings=unit)  # a silent engram restated: relearning
+                for _ in range(restated[engram.engram_id]):
+                    dynamics.potentiate(engram, now, unit=unit)
+                keep_in_mind(engram, now)
 
-        engrams = await self.store.update(held_ids, hold, inserts, read=read, logged=False)
-        await self._fill_slots(batch, tagged, engrams, [engrams[i] for i in held_ids], inserts, now)
+            engrams = await self.store.update(
+                held_ids, hold, inserts, read=holding.stored, logged=False
+            )
+            held = [engrams[i] for i in held_ids]
+            await self._fill_slots(pipe, batch, tagged, engrams, held, inserts, holding, now)
 
     async def _fill_slots(
         self,
+        pipe: Pipeline,
         batch: list[Delivery[Message]],
         tagged: list[Tagged],
         written: Collection[str],
         held: list[Engram],
         inserts: dict[str, Engram],
+        holding: Holding,
         now: float,
     ) -> None:
         """Update the slots, log the engrams ``written``, emit and acknowledge ``batch``, in
-        one transaction redone if another PrefrontalCortex instance changed the slots
-        meanwhile (WATCH)."""
-        for _ in range(CAS_ATTEMPTS):
-            async with self.store.redis.pipeline(transaction=True) as pipe:
+        one transaction on ``pipe``, which watches the slots; redone, the slots read again,
+        if another PrefrontalCortex instance changed them meanwhile."""
+        working = holding.working
+        for attempt in range(CAS_ATTEMPTS):
+            if attempt:
                 await pipe.watch(self.store.wm_key)
-                pfc = PrefrontalCortex(
-                    self.settings.working_memory_capacity, await self.store.working_memory()
+                working = await self.store.working_memory()
+            pfc = PrefrontalCortex(self.settings.working_memory_capacity, working)
+            displaced = [out for engram in held if (out := pfc.hold(engram, now))]
+            pipe.multi()  # type: ignore[no-untyped-call]
+            self.store.stage_change(pipe, written)
+            self.store.stage_contents(  # new, or a redelivery whose write a crash left
+                pipe,  # without its commit
+                [e for m, e in zip(tagged, held, strict=True) if e.engram_id == m.engram.engram_id],
+            )
+            self.store.stage_working_memory(pipe, [e.engram_id for e in pfc.held], now)
+            holds: list[Message] = [
+                Held(
+                    request_id=message.engram.engram_id,
+                    engram=engram,
+                    reply_to=message.reply_to,
+                    rehearsal=engram.engram_id not in inserts,
                 )
-                displaced = [out for engram in held if (out := pfc.hold(engram, now))]
-                pipe.multi()  # type: ignore[no-untyped-call]
-                self.store.stage_change(pipe, written)
-                for message, engram in zip(tagged, held, strict=True):
-                    if engram.engram_id == message.engram.engram_id:  # new, or a redelivery
-                        # whose write a crash left without its commit
-                        self.store.stage_content(pipe, engram)
-                self.store.stage_working_memory(pipe, [e.engram_id for e in pfc.held], now)
-                for message, engram in zip(tagged, held, strict=True):
-                    rehearsal = engram.engram_id not in inserts
-                    self.emit(
-                        pipe,
-                        "held",
-                        Held(
-                            request_id=message.engram.engram_id,
-                            engram=engram,
-                            reply_to=message.reply_to,
-                            rehearsal=rehearsal,
-                        ),
-                    )
-                for engram in displaced:
-                    if engram.engram_id not in pfc and self._qualifies(engram):
-                        region = REGION_FOR_TYPE[engram.memory_type]
-                        self.emit(
-                            pipe,
-                            "consolidate",
-                            Consolidate(request_id=new_id(), region=region, engram=engram),
-                        )
-                try:
-                    await self.commit(pipe, batch)
-                    return
-                except WatchError:
-                    continue
+                for message, engram in zip(tagged, held, strict=True)
+            ]
+            self.emit_all(pipe, "held", holds)
+            consolidated: list[Message] = [
+                Consolidate(
+                    request_id=new_id(), region=REGION_FOR_TYPE[engram.memory_type], engram=engram
+                )
+                for engram in displaced
+                if engram.engram_id not in pfc and self._qualifies(engram)
+            ]
+            self.emit_all(pipe, "consolidate", consolidated)
+            try:
+                await self.commit(pipe, batch)
+                return
+            except WatchError:
+                continue
         raise StoreConflictError(f"working memory kept changing under {CAS_ATTEMPTS} writes")
 
-    async def _known(
-        self, tagged: list[Tagged]
-    ) -> tuple[dict[str, Engram], dict[str, bytes | None]]:
-        """Stored engrams these messages repeat, by engram id and by content key; and what
-        was read, by id (None: not stored)."""
-        engrams = [t.engram for t in tagged]
-        restated = await self.store.find_restatements(engrams)
-        ids = list(dict.fromkeys([e.engram_id for e in engrams] + restated))
-        blobs = await self.store.get_blobs(ids)
-        found = [load_engram(blob) for blob in blobs.values()]
+    @staticmethod
+    def _known(holding: Holding) -> dict[str, Engram]:
+        """Stored engrams the messages repeat, by engram id and by content key."""
+        found = [load_engram(blob) for blob in holding.stored.values() if blob]
         known = {e.engram_id: e for e in found}
         known.update({content_key(e.memory_type, e.content): e for e in found})
-        return known, {i: blobs.get(i) for i in ids}
+        return known
 
     def _qualifies(self, engram: Engram) -> bool:
         s = self.settings

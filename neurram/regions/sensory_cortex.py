@@ -33,6 +33,7 @@ class SensoryCortexActor(Actor):
     async def handle(self, batch: list[Delivery[Message]]) -> None:
         now = time.time()
         pipe = self.store.pipeline()
+        sensed: list[Message] = []
         for delivery in batch:
             stimulus = delivery.message
             if not isinstance(stimulus, Stimulus):
@@ -47,5 +48,6 @@ class SensoryCortexActor(Actor):
                 )
                 self.report(pipe, outcome, stimulus.reply_to)
             else:
-                self.emit(pipe, "sensed", stimulus)
+                sensed.append(stimulus)
+        self.emit_all(pipe, "sensed", sensed)
         await self.commit(pipe, batch)

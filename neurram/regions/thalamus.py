@@ -8,6 +8,11 @@ from neurram.runtime.actor import Actor
 from neurram.salience import salience_score, word_overlap
 
 
+def stimulus_salience(stimulus: Stimulus) -> float:
+    """The caller's salience, else the text heuristic's."""
+    return stimulus.salience if stimulus.salience is not None else salience_score(stimulus.content)
+
+
 class Thalamus:
     """relevance = content salience (the caller's, else the heuristic)
     + up to ``hint_weight`` x word overlap with the context hint."""
@@ -16,18 +21,18 @@ class Thalamus:
         self.threshold = threshold
         self.hint_weight = hint_weight
 
-    def relevance(self, stimulus: Stimulus) -> float:
-        base = (
-            stimulus.salience if stimulus.salience is not None else salience_score(stimulus.content)
-        )
+    def relevance(self, stimulus: Stimulus, salience: float | None = None) -> float:
+        """``salience``: the stimulus's, when scored already."""
+        base = stimulus_salience(stimulus) if salience is None else salience
         overlap = word_overlap(stimulus.content, stimulus.context_hint or "")
         return base + self.hint_weight * overlap
 
     def attend(self, stimulus: Stimulus) -> Attended | None:
-        """The stimulus with its relevance, or None when it is filtered out."""
-        relevance = self.relevance(stimulus)
+        """The stimulus with its relevance and salience, or None when it is filtered out."""
+        salience = stimulus_salience(stimulus)
+        relevance = self.relevance(stimulus, salience)
         return (
-            Attended(stimulus=stimulus, relevance=relevance)
+            Attended(stimulus=stimulus, relevance=relevance, salience=salience)
             if relevance >= self.threshold
             else None
         )
@@ -45,13 +50,14 @@ class ThalamusActor(Actor):
 
     async def handle(self, batch: list[Delivery[Message]]) -> None:
         pipe = self.store.pipeline()
+        passed: list[Message] = []
         for delivery in batch:
             stimulus = delivery.message
             if not isinstance(stimulus, Stimulus):
                 continue
             attended = self.logic.attend(stimulus)
             if attended is not None:
-                self.emit(pipe, "attended", attended)
+                passed.append(attended)
                 continue
             outcome = Outcome(
                 request_id=stimulus.stimulus_id,
@@ -60,4 +66,5 @@ class ThalamusActor(Actor):
                 f"attention threshold {self.logic.threshold:g}",
             )
             self.report(pipe, outcome, stimulus.reply_to)
+        self.emit_all(pipe, "attended", passed)
         await self.commit(pipe, batch)

@@ -58,8 +58,8 @@ CLIENT_COMMANDS = (
     "multi",  # one transaction per write
     "exec",
     "discard",  # redis-py abandons a failed transaction with it
-    "evalsha",  # compare-and-set (MemoryStore)
-    "eval",  # content index clean-up on forget
+    "evalsha",  # compare-and-set and the reads of working memory (MemoryStore)
+    "eval",  # content index clean-up on forget; a batch of messages for one stream (Actor)
     "script|load",  # redis-py loads the compare-and-set script when the cache lacks it
 )
 # What a client of a Redis Cluster adds (without them redis-py cannot connect; measured):

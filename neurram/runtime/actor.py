@@ -37,14 +37,21 @@ if TYPE_CHECKING:
 HEARTBEAT_MAXLEN = 200  # enough for `top` to find the last two beats of every consumer
 KEEPALIVE_PERIODS = 15  # an idle actor beats once every this many heartbeat periods
 OUTCOME_MAXLEN = 100_000
+# sent whole (EVAL, not EVALSHA): a server that lost its script cache still runs it
+_ADD_EACH = f"""
+for i = 1, #ARGV do redis.call('XADD', KEYS[1], '*', '{FIELD.decode()}', ARGV[i]) end
+return #ARGV
+"""
 
 
 @dataclass
 class Staged:
     """What a commit adds to its pipeline once, not once a message: the streams to ring
-    for, the outcomes by status, the tallies' counts by (tally, status)."""
+    for, the outcomes' summaries (one command), the outcomes by status, the tallies' counts by
+    (tally, status)."""
 
     emitted: set[str] = field(default_factory=set)
+    summaries: list[Message] = field(default_factory=list)
     outcomes: Counter[str] = field(default_factory=Counter)
     tallies: Counter[tuple[str, str]] = field(default_factory=Counter)
 
@@ -135,8 +142,22 @@ class Actor:
 
     def emit(self, pipe: Pipeline, stream: str, message: Message) -> None:
         """Stage ``message`` on this brain's ``stream``; :meth:`commit` sends it."""
-        stage(pipe, self.stream(stream), MESSAGES.encode(message))
-        self._staged_on(pipe).emitted.add(stream)
+        self.emit_all(pipe, stream, [message])
+
+    def emit_all(self, pipe: Pipeline, stream: str, messages: Sequence[Message]) -> None:
+        """Stage ``messages`` on this brain's ``stream``, in order, as one command (a script
+        adding each, when there are several): the pipeline packs and parses one command, not
+        one a message."""
+        if messages:
+            self._stage_all(pipe, stream, messages)
+            self._staged_on(pipe).emitted.add(stream)
+
+    def _stage_all(self, pipe: Pipeline, stream: str, messages: Sequence[Message]) -> None:
+        payloads = [MESSAGES.encode(m) for m in messages]
+        if len(payloads) == 1:
+            stage(pipe, self.stream(stream), payloads[0])
+        else:
+            pipe.eval(_ADD_EACH, 1, self.stream(stream), *payloads)
 
     def _staged_on(self, pipe: Pipeline) -> Staged:
         if (staged := self._staged.get(pipe)) is None:
@@ -153,9 +174,8 @@ class Actor:
         ``OUTCOME_MAXLEN``) and answer the client: a waiting one by its reply stream, one
         that did not wait (``reply_to`` is a tally) by counting the outcome's status."""
         engram_id = outcome.engram.engram_id if outcome.engram else None
-        summary = msgspec.structs.replace(outcome, engram=None, engram_id=engram_id)
-        self.emit(pipe, "outcome", summary)
-        staged = self._staged_on(pipe)  # counted, and the stream capped, once a commit
+        staged = self._staged_on(pipe)  # published, counted and capped once a commit
+        staged.summaries.append(msgspec.structs.replace(outcome, engram=None, engram_id=engram_id))
         staged.outcomes[outcome.status] += 1
         if is_tally(reply_to, self.ns):
             staged.tallies[reply_to, outcome.status] += 1
@@ -173,7 +193,9 @@ class Actor:
         that kept failing would.
         """
         staged = self._staged.pop(pipe, None) or Staged()
-        if staged.outcomes:
+        if staged.summaries:
+            self._stage_all(pipe, "outcome", staged.summaries)
+            staged.emitted.add("outcome")
             stage_cap(pipe, self.stream("outcome"), OUTCOME_MAXLEN)
         for status, count in staged.outcomes.items():
             self.store.stage_count(pipe, status, count)

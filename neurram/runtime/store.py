@@ -57,13 +57,16 @@ for i = 1, #ARGV, 3 do
 end
 return done
 """
-_WORKING_MEMORY = """
-local blobs = {}
-for _, engram_id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
-  local blob = redis.call('HGET', KEYS[2], engram_id)
-  if blob then blobs[#blobs + 1] = blob end
+_HMGET = """
+local function hmget(key, fields, first, last)  -- in chunks: Lua's stack bounds unpack
+  local values = {}
+  for i = first, last, 1000 do
+    for _, value in ipairs(redis.call('HMGET', key, unpack(fields, i, math.min(i + 999, last)))) do
+      values[#values + 1] = value
+    end
+  end
+  return values
 end
-return blobs
 """
 _REPLACE_ALL = """
 local n = tonumber(ARGV[1])
@@ -82,6 +85,35 @@ if #ARGV > at + 3 then
 end
 return logged
 """
+_READ_WORKING_MEMORY = (
+    _HMGET
+    + """
+local working = {}
+local held = redis.call('ZRANGE', KEYS[1], 0, -1)
+for _, blob in ipairs(hmget(KEYS[2], held, 1, #held)) do
+  if blob then working[#working + 1] = blob end
+end
+"""
+)
+_WORKING_MEMORY = _READ_WORKING_MEMORY + "return working"
+# ARGV: how many ids, the ids, then content keys; absent blobs come back as ''
+_HOLDING = (
+    _READ_WORKING_MEMORY
+    + """
+local n = tonumber(ARGV[1])
+local ids, seen, restated = {}, {}, {}
+local function add(engram_id)
+  if not seen[engram_id] then seen[engram_id] = true; ids[#ids + 1] = engram_id end
+end
+for i = 2, n + 1 do add(ARGV[i]) end
+for _, engram_id in ipairs(hmget(KEYS[3], ARGV, n + 2, #ARGV)) do
+  if engram_id then restated[#restated + 1] = engram_id; add(engram_id) end
+end
+local blobs = {}
+for i, blob in ipairs(hmget(KEYS[2], ids, 1, #ids)) do blobs[i] = blob or '' end
+return {ids, blobs, restated, working}
+"""
+)
 CHANGE_LOG_MAXLEN = 200_000  # a reader further behind than this rebuilds from the engrams
 
 
@@ -91,6 +123,14 @@ class Changes(NamedTuple):
     head: tuple[str, int, int]  # the log's newest id, changes ever logged, changes held
     since: tuple[str, Change, int]  # the new position, the changes merged, how many entries
     recent: list[str]  # the engrams last linked, newest first
+
+
+class Holding(NamedTuple):
+    """What :meth:`MemoryStore.read_holding` read, in one round trip."""
+
+    stored: dict[str, bytes | None]  # the engrams asked for and those they restate, by id
+    restated: list[str]  # ids of stored engrams the ones asked for restate, in their order
+    working: list[Engram]  # held engrams, least recently used first
 
 
 class StoreConflictError(NeurramError):
@@ -119,6 +159,7 @@ class MemoryStore:
         self.outcomes_key = namespace.key("outcomes")
         self._compare_and_set = redis.register_script(_COMPARE_AND_SET)
         self._working_memory = redis.register_script(_WORKING_MEMORY)
+        self._holding = redis.register_script(_HOLDING)
 
     def pipeline(self) -> Pipeline:
         """A MULTI/EXEC pipeline: staged writes and emits commit together."""
@@ -182,13 +223,20 @@ class MemoryStore:
         blobs = await self._working_memory(keys=[self.wm_key, self.engrams_key])
         return [load_engram(blob) for blob in blobs]
 
-    async def find_restatements(self, engrams: Sequence[Engram]) -> list[str]:
-        """Ids of stored engrams that ``engrams`` restate (same type and normalised content)."""
-        if not engrams:
-            return []
+    async def read_holding(self, engrams: Sequence[Engram]) -> Holding:
+        """What holding ``engrams`` needs, in one round trip: each as stored (None: not
+        stored), the stored engrams they restate (same type and normalised content), and the
+        working memory."""
+        ids = [e.engram_id for e in engrams]
         keys = [content_key(e.memory_type, e.content) for e in engrams]
-        found: list[bytes | None] = await self.redis.hmget(self.bycontent_key, keys)  # type: ignore[assignment]
-        return [text(f) for f in found if f]
+        found, blobs, restated, working = await self._holding(
+            keys=[self.wm_key, self.engrams_key, self.bycontent_key], args=[len(ids), *ids, *keys]
+        )
+        return Holding(
+            stored={text(i): b or None for i, b in zip(found, blobs, strict=True)},
+            restated=[text(i) for i in restated],
+            working=[load_engram(blob) for blob in working],
+        )
 
     async def change_log_head(self) -> tuple[str, int, int]:
         """(newest change id, changes ever logged, changes still held)."""
@@ -259,19 +307,20 @@ class MemoryStore:
         if blobs:
             pipe = self.pipeline()
             pipe.hset(self.engrams_key, mapping=blobs)
-            for engram in engrams:
-                self.stage_content(pipe, engram)
+            self.stage_contents(pipe, engrams)
             self.stage_change(pipe, [str(i) for i in blobs])
             await pipe.execute()
 
     def stage_count(self, pipe: Pipeline, status: str, count: int = 1) -> None:
         pipe.hincrby(self.outcomes_key, status, count)
 
-    def stage_content(self, pipe: Pipeline, engram: Engram) -> None:
-        """Remember the engram as the one its content restates into."""
-        pipe.hset(
-            self.bycontent_key, content_key(engram.memory_type, engram.content), engram.engram_id
-        )
+    def stage_contents(self, pipe: Pipeline, engrams: Iterable[Engram]) -> None:
+        """Remember each engram as the one its content restates into (one command)."""
+        ids: dict[EncodableT, EncodableT] = {
+            content_key(e.memory_type, e.content): e.engram_id for e in engrams
+        }
+        if ids:
+            pipe.hset(self.bycontent_key, mapping=ids)
 
     def stage_working_memory(self, pipe: Pipeline, held: Sequence[str], now: float) -> None:
         """Replace the slots with ``held`` (least recent first)."""

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from typing import Any
 
 import msgspec
 import pytest
 import redis.asyncio as aioredis
 
-from neurram.bus import FIELD, Namespace, ReplyInbox
+from neurram.bus import FIELD, Delivery, Namespace, ReplyInbox
 from neurram.bus.doorbell import deliver
+from neurram.bus.entries import text
 from neurram.bus.messages import (
     MESSAGES,
     REPLIES,
@@ -31,7 +33,10 @@ from neurram.bus.messages import (
 from neurram.encoder import HashEncoder
 from neurram.engram import Engram, Layer, MemoryType, enc_hook
 from neurram.regions.long_term import REGION_FOR_TYPE
+from neurram.regions.prefrontal_cortex import PrefrontalCortexActor
+from neurram.runtime.actor import ActorContext
 from neurram.runtime.connection import Connection
+from neurram.runtime.encoding import EncodingQueue
 from neurram.runtime.host import RegionHost
 from neurram.runtime.store import MemoryStore
 from neurram.settings import Settings
@@ -119,6 +124,13 @@ async def test_amygdala_encodes_and_routes_rewards(running: Region) -> None:
     assert isinstance(consolidate, Consolidate) and consolidate.region == "basal_ganglia"
 
 
+@pytest.mark.parametrize("running", ["amygdala"], indirect=True)
+async def test_amygdala_tags_with_the_salience_the_thalamus_scored(running: Region) -> None:
+    await running.send("attended", Attended(stimulus=stimulus(), relevance=0.9, salience=0.9))
+    tagged = await running.receive("tagged")
+    assert isinstance(tagged, Tagged) and tagged.engram.salience == 0.9
+
+
 @pytest.mark.parametrize("running", ["prefrontal_cortex"], indirect=True)
 async def test_prefrontal_cortex_holds_and_stores(running: Region) -> None:
     await running.send("tagged", Tagged(engram=encoded()))
@@ -138,7 +150,7 @@ async def test_prefrontal_cortex_redelivered_after_its_write_commits_the_rest(
     await running.send("tagged", Tagged(engram=engram))
     held = await running.receive("held")
     assert isinstance(held, Held) and held.engram.engram_id == "e1"
-    assert await running.store.find_restatements([encoded("e2")]) == ["e1"]
+    assert (await running.store.read_holding([encoded("e2")])).restated == ["e1"]
     _, change, _ = (await running.store.read_changes("0-0")).since
     assert change.upserted == ["e1"]
 
@@ -269,3 +281,33 @@ async def test_sleep_cycle_answers_with_its_counts(
     }
     silenced = await running.store.get("e1")
     assert silenced is not None and silenced.layer is Layer.SILENT  # stored, never deleted
+
+
+async def test_prefrontal_cortex_redoes_its_slots_when_another_changes_them(
+    region: Region,
+) -> None:
+    """The slots are watched from before they are read: another PrefrontalCortex writing
+    them meanwhile makes this one read them again and hold on top of that write."""
+    settings = region.settings
+    context = ActorContext(
+        settings, region.redis, "prefrontal_cortex", "test-host", EncodingQueue(HashEncoder())
+    )
+    actor = PrefrontalCortexActor(context)
+    await actor.consumer().ensure_groups()
+    await region.store.put([Engram(engram_id="other", content="the harbour at dusk")])
+    update = actor.store.update
+
+    async def update_then_another_writes(*args: Any, **kwargs: Any) -> dict[str, Engram]:
+        written = await update(*args, **kwargs)
+        pipe = region.store.pipeline()
+        region.store.stage_working_memory(pipe, ["other"], time.time())
+        await pipe.execute()
+        return written
+
+    actor.store.update = update_then_another_writes  # type: ignore[method-assign]
+    entry_id = await region.redis.xadd(region.ns.key("tagged"), {FIELD: b""})
+    delivery = Delivery(region.ns.key("tagged"), text(entry_id), Tagged(engram=encoded()), False)
+    await actor.handle([delivery])
+    assert await region.store.working_memory_ids() == ["other", "e1"]
+    held = await region.redis.xrange(region.ns.key("held"))
+    assert [MESSAGES.decode(fields[FIELD]).engram.engram_id for _, fields in held] == ["e1"]

@@ -86,3 +86,25 @@ def test_long_content_is_also_encoded_sentence_by_sentence(make_stimulus, now) -
 
 def test_short_content_has_no_fragments(make_stimulus) -> None:
     assert Amygdala().texts(make_stimulus("a short note")) == ["a short note"]
+
+
+def test_encode_takes_the_salience_the_thalamus_scored(make_stimulus, now) -> None:
+    stimulus = make_stimulus("Paris is the capital of France")
+    assert Amygdala().encode(stimulus, EMBEDDING[None], now).salience == pytest.approx(0.4)
+    assert Amygdala().encode(stimulus, EMBEDDING[None], now, 0.8).salience == 0.8
+
+
+def test_an_amygdala_that_scores_its_own_way_is_not_bypassed(make_stimulus, now) -> None:
+    class Certain(Amygdala):
+        def salience(self, stimulus) -> float:
+            return 1.0
+
+    stimulus = make_stimulus("Paris is the capital of France")
+    assert Certain().encode(stimulus, EMBEDDING[None], now, 0.4).salience == 1.0
+
+
+def test_a_salience_set_on_the_stimulus_after_the_thalamus_is_kept(make_stimulus, now) -> None:
+    """A replaced Amygdala may set the stimulus's salience before encoding (the example
+    custom_amygdala.py asks a language model)."""
+    stimulus = make_stimulus("Paris is the capital of France", salience=0.9)
+    assert Amygdala().encode(stimulus, EMBEDDING[None], now, 0.4).salience == 0.9

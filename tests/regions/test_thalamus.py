@@ -60,3 +60,13 @@ def test_custom_threshold_and_hint_weight(make_stimulus) -> None:
     stimulus = make_stimulus(FYI, context_hint="printer")
     assert thalamus.relevance(stimulus) == pytest.approx(0.65)
     assert thalamus.attend(make_stimulus("Paris is the capital of France")) is None
+
+
+def test_attended_carries_the_salience_it_was_scored_with(make_stimulus) -> None:
+    """The Amygdala reuses it instead of scoring the text again."""
+    attended = Thalamus().attend(
+        make_stimulus("URGENT: the server is down!", context_hint="server")
+    )
+    assert attended is not None and attended.salience == pytest.approx(0.6)
+    given = Thalamus().attend(make_stimulus(FYI, salience=0.9))
+    assert given is not None and given.salience == 0.9

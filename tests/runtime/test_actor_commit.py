@@ -120,7 +120,7 @@ async def calls(redis: aioredis.Redis, *commands: str) -> dict[str, int]:
     return {c: int(stats.get(f"cmdstat_{c}", {}).get("calls", 0)) for c in commands}
 
 
-async def test_a_commit_counts_its_outcomes_once_per_status_and_tally(
+async def test_a_commit_publishes_and_counts_its_outcomes_once_per_status_and_tally(
     redis: aioredis.Redis, brain_id: str
 ) -> None:
     settings = Settings.load(brain_id=brain_id, model="hash")
@@ -131,10 +131,49 @@ async def test_a_commit_counts_its_outcomes_once_per_status_and_tally(
         await publish(redis, actor.stream("sensory"), MESSAGES.encode(sent))
     consumer = actor.consumer()
     await consumer.ensure_groups()
-    before = await calls(redis, "hincrby", "expire", "xtrim")
+    before = await calls(redis, "hincrby", "expire", "xtrim", "eval")
     assert await consumer.poll() == 3
-    after = await calls(redis, "hincrby", "expire", "xtrim")
-    assert {c: after[c] - before[c] for c in after} == {"hincrby": 2, "expire": 1, "xtrim": 1}
+    after = await calls(redis, "hincrby", "expire", "xtrim", "eval")
+    counted = {c: after[c] - before[c] for c in after}
+    assert counted == {"hincrby": 2, "expire": 1, "xtrim": 1, "eval": 1}  # 3 outcomes: 1 eval
     assert await read_tally(redis, tally) == {"gated": 3}
     assert (await actor.store.outcome_counts())["gated"] == 3
     assert await redis.xlen(actor.stream("outcome")) == 3
+
+
+class Bell:
+    def __init__(self) -> None:
+        self.rung: list[set[str]] = []
+
+    async def ring(self, brain: str, streams: set[str]) -> None:
+        self.rung.append(set(streams))
+
+
+async def test_messages_emitted_together_go_as_one_command_in_order(
+    redis: aioredis.Redis, brain_id: str
+) -> None:
+    settings = Settings.load(brain_id=brain_id, model="hash")
+    bell = Bell()
+    context = ActorContext(
+        settings, redis, "relay", "test-host", EncodingQueue(HashEncoder()), bell=bell
+    )
+    actor = Relay(context)
+    sent = [Stimulus(stimulus_id=f"s{i}", content="x", perceived_at=1.0) for i in range(5)]
+    pipe = actor.store.pipeline()
+    actor.emit_all(pipe, "sensed", sent)
+    actor.emit_all(pipe, "sensed", sent[:1])
+    actor.emit_all(pipe, "outcome", [])
+    assert len(pipe.command_stack) == 2
+    await actor.commit(pipe)
+    entries = await redis.xrange(actor.stream("sensed"))
+    received = [MESSAGES.decode(fields[FIELD]) for _, fields in entries]
+    assert [m.stimulus_id for m in received if isinstance(m, Stimulus)] == [
+        "s0",
+        "s1",
+        "s2",
+        "s3",
+        "s4",
+        "s0",
+    ]
+    assert bell.rung == [{"sensed"}]
+    assert not await redis.exists(actor.stream("outcome"))

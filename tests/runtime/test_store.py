@@ -49,7 +49,7 @@ async def test_delete_removes_every_trace(redis: aioredis.Redis, brain_id: str) 
     assert await store.get("a") is None
     assert await store.working_memory_ids() == ["b"]
     assert (await store.read_changes("0-0", recent=5)).recent == []
-    assert await store.find_restatements([engram("z", "alpha")]) == []
+    assert (await store.read_holding([engram("z", "alpha")])).restated == []
     remaining = await store.get("b")
     assert remaining is not None and remaining.associations == []
 
@@ -102,7 +102,26 @@ async def test_restatements_are_found_by_normalised_content(
     await save(store, engram("a", "The PIN is 1234."))
     same = engram("n", "the pin  is 1234")
     other_type = engram("m", "the pin is 1234", memory_type=MemoryType.SEMANTIC)
-    assert await store.find_restatements([same, other_type]) == ["a"]
+    assert (await store.read_holding([same, other_type])).restated == ["a"]
+
+
+async def test_holding_reads_the_engrams_those_they_restate_and_the_slots_at_once(
+    redis: aioredis.Redis, brain_id: str
+) -> None:
+    store = MemoryStore(redis, Namespace(brain_id))
+    await save(store, engram("a", "The PIN is 1234."), engram("b", "beta"))
+    pipe = store.pipeline()
+    store.stage_working_memory(pipe, ["b", "gone", "a"], now=1.0)
+    await pipe.execute()
+    asked = [engram("n", "the pin is 1234"), engram("b", "beta"), engram("n", "the pin is 1234")]
+    holding = await store.read_holding(asked)
+    assert list(holding.stored) == ["n", "b", "a"]  # each once, those restated last
+    assert holding.stored["n"] is None
+    assert holding.stored["a"] == await redis.hget(store.engrams_key, "a")  # type: ignore[misc]
+    assert holding.restated == ["a", "b", "a"]
+    assert [e.engram_id for e in holding.working] == ["b", "a"]
+    nothing = await store.read_holding([])
+    assert (nothing.stored, nothing.restated, len(nothing.working)) == ({}, [], 2)
 
 
 async def test_an_engram_stored_in_the_float32_form_is_read(
@@ -234,3 +253,31 @@ async def test_read_changes_leaves_out_what_the_reader_wrote_last(
     assert changes.since[1].upserted == ["b"] and changes.since[2] == 3
     last_changed_last = ["a", "c", "b"]
     assert (await store.read_changes(position)).since[1].upserted == last_changed_last
+
+
+async def test_holding_reads_a_batch_larger_than_a_lua_stack(
+    redis: aioredis.Redis, brain_id: str
+) -> None:
+    store = MemoryStore(redis, Namespace(brain_id))
+    stored = [engram(f"s{i}", f"fact {i}") for i in range(2500)]
+    await save(store, *stored)
+    pipe = store.pipeline()
+    store.stage_working_memory(pipe, [e.engram_id for e in stored], now=1.0)
+    await pipe.execute()
+    asked = [engram(f"n{i}", f"Fact {i}.") for i in range(9000)]
+    holding = await store.read_holding(asked)
+    assert holding.restated == [f"s{i}" for i in range(2500)]
+    assert len(holding.stored) == 11_500 and len(holding.working) == 2500
+    assert [i for i, blob in holding.stored.items() if blob] == holding.restated
+
+
+async def test_contents_are_remembered_in_one_command(redis: aioredis.Redis, brain_id: str) -> None:
+    store = MemoryStore(redis, Namespace(brain_id))
+    pipe = store.pipeline()
+    store.stage_contents(pipe, [])
+    assert pipe.command_stack == []
+    store.stage_contents(pipe, [engram("a", "The PIN is 1234."), engram("b", "beta")])
+    assert len(pipe.command_stack) == 1
+    await pipe.execute()
+    asked = [engram("n", "the pin is 1234"), engram("m", "Beta!")]
+    assert (await store.read_holding(asked)).restated == ["a", "b"]
