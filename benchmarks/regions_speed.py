@@ -21,10 +21,10 @@ import json
 import os
 import resource
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
+
+from round_trips import run_side
 
 HERE = os.path.abspath(__file__)
 CHUNK = 1000
@@ -70,17 +70,7 @@ async def side(stimuli: int) -> dict[str, float]:
 
 
 def measure(pythonpath: str | None, stimuli: int) -> dict[str, float]:
-    env = dict(os.environ)
-    if pythonpath:
-        env["PYTHONPATH"] = pythonpath
-    done = subprocess.run(
-        [sys.executable, HERE, "--side", str(stimuli)],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    return run_side(HERE, ["--side", str(stimuli)], pythonpath)
 
 
 def main() -> None:

@@ -83,24 +83,21 @@ async def costs(awaited: int, unawaited: int) -> dict[str, float]:
     return out
 
 
-def measure(pythonpath: str | None, awaited: int, unawaited: int) -> dict[str, float]:
+def run_side(script: str, args: list[str], pythonpath: str | None) -> dict[str, float]:
+    """Run ``script`` (a benchmark's path) with ``args`` in a fresh process, ``pythonpath``
+    first on its path (None: this checkout); the JSON object its last line prints."""
     env = dict(os.environ)
     if pythonpath:
         env["PYTHONPATH"] = pythonpath
     done = subprocess.run(
-        [
-            sys.executable,
-            os.path.join(HERE, "round_trips.py"),
-            "--side",
-            str(awaited),
-            str(unawaited),
-        ],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
+        [sys.executable, script, *args], env=env, check=True, capture_output=True, text=True
     )
     return json.loads(done.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def measure(pythonpath: str | None, awaited: int, unawaited: int) -> dict[str, float]:
+    script = os.path.join(HERE, "round_trips.py")
+    return run_side(script, ["--side", str(awaited), str(unawaited)], pythonpath)
 
 
 def main() -> None:
