@@ -423,7 +423,7 @@ class HippocampusActor(Actor):
         logged = (await self.commit(pipe))[-1]  # the caller need not wait for it: the ACK does
         if logged is not None:
             self._own.add(text(logged))
-            self._acked.update((d.stream, d.entry_id) for d in acknowledge)
+            self.acknowledged(acknowledge)
             return
         times = Counter(e.engram_id for e in recalled)
         unit = self.settings.stability_unit_hours

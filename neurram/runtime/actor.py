@@ -9,7 +9,7 @@ import contextlib
 import time
 import weakref
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
@@ -203,13 +203,19 @@ class Actor:
             stage_tally(pipe, tally, status, count)
         stage_ack(pipe, self.ctx.name, done)
         replies: list[Any] = await pipe.execute(raise_on_error=not done)
-        self._acked.update((d.stream, d.entry_id) for d in done)
+        self.acknowledged(done)
         failed = next((r for r in replies if isinstance(r, Exception)), None)
         if failed is not None:
             await self._bury(done, failed)
         if staged.emitted and self.ctx.bell is not None:
             await self.ctx.bell.ring(self.settings.brain_id, staged.emitted)
         return replies
+
+    def acknowledged(self, done: Iterable[Delivery[Message]]) -> None:
+        """Count ``done``, of the batch in hand, as acknowledged by a write of the handler's
+        own (a commit, or a script that acknowledged them with its effects): the consumer
+        does not acknowledge them again."""
+        self._acked.update((d.stream, d.entry_id) for d in done)
 
     async def _bury(self, done: Sequence[Delivery[Message]], error: Exception) -> None:
         """Copy ``done``, acknowledged by a commit whose ``error`` left effects undone, to

@@ -249,7 +249,7 @@ class MemoryStore:
         ``recent`` engrams last linked, in one round trip (one more per ``count`` changes
         beyond the first ``count``).
 
-        ``own``: ids of entries the reader logged with its writes (:meth:`replace_all`), so it
+        ``own``: ids of entries the reader logged with its writes (:meth:`stage_replace_all`), so it
         holds what they wrote: an engram whose last change read is one of those is left out
         of the changes merged."""
         pipe = self.redis.pipeline(transaction=False)
