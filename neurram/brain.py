@@ -441,8 +441,10 @@ class Brain:
     # plumbing
     async def _send(self, stream: str, *messages: Message) -> None:
         """Append ``messages`` to ``stream`` in one pipeline, with one ring; with regions in
-        this process, they are woken as they wake each other (and the doorbell rung only
-        for a stream that a runner elsewhere consumes)."""
+        this process, they are woken as they wake each other, an idle one with its batch read
+        in the same round trip (and the doorbell rung only for a stream that a runner
+        elsewhere consumes)."""
+        brain, host = self.settings.brain_id, self._host
         async with self._redis_errors():
             await deliver(
                 self._connection.redis,
@@ -450,10 +452,11 @@ class Brain:
                 self._store.ns,
                 stream,
                 *(MESSAGES.encode(m) for m in messages),
-                ring=self._host is None,
+                ring=host is None,
+                hand_offs=[] if host is None else host.hand_offs(brain, [stream]),
             )
-            if self._host is not None:
-                await self._host.ring(self.settings.brain_id, [stream])
+            if host is not None:
+                await host.ring(brain, [stream])
 
     async def _request(self, stream: str, message: Message, request_id: str) -> Reply:
         self._inbox.expect(request_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import numpy as np
 import pytest
@@ -16,8 +17,9 @@ from neurram import (
     MemoryType,
     UnknownMemoryTypeError,
 )
-from neurram.bus import Namespace
+from neurram.bus import Namespace, StreamConsumer
 from neurram.bus.doorbell import DOORBELL
+from neurram.bus.entries import read_entries
 from neurram.bus.messages import MESSAGES, Outcome
 from neurram.encoder import HashEncoder
 from neurram.regions import hippocampus
@@ -395,3 +397,30 @@ async def test_regions_in_the_process_are_woken_without_the_doorbell(
         engram.engram_id
     ]
     assert await redis.xlen(DOORBELL) == rings  # their own host woke them
+
+
+async def test_regions_in_the_process_get_their_batch_from_whoever_wrote_it(
+    make_brain: BrainFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handed: list[tuple[str, int]] = []
+    hand = StreamConsumer.hand
+
+    def record(consumer: StreamConsumer[Any], reply: Any) -> None:
+        handed.append((consumer.group, len(read_entries(reply))))
+        hand(consumer, reply)
+
+    monkeypatch.setattr(StreamConsumer, "hand", record)
+    brain = await make_brain()
+    engram = await brain.perceive("the otter slides down the bank")
+    assert [e.engram_id for e, _ in await brain.recall("where does the otter slide")] == [
+        engram.engram_id
+    ]
+    # each idle region read its one message in the transaction that wrote it: the client's
+    # send, then each region's commit
+    assert {group for group, count in handed if count == 1} >= {
+        "sensory_cortex",
+        "thalamus",
+        "amygdala",
+        "prefrontal_cortex",
+        "hippocampus",
+    }

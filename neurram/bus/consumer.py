@@ -7,7 +7,8 @@ Delivery is at least once. Each :meth:`StreamConsumer.poll` is one turn, which n
    and handle them at once;
 2. when their backoff has elapsed: re-read this consumer's own pending entries (XREADGROUP
    id "0") — entries whose handler failed, or that a crash left unacknowledged;
-3. read new entries (XREADGROUP ">").
+3. read new entries (XREADGROUP ">"), unless a producer handed them over: it read them for
+   this consumer in the transaction that wrote them (:meth:`StreamConsumer.stage_read`).
 
 On Valkey 9 (and Redis 7) both XREADGROUP "0" and XAUTOCLAIM increment an entry's delivery
 count (measured), so XPENDING tells how often a redelivered entry has been tried. An entry
@@ -106,6 +107,23 @@ class StreamConsumer(Generic[T]):
         self._claim_at = 0.0  # monotonic time of the next XAUTOCLAIM
         self._retry_at: float | None = 0.0  # when to re-read own pending; None: nothing pending
         self._retry_backoff = Backoff()
+        self._handed: list[Entry] = []  # new entries read for this consumer by a producer
+
+    def stage_read(self, pipe: Pipeline) -> None:
+        """Queue on ``pipe`` this consumer's read of new entries (its next batch), for a
+        producer to hand over the reply (:meth:`hand`): the read is then one round trip
+        fewer. The entries are pending at this consumer from then on: were the reply lost,
+        the consumer re-reads them (:meth:`hand` with None)."""
+        self._read_new(pipe)
+
+    def hand(self, reply: Any) -> None:
+        """The reply of a read :meth:`stage_read` queued; the next turn handles its entries.
+        None, or an error: the read may have taken entries nobody has, so the next turn
+        re-reads this consumer's pending entries first."""
+        if reply is None or isinstance(reply, Exception):
+            self._retry_at = time.monotonic()
+        else:
+            self._handed += read_entries(reply)
 
     async def ensure_groups(self) -> None:
         """Create the group on every stream (and the stream itself) if missing."""
@@ -139,7 +157,8 @@ class StreamConsumer(Generic[T]):
         if time.monotonic() >= self._claim_at:
             self._claim_at = time.monotonic() + self._claim_idle_ms / 2000
             taken += await self._reclaim()
-        if self._retry_at is not None and time.monotonic() >= self._retry_at:
+        fresh, self._handed = self._handed, []  # pending here too: before a re-read of those
+        if not fresh and self._retry_at is not None and time.monotonic() >= self._retry_at:
             pending = read_entries(
                 await self._redis.xreadgroup(
                     self.group, self.consumer, dict.fromkeys(self.streams, "0"), self._batch_size
@@ -150,15 +169,19 @@ class StreamConsumer(Generic[T]):
                 return taken + len(pending)
             self._retry_at = None
             self._retry_backoff.reset()
-        streams: dict[KeyT, StreamIdT] = dict.fromkeys(self.streams, ">")
-        fresh = read_entries(
-            await self._redis.xreadgroup(self.group, self.consumer, streams, self._batch_size)
-        )
+        if not fresh:
+            fresh = read_entries(await self._read_new(self._redis))
         if fresh:
             oldest = min(parse_id(entry.entry_id)[0] for entry in fresh) / 1000
             self.stats.lateness = max(0.0, time.time() - oldest)
             self._after(await self._process(fresh, redelivered=False), drained=False)
         return taken + len(fresh)
+
+    def _read_new(self, client: Redis | Pipeline) -> Any:
+        """XREADGROUP of new entries on ``client``: awaitable on a connection, queued on a
+        pipeline."""
+        streams: dict[KeyT, StreamIdT] = dict.fromkeys(self.streams, ">")
+        return client.xreadgroup(self.group, self.consumer, streams, self._batch_size)
 
     def _after(self, failed: int, *, drained: bool) -> None:
         """Schedule the next read of own pending entries after a batch."""

@@ -19,7 +19,7 @@ prefix, so a namespace's ACL pattern never covers them.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, NamedTuple
 
 from redis.asyncio import Redis
@@ -28,6 +28,7 @@ from redis.asyncio.client import Pipeline
 from neurram.bus.blocking import InterruptibleConnection
 from neurram.bus.entries import read_entries, text
 from neurram.bus.keys import Namespace
+from neurram.bus.lanes import HandOff, execute_handing_off
 from neurram.bus.publish import stage
 
 DOORBELL = "{neurram}:doorbell"
@@ -66,25 +67,25 @@ async def deliver(
     stream: str,
     *payloads: bytes,
     ring: bool = True,
+    hand_offs: Sequence[HandOff] = (),
 ) -> None:
     """Append ``payloads`` in order to ``stream`` of ``namespace`` and ring once: one round
     trip when the doorbell lives on the same server (``doorbell is redis``), else two, the
-    ring after the entries. ``ring=False``: the caller wakes the consumers itself."""
+    ring after the entries. ``ring=False``: the caller wakes the consumers itself;
+    ``hand_offs``: idle consumers in this process whose next batch is read with the
+    entries (see :class:`~neurram.bus.lanes.HandOff`)."""
     pipe = redis.pipeline(transaction=False)
     for payload in payloads:
         stage(pipe, namespace.key(stream), payload)
-    if not ring:
-        await pipe.execute()
-        return
-    rings = [Ring(namespace.name, stream)]
+    rings = [Ring(namespace.name, stream)] if ring else []
     if doorbell is redis:
         stage_rings(pipe, rings)
-        await pipe.execute()
-        return
-    ringing = doorbell.pipeline(transaction=False)
-    stage_rings(ringing, rings)
-    await pipe.execute()
-    await ringing.execute()
+        rings = []
+    await execute_handing_off(pipe, hand_offs)
+    if rings:
+        ringing = doorbell.pipeline(transaction=False)
+        stage_rings(ringing, rings)
+        await ringing.execute()
 
 
 async def registered(redis: Redis) -> set[str]:

@@ -7,17 +7,28 @@ others, so a busy namespace cannot starve the rest. A wake that comes while a na
 polled is kept, and honoured once the poll is done: no message added after a poll's read
 goes unnoticed. A namespace is polled by one worker at a time, which keeps the order
 of its messages within a group as one consumer would.
+
+An idle namespace can be *reserved*: a producer in this process then reads its next batch
+for it, in the very transaction that writes the messages (a hand-off, see
+:meth:`neurram.runtime.actor.Actor.commit`), and wakes it once the batch is in hand. A
+reserved namespace is busy: nothing polls it meanwhile, so no later read overtakes the
+batch handed off.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import structlog
 from redis import exceptions as redis_errors
+from redis.asyncio.client import Pipeline
 
+from neurram.bus.consumer import StreamConsumer
 from neurram.bus.timing import Backoff
 
 Poll = Callable[[str], Awaitable[bool]]  # namespace -> whether more may be waiting
@@ -50,6 +61,20 @@ class Lane:
         else:
             self._ready.setdefault(namespace, time.monotonic())
             self._wakeup.set()
+
+    def reserve(self, namespace: str) -> bool:
+        """Mark ``namespace`` busy if it is idle (neither woken nor polled); whether it was.
+        :meth:`release` ends the reservation."""
+        if namespace in self._busy or namespace in self._ready:
+            return False
+        self._busy[namespace] = time.monotonic()
+        return True
+
+    def release(self, namespace: str) -> None:
+        """End a reservation and wake ``namespace``: its batch is in hand (or must be read)."""
+        del self._busy[namespace]
+        self._again.discard(namespace)
+        self.wake(namespace)
 
     def wake_at(self, namespace: str, when: float) -> None:
         """Wake ``namespace`` at monotonic time ``when`` (the earliest such time wins)."""
@@ -133,3 +158,40 @@ class Lane:
             self._wakeup.clear()
             await self._wakeup.wait()
         return None
+
+
+@dataclass(frozen=True)
+class HandOff:
+    """A namespace ``lane`` reserved while a producer reads the next batch of its
+    ``consumer`` in the transaction that writes to it."""
+
+    lane: Lane
+    namespace: str
+    consumer: StreamConsumer[Any]
+
+    def stage(self, pipe: Pipeline) -> None:
+        """Queue the consumer's read on the producer's ``pipe``, after its writes."""
+        self.consumer.stage_read(pipe)
+
+    def done(self, reply: Any) -> None:
+        """Hand the read's reply (None or an error if the transaction failed) to the
+        consumer, and wake its namespace."""
+        self.consumer.hand(reply)
+        self.lane.release(self.namespace)
+
+
+async def execute_handing_off(
+    pipe: Pipeline, hand_offs: Sequence[HandOff], *, raise_on_error: bool = True
+) -> list[Any]:
+    """Execute ``pipe`` with the reads of ``hand_offs`` queued after its commands, and hand
+    each its reply (None when the pipe failed); the replies of the pipe's own commands."""
+    for hand_off in hand_offs:
+        hand_off.stage(pipe)
+    replies: list[Any] = []
+    try:
+        replies = await pipe.execute(raise_on_error=raise_on_error)
+    finally:
+        handed = replies[len(replies) - len(hand_offs) :] if hand_offs else []
+        for hand_off, reply in itertools.zip_longest(hand_offs, handed):
+            hand_off.done(reply)
+    return replies[: len(replies) - len(hand_offs)]

@@ -23,6 +23,7 @@ from neurram.bus.bounds import stage_cap, trim_acknowledged
 from neurram.bus.codec import FIELD
 from neurram.bus.consumer import Acked, stage_ack, stage_dead
 from neurram.bus.entries import Entry
+from neurram.bus.lanes import HandOff, execute_handing_off
 from neurram.bus.messages import MESSAGES, Heartbeat, Message, Outcome, codec_for
 from neurram.bus.tally import is_tally, stage_tally
 from neurram.encoder import Encoder
@@ -57,9 +58,12 @@ class Staged:
 
 
 class Bell(Protocol):
-    """Told after a commit which streams of a brain received messages."""
+    """Told after a commit which streams of a brain received messages; asked before, which
+    of their consumers are idle here, to read their next batch for them (hand-offs)."""
 
     async def ring(self, brain: str, streams: Collection[str]) -> None: ...
+
+    def hand_offs(self, brain: str, streams: Collection[str]) -> list[HandOff]: ...
 
 
 @dataclass
@@ -184,7 +188,9 @@ class Actor:
 
     async def commit(self, pipe: Pipeline, done: Sequence[Delivery[Message]] = ()) -> list[Any]:
         """Execute ``pipe``; then ring for the streams emitted on it, so the regions that
-        consume them learn they have work (see :mod:`neurram.bus.doorbell`).
+        consume them learn they have work (see :mod:`neurram.bus.doorbell`). A region here
+        that consumes them and is idle has its next batch read in the same transaction,
+        after the writes, and handed over (:meth:`Bell.hand_offs`): it reads nothing itself.
 
         ``done``: deliveries of the batch in hand whose every effect is on ``pipe`` (a
         transaction): their ACK goes with it, a round trip fewer than after the handler. A
@@ -202,13 +208,15 @@ class Actor:
         for (tally, status), count in staged.tallies.items():
             stage_tally(pipe, tally, status, count)
         stage_ack(pipe, self.ctx.name, done)
-        replies: list[Any] = await pipe.execute(raise_on_error=not done)
+        bell = self.ctx.bell
+        hand_offs = [] if bell is None else bell.hand_offs(self.settings.brain_id, staged.emitted)
+        replies = await execute_handing_off(pipe, hand_offs, raise_on_error=not done)
         self.acknowledged(done)
         failed = next((r for r in replies if isinstance(r, Exception)), None)
         if failed is not None:
             await self._bury(done, failed)
-        if staged.emitted and self.ctx.bell is not None:
-            await self.ctx.bell.ring(self.settings.brain_id, staged.emitted)
+        if staged.emitted and bell is not None:
+            await bell.ring(self.settings.brain_id, staged.emitted)
         return replies
 
     def acknowledged(self, done: Iterable[Delivery[Message]]) -> None:

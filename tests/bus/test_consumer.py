@@ -13,6 +13,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from neurram.bus import Codec, Delivery, Namespace, StreamConsumer, publish
+from neurram.bus.codec import FIELD
 
 pytestmark = pytest.mark.asyncio
 
@@ -265,3 +266,39 @@ async def test_a_failed_batch_is_due_again_after_a_backoff(
     due = consumer.next_due()
     assert due is not None and due > time.monotonic()
     assert await pending(redis, ns.key("in")) == 1
+
+
+async def test_a_batch_read_by_its_producer_is_handled_without_a_read(
+    redis: aioredis.Redis, ns: Namespace
+) -> None:
+    handler = Recorder()
+    consumer = make(redis, ns, handler)
+    await consumer.ensure_groups()
+    pipe = redis.pipeline(transaction=True)
+    for n in (1, 2):
+        pipe.xadd(ns.key("in"), {FIELD: CODEC.encode(Note(n))})
+    consumer.stage_read(pipe)
+    *_, read = await pipe.execute()
+    consumer.hand(read)
+    await send(redis, ns.key("in"), 3)
+    assert await consumer.poll() == 2  # the batch handed over: a read would have taken 3
+    assert await consumer.poll() == 1
+    assert [[d.message.n for d in batch] for batch in handler.calls] == [[1, 2], [3]]
+    assert await pending(redis, ns.key("in")) == 0
+
+
+async def test_a_batch_read_for_a_consumer_whose_reply_was_lost_is_read_again(
+    redis: aioredis.Redis, ns: Namespace
+) -> None:
+    handler = Recorder()
+    consumer = make(redis, ns, handler)
+    await consumer.ensure_groups()
+    pipe = redis.pipeline(transaction=True)
+    pipe.xadd(ns.key("in"), {FIELD: CODEC.encode(Note(1))})
+    consumer.stage_read(pipe)
+    await pipe.execute()
+    consumer.hand(None)  # the producer's transaction ran, its reply never came
+    assert await consumer.poll() == 1
+    assert [d.message.n for d in handler.done] == [1]
+    assert handler.done[0].redelivered
+    assert await pending(redis, ns.key("in")) == 0

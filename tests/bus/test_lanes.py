@@ -133,3 +133,21 @@ async def test_the_longest_wait_is_of_the_oldest_wake_not_yet_served() -> None:
         await both.wait()
     assert polled == ["a", "b"]
     assert lane.longest_wait(time.monotonic()) == 0.0  # every wake served
+
+
+async def test_a_reserved_namespace_is_polled_once_released_and_not_before() -> None:
+    work = Work(a=1)
+    lane = Lane("l", work.poll, work.next_due, workers=2)
+    assert lane.reserve("a")
+    assert not lane.reserve("a")  # one reservation at a time
+    async with serving(lane):
+        lane.wake("a")  # a producer's ring while it reads the batch for the namespace
+        for _ in range(5):
+            await asyncio.sleep(0)
+        assert work.polls == []
+        lane.release("a")
+        await asyncio.wait_for(work.drained.wait(), 5)
+        lane.wake("b")
+        assert not lane.reserve("b")  # woken: its poll will read for itself
+    assert work.polls[0] == "a"
+    assert work.polls.count("a") == 1

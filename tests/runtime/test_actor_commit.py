@@ -10,6 +10,7 @@ import redis.asyncio as aioredis
 from redis.asyncio.client import Pipeline
 
 from neurram.bus import FIELD, Delivery, Namespace, publish
+from neurram.bus.lanes import HandOff
 from neurram.bus.messages import MESSAGES, Message, Outcome, Stimulus
 from neurram.bus.tally import read_tally, tally_key
 from neurram.encoder import HashEncoder
@@ -147,6 +148,9 @@ class Bell:
 
     async def ring(self, brain: str, streams: set[str]) -> None:
         self.rung.append(set(streams))
+
+    def hand_offs(self, brain: str, streams: set[str]) -> list[HandOff]:
+        return []
 
 
 async def test_messages_emitted_together_go_as_one_command_in_order(
