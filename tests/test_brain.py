@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -424,3 +425,36 @@ async def test_regions_in_the_process_get_their_batch_from_whoever_wrote_it(
         "prefrontal_cortex",
         "hippocampus",
     }
+
+
+async def test_linking_reads_back_neither_what_it_wrote_nor_what_it_was_handed(
+    make_brain: BrainFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    brain = await make_brain()
+    await brain.perceive("the heron nests by the weir")
+    read: list[str] = []
+    get_blobs = MemoryStore.get_blobs
+
+    async def record(store: MemoryStore, ids: Sequence[str]) -> dict[str, bytes]:
+        read.extend(ids)
+        return await get_blobs(store, ids)
+
+    monkeypatch.setattr(MemoryStore, "get_blobs", record)
+    for text in ("the heron nests by the weir again", "the heron nests by the weir in may"):
+        await brain.perceive(text)
+    linked = [e for e in await brain.engrams() if e.associations]
+    assert len(linked) == 3
+    assert read == []
+
+
+async def test_a_link_lands_on_an_engram_written_meanwhile_and_not_logged_yet(
+    make_brain: BrainFactory, redis
+) -> None:
+    brain = await make_brain()
+    first = await brain.perceive("the heron nests by the weir")
+    store = MemoryStore(redis, Namespace(brain.settings.brain_id))
+    await store.update([first.engram_id], lambda e: e.context.update(note="ringed"), logged=False)
+    second = await brain.perceive("the heron nests by the weir again")
+    stored = {e.engram_id: e for e in await brain.engrams()}
+    assert stored[first.engram_id].context["note"] == "ringed"
+    assert second.engram_id in dict(stored[first.engram_id].associations)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter, deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
 import numpy as np
@@ -17,7 +17,7 @@ from redis.asyncio.client import Pipeline
 from neurram import dynamics
 from neurram.bus import Delivery
 from neurram.bus.entries import text
-from neurram.bus.messages import Held, Message, Outcome, RecallReply, RecallRequest
+from neurram.bus.messages import Change, Held, Message, Outcome, RecallReply, RecallRequest
 from neurram.encoder import Encoder, resolve_encoder
 from neurram.engram import (
     Engram,
@@ -327,7 +327,7 @@ class HippocampusActor(Actor):
         window = self.settings.association_window
         # supersession looks for older engrams in the index; what catching up read (the
         # engrams just held, the recent ones) is what the links are written over
-        recent_ids, read = await self.catch_up(window)
+        recent_ids, read = await self.catch_up(window, {m.engram.engram_id: m.engram for m in held})
         recent = [load_engram(blob) for i in recent_ids if (blob := read.get(i))]
         edges: list[Edge] = []
         supersede: dict[str, list[str]] = {}
@@ -362,7 +362,7 @@ class HippocampusActor(Actor):
         linked = await self.store.update(sorted(changed), link, read=read, logged=False)  # on
         # the stored versions
         pipe = self.store.pipeline()
-        self.store.stage_change(pipe, linked)
+        self.store.stage_change(pipe, linked)  # its entry id: the first reply, if any
         for message in held:
             engram = linked.get(message.engram.engram_id, message.engram)
             outcome = Outcome(
@@ -373,7 +373,11 @@ class HippocampusActor(Actor):
             )
             self.report(pipe, outcome, message.reply_to)
         self.store.stage_recent(pipe, [m.engram.engram_id for m in held], window)
-        await self.commit(pipe, deliveries)
+        replies = await self.commit(pipe, deliveries)
+        if linked and not isinstance(replies[0], Exception):  # indexed as written: catch_up
+            self._own.add(text(replies[0]))  # need not read them back
+            for engram in linked.values():
+                self._index(engram)
 
     async def _recall(self, deliveries: list[Delivery[Message]]) -> None:
         """Answer each request with every write that preceded it, then store the LTP of the
@@ -457,26 +461,42 @@ class HippocampusActor(Actor):
         )
         return acknowledged
 
-    async def catch_up(self, recent: int = 0) -> tuple[list[str], dict[str, bytes | None]]:
+    async def catch_up(
+        self, recent: int = 0, held: Mapping[str, Engram] | None = None
+    ) -> tuple[list[str], dict[str, bytes | None]]:
         """Apply every change logged since the index was last refreshed (rebuild when the log
         was trimmed past changes this instance had not read). Returns the ids of the
-        ``recent`` engrams last linked, and the stored blobs it read by id (None: not
-        stored): theirs and the changed ones, all in the same two round trips."""
+        ``recent`` engrams last linked, and the blobs, by id, of them and of the changed
+        ones (None: not stored): read in the same two round trips, but for what the caller
+        holds already: ``held``, engrams as they were just stored (indexed as they are), and
+        recent engrams the index holds unchanged (as their blobs rest in the store unless
+        a write is still on its way to the log: a compare-and-set on them finds out)."""
         changes = await self.store.read_changes(self.position, recent, own=self._own)
         self._own = set()  # every change this instance logged is read by now
-        _, added, held = changes.head
-        touched: list[str] = []
-        if self.seen < added - held:
+        _, added, logged = changes.head
+        change = Change()
+        if self.seen < added - logged:
             self.log.warning("hippocampus.rebuild", reason="change log trimmed past position")
             await self.rebuild()
         else:
             self.position, change, read = changes.since
             self.seen += read
-            touched = sorted(set(change.upserted) | set(change.deleted))
+        touched = sorted(set(change.upserted) | set(change.deleted))
+        held = {  # as just stored, unless deleted since
+            i: e
+            for i, e in (held or {}).items()
+            if i in change.upserted and i not in change.deleted
+        }
+        known = {i: dump_engram(e) for i, e in held.items()}
+        for engram_id in set(changes.recent) - set(touched):
+            if (engram := self.logic.index.get(engram_id)) is not None:
+                known[engram_id] = dump_engram(engram)
         ids = list(dict.fromkeys([*touched, *changes.recent]))
-        blobs = await self.store.get_blobs(ids)
+        blobs = known | await self.store.get_blobs([i for i in ids if i not in known])
         for engram_id in touched:
-            if engram_id in blobs:
+            if engram_id in held:
+                self._index(held[engram_id])
+            elif engram_id in blobs:
                 self._index(load_engram(blobs[engram_id]))
             else:
                 self.logic.drop(engram_id)
