@@ -275,10 +275,14 @@ def mark_supersession(
 
 def add_edges(engram: Engram, edges: Sequence[Edge]) -> None:
     """Give ``engram`` the edges that start at it (replacing older ones to the same target)."""
+    added: dict[str, float] = {}  # in the order of each target's last edge
     for source, target, weight in edges:
         if source == engram.engram_id:
-            engram.associations = [(i, w) for i, w in engram.associations if i != target]
-            engram.associations.append((target, weight))
+            added.pop(target, None)
+            added[target] = weight
+    if added:
+        kept = [(i, w) for i, w in engram.associations if i not in added]
+        engram.associations = kept + list(added.items())
 
 
 class HippocampusActor(Actor):
@@ -351,13 +355,17 @@ class HippocampusActor(Actor):
             supersede[engram_id] = [old.engram_id for old in older]
             superseded_by.update(dict.fromkeys(supersede[engram_id], engram_id))
 
+        outgoing: dict[str, list[Edge]] = {}
+        for edge in edges:
+            outgoing.setdefault(edge[0], []).append(edge)
+
         def link(engram: Engram) -> None:
-            add_edges(engram, edges)
+            add_edges(engram, outgoing.get(engram.engram_id, []))
             engram_id = engram.engram_id
             engram.episode = episodes.get(engram_id, engram.episode)
             mark_supersession(engram, supersede.get(engram_id), superseded_by.get(engram_id))
 
-        changed = {source for source, _, _ in edges} | set(superseded_by) | set(episodes)
+        changed = set(outgoing) | set(superseded_by) | set(episodes)
         changed |= {i for i, older in supersede.items() if older}
         linked = await self.store.update(sorted(changed), link, read=read, logged=False)  # on
         # the stored versions
