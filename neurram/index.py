@@ -64,6 +64,7 @@ _KEPT = tuple(
     for f in msgspec.structs.fields(Engram)
     if f.name not in ("associations", "embedding", "fragment_embeddings", "engram_id")
 )
+_KEPT_NAMES = tuple(name for name, _ in _KEPT)
 _Kept = msgspec.defstruct("_Kept", [_LINKS, *_KEPT], array_like=True)
 _Links = msgspec.defstruct("_Links", [_LINKS], array_like=True)  # the first field alone
 _keep = msgspec.msgpack.Encoder()
@@ -191,21 +192,22 @@ class EngramIndex:
     def _whole(self, engram_id: str) -> Engram:
         """The kept engram, decoded, with its embeddings copied from its rows."""
         engram = self._load(engram_id)
-        rows = [self._row[i] for i in [engram_id, *engram.fragments]]
-        engram.embedding = self._vectors[rows[0]].astype(np.float32)
-        engram.fragment_embeddings = self._vectors[rows[1:]].astype(np.float32).reshape(-1)
+        engram.embedding = self._vectors[self._row[engram_id]].astype(np.float32)
+        if engram.fragments:  # else the empty default
+            rows = [self._row[i] for i in engram.fragments]
+            engram.fragment_embeddings = self._vectors[rows].astype(np.float32).reshape(-1)
         return engram
 
     def _dump(self, engram: Engram) -> bytes:
         """``engram`` as kept: see ``_Kept``."""
         links = [(self._row.get(target, target), w) for target, w in engram.associations]
-        return _keep.encode([links, *(getattr(engram, name) for name, _ in _KEPT)])
+        return _keep.encode([links, *(getattr(engram, name) for name in _KEPT_NAMES)])
 
     def _load(self, engram_id: str) -> Engram:
         """The kept engram, without its embeddings."""
         associations, *fields = msgspec.structs.astuple(_kept.decode(self._engrams[engram_id]))
         links = [(self._target(target), w) for target, w in associations]
-        kept = {name: value for (name, _), value in zip(_KEPT, fields, strict=True)}
+        kept = dict(zip(_KEPT_NAMES, fields, strict=True))
         return Engram(**kept, engram_id=engram_id, associations=links)
 
     def _target(self, target: int | str) -> str:
