@@ -12,7 +12,9 @@ engrams form episodes of 20. Every recall goes through the bus with the real mod
 (``NEURRAM_MODEL=torch`` or ``onnx`` picks its backend). The last column checks the index's
 half-precision rows: how many of each query's 10 nearest engrams by exact float32 cosine
 they also rank first. Round trips are every command or pipeline written to a Redis
-connection during the timed recalls (the client's and the regions'), per recall.
+connection during the timed recalls (the client's and the regions'), per recall. CPU is the
+process's (every thread's) during each recall and each encode, medians: it holds on a loaded
+machine, where the times stretch.
 """
 
 from __future__ import annotations
@@ -109,21 +111,25 @@ async def measure(
     for query in queries[:5]:  # warm up
         await brain.recall(query, top_k=10)
         encoder.encode([query])
-    encode, recall, cues = [], [], []
+    encode, recall, cues, encode_cpu, recall_cpu = [], [], [], [], []
     sent = trips["sent"]
     for query in queries:
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         cues.append(encoder.encode([query])[0])
-        t1 = time.perf_counter()
+        c1, t1 = time.process_time(), time.perf_counter()
         await brain.recall(query, top_k=10)
-        t2 = time.perf_counter()
+        c2, t2 = time.process_time(), time.perf_counter()
         encode.append(t1 - t0)
         recall.append(t2 - t1)
+        encode_cpu.append(c1 - c0)
+        recall_cpu.append(c2 - c1)
     round_trips = (trips["sent"] - sent) / count
     await brain.close()
     print(
         f"| {size:,} | {p50_ms(encode):.1f} ms | {p50_ms(recall):.1f} ms | "
         f"{p50_ms(recall) / p50_ms(encode):.2f}x | {p50_ms(recall) - p50_ms(encode):.1f} ms | "
+        f"{p50_ms(encode_cpu):.1f} / {p50_ms(recall_cpu):.1f} ms | "
+        f"{p50_ms(recall_cpu) - p50_ms(encode_cpu):.1f} ms | "
         f"{round_trips:.1f} | {opened:.1f} s | "
         f"{half_recall_at_10(all_vectors, np.stack(cues)):.3f} |"
     )
@@ -152,10 +158,11 @@ async def main() -> None:
     vectors = random_units(max(0, largest - REAL), encoder.dim)
     print(f"recall p50 against one batch-1 query encode (p50), {args.queries} queries, top_k=10")
     print(
-        "| engrams | encode | recall | ratio | recall - encode | round trips | brain start "
+        "| engrams | encode | recall | ratio | recall - encode | CPU, encode / recall "
+        "| CPU, recall - encode | round trips | brain start "
         "| cosine recall@10, float16 vs exact float32 |"
     )
-    print("|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     trips = count_round_trips()
     with tempfile.TemporaryDirectory(prefix="nr-speed-") as data_dir:
         server = EmbeddedServer(Path(data_dir))

@@ -38,7 +38,7 @@ from neurram.bus.refusals import credentials_refused
 from neurram.bus.tally import read_tally, tally_key
 from neurram.bus.timing import Backoff
 from neurram.encoder import Encoder, resolve_encoder
-from neurram.engram import Engram, Explanation, MemoryType, new_id
+from neurram.engram import Engram, Explanation, MemoryType, load_engram, new_id
 from neurram.errors import (
     BrainAccessDeniedError,
     BrainClosedError,
@@ -507,11 +507,15 @@ class Brain:
         return sent
 
     async def _ask(self, stream: str, request: RecallRequest | SleepRequest) -> Reply:
-        """Send a request, await its reply, raise the error it reports, refresh the view."""
+        """Send a request, await its reply, raise the error it reports, refresh the view
+        (from the reply when it carries working memory)."""
         reply = await self._request(stream, request, request.request_id)
         if isinstance(reply, RecallReply | SleepReply) and reply.error:
             raise NeurramError(f"{stream} failed: {reply.error}")
-        await self._refresh()
+        if isinstance(reply, RecallReply) and reply.working_memory is not None:
+            self._working_memory = [load_engram(blob) for blob in reply.working_memory]
+        else:
+            await self._refresh()
         return reply
 
     async def _throttle(self, sent: int, total: int) -> None:

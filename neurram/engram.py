@@ -168,8 +168,8 @@ def dump_engram(engram: Engram) -> bytes:
     return _encoder.encode(engram)
 
 
-def load_engram(data: bytes) -> Engram:
-    """Inverse of :func:`dump_engram`."""
+def load_engram(data: bytes | msgspec.Raw) -> Engram:
+    """Inverse of :func:`dump_engram` (also of its bytes carried raw in a message)."""
     return _decoder.decode(data)
 
 

@@ -64,6 +64,7 @@ _KEPT = tuple(
     for f in msgspec.structs.fields(Engram)
     if f.name not in ("associations", "embedding", "fragment_embeddings", "engram_id")
 )
+_KEPT_NAMES = tuple(name for name, _ in _KEPT)
 _Kept = msgspec.defstruct("_Kept", [_LINKS, *_KEPT], array_like=True)
 _Links = msgspec.defstruct("_Links", [_LINKS], array_like=True)  # the first field alone
 _keep = msgspec.msgpack.Encoder()
@@ -109,7 +110,9 @@ class Timeline:
 
     def pooled(self, values: FloatArray) -> FloatArray:
         """Per row, the sum of ``values`` over its context (0 for a row not in time order)."""
-        cumulative = np.concatenate(([0.0], np.cumsum(values[self.rows])))
+        cumulative = np.empty(self.rows.size + 1)
+        cumulative[0] = 0.0
+        np.cumsum(values[self.rows], out=cumulative[1:])
         pooled: FloatArray = cumulative[self.high] - cumulative[self.low]
         return pooled
 
@@ -129,12 +132,14 @@ def half_cosines(rows: npt.NDArray[np.float16], vectors: Vector) -> FloatArray:
 def _scaled(values: FloatArray, rows: BoolArray, low: float) -> FloatArray:
     """``values`` on ``rows`` scaled to [0, 1] from ``low`` to their maximum (clipped below);
     0 elsewhere, and everywhere when none rises above ``low``."""
-    if not rows.any():
+    every = bool(rows.all())  # the usual case: no fragment or dropped row to mask out
+    if not every and not rows.any():
         return np.zeros(values.size)
-    top = float(values[rows].max())
+    top = float((values if every else values[rows]).max())
     if top <= low:
         return np.zeros(values.size)
-    return np.where(rows, np.clip((values - low) / (top - low), 0.0, None), 0.0)
+    scaled: FloatArray = np.clip((values - low) / (top - low), 0.0, None)
+    return scaled if every else np.where(rows, scaled, 0.0)
 
 
 class EngramIndex:
@@ -187,21 +192,22 @@ class EngramIndex:
     def _whole(self, engram_id: str) -> Engram:
         """The kept engram, decoded, with its embeddings copied from its rows."""
         engram = self._load(engram_id)
-        rows = [self._row[i] for i in [engram_id, *engram.fragments]]
-        engram.embedding = self._vectors[rows[0]].astype(np.float32)
-        engram.fragment_embeddings = self._vectors[rows[1:]].astype(np.float32).reshape(-1)
+        engram.embedding = self._vectors[self._row[engram_id]].astype(np.float32)
+        if engram.fragments:  # else the empty default
+            rows = [self._row[i] for i in engram.fragments]
+            engram.fragment_embeddings = self._vectors[rows].astype(np.float32).reshape(-1)
         return engram
 
     def _dump(self, engram: Engram) -> bytes:
         """``engram`` as kept: see ``_Kept``."""
         links = [(self._row.get(target, target), w) for target, w in engram.associations]
-        return _keep.encode([links, *(getattr(engram, name) for name, _ in _KEPT)])
+        return _keep.encode([links, *(getattr(engram, name) for name in _KEPT_NAMES)])
 
     def _load(self, engram_id: str) -> Engram:
         """The kept engram, without its embeddings."""
         associations, *fields = msgspec.structs.astuple(_kept.decode(self._engrams[engram_id]))
         links = [(self._target(target), w) for target, w in associations]
-        kept = {name: value for (name, _), value in zip(_KEPT, fields, strict=True)}
+        kept = dict(zip(_KEPT_NAMES, fields, strict=True))
         return Engram(**kept, engram_id=engram_id, associations=links)
 
     def _target(self, target: int | str) -> str:
@@ -315,7 +321,8 @@ class EngramIndex:
         engrams = self._alive[:n] & (self._parent[:n] < 0)
         similarity = self._cosines(query.reshape(1, -1))[0]
         fragment_rows = np.flatnonzero(self._alive[:n] & (self._parent[:n] >= 0))
-        np.maximum.at(similarity, self._parent[fragment_rows], similarity[fragment_rows])
+        if fragment_rows.size:
+            np.maximum.at(similarity, self._parent[fragment_rows], similarity[fragment_rows])
         semantic, lexical, temporal, context = self._match(similarity, terms, engrams)
         match = semantic + lexical + temporal + context
         retention = dynamics.retention_array(
@@ -330,9 +337,8 @@ class EngramIndex:
             s.retention_weight,
         )
         direct = np.where(engrams, direct, 0.0)
-        for row, superseder in self._superseded_by.items():
-            if superseder in self._engrams:
-                direct[row] *= s.superseded_weight
+        weakened = [row for row, by in self._superseded_by.items() if by in self._engrams]
+        direct[weakened] *= s.superseded_weight
         src, dst, weight = self._edge_arrays()
         activation = dynamics.spread_activation(
             direct, src, dst, weight, s.spread_hops, s.spread_decay
@@ -351,8 +357,10 @@ class EngramIndex:
         """The weighed semantic, lexical, temporal and context parts of each row's match,
         scaled so that the best match is the cue's strength (module docstring)."""
         s, n = self.settings, similarity.size
-        words = [
-            (self._vocabulary.idf(t), self._words.frequencies(t, n)) for t in dict.fromkeys(terms)
+        words = [  # a term no engram ever had adds 0 everywhere
+            (self._vocabulary.idf(t), self._words.frequencies(t, n))
+            for t in dict.fromkeys(terms)
+            if t in self._words
         ]
         bm25 = self._words.weigh(words, self._words.lengths(n), self._words.average_length)
         strength = max(

@@ -132,8 +132,14 @@ class BM25:
             return np.zeros(size)
         pairs = np.frombuffer(postings, dtype=np.int32).reshape(-1, 2)
         rows, tfs = pairs[:, 0], pairs[:, 1]
-        keep = rows < size
-        return np.maximum(np.bincount(rows[keep], weights=tfs[keep], minlength=size), 0.0)
+        if size < len(self._length):  # some rows are past size: left out
+            keep = rows < size
+            rows, tfs = rows[keep], tfs[keep]
+        return np.maximum(np.bincount(rows, weights=tfs, minlength=size), 0.0)
+
+    def __contains__(self, term: object) -> bool:
+        """Whether any document ever had ``term`` (one that never did scores 0 everywhere)."""
+        return term in self._postings
 
     def lengths(self, size: int) -> FloatArray:
         """How many terms each row ``< size`` holds."""

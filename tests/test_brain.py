@@ -23,6 +23,7 @@ from neurram.bus.doorbell import DOORBELL
 from neurram.bus.entries import read_entries
 from neurram.bus.messages import MESSAGES, Outcome
 from neurram.encoder import HashEncoder
+from neurram.engram import dump_engram
 from neurram.regions import hippocampus
 from neurram.runtime.store import MemoryStore
 
@@ -162,6 +163,27 @@ async def test_forget_removes_from_every_store_and_index(make_brain: BrainFactor
     results = await brain.recall("Alpha project kickoff with Bob")
     assert [e.engram_id for e, _ in results] == [second.engram_id]
     assert results[0][0].associations == []
+
+
+async def test_a_recall_brings_back_working_memory_as_its_ltp_left_it(
+    make_brain: BrainFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    brain = await make_brain()
+    fact = await brain.perceive("Paris is the capital of France", memory_type=MemoryType.SEMANTIC)
+    other = await brain.perceive("The boiler was serviced in May")
+    stored = brain._store
+
+    async def unread() -> None:
+        raise AssertionError("the reply carries working memory: no read of it")
+
+    monkeypatch.setattr(stored, "working_memory", unread)
+    results = await brain.recall("capital of France", top_k=1)
+    assert [e.engram_id for e, _ in results] == [fact.engram_id]
+    held = brain.working_memory
+    assert [e.engram_id for e in held] == [fact.engram_id, other.engram_id]
+    assert [e.access_count for e in held] == [1, 0]  # the recall's LTP, as stored
+    monkeypatch.undo()
+    assert list(map(dump_engram, held)) == list(map(dump_engram, await stored.working_memory()))
 
 
 async def test_restart_remembers_every_layer(make_brain: BrainFactory) -> None:

@@ -62,6 +62,8 @@ def test_taking_a_document_away_is_the_same_as_never_adding_it() -> None:
     )
     assert grown.average_length == fresh.average_length
     assert grown.frequencies("fenc", 3).tolist() == [0.0, 0.0, 1.0]
+    assert grown.frequencies("fenc", 2).tolist() == [0.0, 0.0]  # rows past the size left out
+    assert "fenc" in grown and "never-seen" not in grown
 
 
 def test_full_match_is_what_an_average_document_saying_each_term_once_scores() -> None:

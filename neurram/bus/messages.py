@@ -116,6 +116,9 @@ class RecallReply(msgspec.Struct, tag="recall_reply", kw_only=True):
     results: list[tuple[Engram, float]] = msgspec.field(default_factory=list)
     explanations: list[Explanation] = msgspec.field(default_factory=list)
     error: str | None = None
+    # the client's working memory after the recall, each engram as stored (dump_engram),
+    # least recent first: the client need not read it again; None: the client reads it
+    working_memory: list[msgspec.Raw] | None = None
 
 
 class SleepRequest(msgspec.Struct, tag="sleep", kw_only=True):

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
 import numpy as np
+from msgspec import Raw
 from redis.asyncio.client import Pipeline
 
 from neurram import dynamics
@@ -262,6 +263,14 @@ class Cue(NamedTuple):
 Edge = tuple[str, str, float]  # (from engram id, to engram id, weight)
 
 
+class CaughtUp(NamedTuple):
+    """What :meth:`HippocampusActor.catch_up` read besides the changes it applied."""
+
+    recent: list[str]  # ids of the engrams last linked, newest first
+    read: dict[str, bytes | None]  # stored blobs by id (None: not stored)
+    working: list[tuple[str, bytes]]  # held engrams by id, least recent first (if asked)
+
+
 def mark_supersession(
     engram: Engram, supersedes: list[str] | None = None, superseded_by: str | None = None
 ) -> None:
@@ -331,8 +340,9 @@ class HippocampusActor(Actor):
         window = self.settings.association_window
         # supersession looks for older engrams in the index; what catching up read (the
         # engrams just held, the recent ones) is what the links are written over
-        recent_ids, read = await self.catch_up(window, {m.engram.engram_id: m.engram for m in held})
-        recent = [load_engram(blob) for i in recent_ids if (blob := read.get(i))]
+        caught = await self.catch_up(window, {m.engram.engram_id: m.engram for m in held})
+        read = caught.read
+        recent = [load_engram(blob) for i in caught.recent if (blob := read.get(i))]
         edges: list[Edge] = []
         supersede: dict[str, list[str]] = {}
         superseded_by: dict[str, str] = {}
@@ -388,15 +398,16 @@ class HippocampusActor(Actor):
                 self._index(engram)
 
     async def _recall(self, deliveries: list[Delivery[Message]]) -> None:
-        """Answer each request with every write that preceded it, then store the LTP of the
-        engrams recalled, acknowledging ``deliveries`` with it."""
+        """Answer each request with every write that preceded it, and with the working memory
+        the recalls leave (so the client need not read it), then store the LTP of the engrams
+        recalled, acknowledging ``deliveries`` with it."""
         requests = [d.message for d in deliveries if isinstance(d.message, RecallRequest)]
-        caught_up = asyncio.ensure_future(self.catch_up())
+        caught_up = asyncio.ensure_future(self.catch_up(working_memory=True))
         await asyncio.sleep(0)  # catch_up sends its reads, answered while the queries encode
         try:
             queries = await self.embed([r.query for r in requests])
         finally:
-            await caught_up
+            caught = await caught_up
         now = time.time()
         rested: dict[str, bytes] = {}  # the engrams recalled as indexed before their LTP
         answers: dict[str, list[tuple[Engram, float, Explanation]] | str] = {}
@@ -416,6 +427,9 @@ class HippocampusActor(Actor):
             except ValueError as exc:  # e.g. a query vector of another model's dimension
                 answers[request.request_id] = str(exc)
         recalled = [e for a in answers.values() if isinstance(a, list) for e, _, _ in a]
+        latest = {e.engram_id: e for e in recalled}  # the last copy has every recall's LTP
+        potentiated = {i: dump_engram(e) for i, e in latest.items()}  # as the LTP writes it
+        working = [Raw(potentiated.get(i, blob)) for i, blob in caught.working]
         pipe = self.ctx.redis.pipeline(transaction=False)  # each command stands alone
         for request in requests:
             answer = answers[request.request_id]
@@ -426,12 +440,13 @@ class HippocampusActor(Actor):
                     request_id=request.request_id,
                     results=[(e, score) for e, score, _ in answer],  # potentiated in the index
                     explanations=[why for _, _, why in answer],
+                    working_memory=working,
                 )
             self.reply(pipe, request.reply_to, reply)
         if not recalled:
             await self.commit(pipe, deliveries)
             return
-        acknowledge = self._stage_ltp(pipe, deliveries, recalled, rested)
+        acknowledge = self._stage_ltp(pipe, deliveries, potentiated, rested)
         logged = (await self.commit(pipe))[-1]  # the caller need not wait for it: the ACK does
         if logged is not None:
             self._own.add(text(logged))
@@ -450,19 +465,18 @@ class HippocampusActor(Actor):
         self,
         pipe: Pipeline,
         deliveries: list[Delivery[Message]],
-        recalled: list[Engram],
+        potentiated: dict[str, bytes],
         rested: dict[str, bytes],
     ) -> list[Delivery[Message]]:
-        """Stage the LTP of ``recalled`` (each as LTP left it, once a recall) as the index
-        holds it now, logged and acknowledging ``deliveries`` (those of one stream, as
-        recalls are: returned) with it, if the store still holds each as it was ``rested``
-        in the index."""
-        latest = {e.engram_id: e for e in recalled}  # the last copy has every recall's LTP
+        """Stage the LTP of the engrams recalled (``potentiated``: each as LTP left it, by
+        id), logged and acknowledging ``deliveries`` (those of one stream, as recalls are:
+        returned) with it, if the store still holds each as it was ``rested`` in the
+        index."""
         streams = {d.stream for d in deliveries}
         acknowledged = deliveries if len(streams) == 1 else []
         self.store.stage_replace_all(
             pipe,
-            [(i, rested[i], dump_engram(e)) for i, e in latest.items()],
+            [(i, rested[i], blob) for i, blob in potentiated.items()],
             (streams.pop(), self.ctx.name, [d.entry_id for d in acknowledged])
             if acknowledged
             else None,
@@ -470,16 +484,22 @@ class HippocampusActor(Actor):
         return acknowledged
 
     async def catch_up(
-        self, recent: int = 0, held: Mapping[str, Engram] | None = None
-    ) -> tuple[list[str], dict[str, bytes | None]]:
+        self,
+        recent: int = 0,
+        held: Mapping[str, Engram] | None = None,
+        working_memory: bool = False,
+    ) -> CaughtUp:
         """Apply every change logged since the index was last refreshed (rebuild when the log
         was trimmed past changes this instance had not read). Returns the ids of the
-        ``recent`` engrams last linked, and the blobs, by id, of them and of the changed
-        ones (None: not stored): read in the same two round trips, but for what the caller
-        holds already: ``held``, engrams as they were just stored (indexed as they are), and
-        recent engrams the index holds unchanged (as their blobs rest in the store unless
-        a write is still on its way to the log: a compare-and-set on them finds out)."""
-        changes = await self.store.read_changes(self.position, recent, own=self._own)
+        ``recent`` engrams last linked, the blobs, by id, of them and of the changed ones
+        (None: not stored), and with ``working_memory`` the engrams held: read in the same
+        two round trips, but for what the caller holds already: ``held``, engrams as they
+        were just stored (indexed as they are), and recent engrams the index holds unchanged
+        (as their blobs rest in the store unless a write is still on its way to the log: a
+        compare-and-set on them finds out)."""
+        changes = await self.store.read_changes(
+            self.position, recent, own=self._own, working_memory=working_memory
+        )
         self._own = set()  # every change this instance logged is read by now
         _, added, logged = changes.head
         change = Change()
@@ -490,11 +510,8 @@ class HippocampusActor(Actor):
             self.position, change, read = changes.since
             self.seen += read
         touched = sorted(set(change.upserted) | set(change.deleted))
-        held = {  # as just stored, unless deleted since
-            i: e
-            for i, e in (held or {}).items()
-            if i in change.upserted and i not in change.deleted
-        }
+        kept = set(change.upserted) - set(change.deleted)
+        held = {i: e for i, e in (held or {}).items() if i in kept}  # as stored, unless deleted
         known = {i: dump_engram(e) for i, e in held.items()}
         for engram_id in set(changes.recent) - set(touched):
             if (engram := self.logic.index.get(engram_id)) is not None:
@@ -508,7 +525,7 @@ class HippocampusActor(Actor):
                 self._index(load_engram(blobs[engram_id]))
             else:
                 self.logic.drop(engram_id)
-        return changes.recent, {i: blobs.get(i) for i in ids}
+        return CaughtUp(changes.recent, {i: blobs.get(i) for i in ids}, changes.working)
 
     def _index(self, engram: Engram) -> None:
         """Index a stored engram; one that cannot be indexed is logged, never fatal."""

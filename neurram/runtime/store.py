@@ -88,14 +88,15 @@ return logged
 _READ_WORKING_MEMORY = (
     _HMGET
     + """
-local working = {}
+local working, stored = {}, {}
 local held = redis.call('ZRANGE', KEYS[1], 0, -1)
-for _, blob in ipairs(hmget(KEYS[2], held, 1, #held)) do
-  if blob then working[#working + 1] = blob end
+for i, blob in ipairs(hmget(KEYS[2], held, 1, #held)) do
+  if blob then working[#working + 1] = blob; stored[#stored + 1] = held[i] end
 end
 """
 )
 _WORKING_MEMORY = _READ_WORKING_MEMORY + "return working"
+_WORKING_MEMORY_BY_ID = _READ_WORKING_MEMORY + "return {stored, working}"
 # ARGV: how many ids, the ids, then content keys; absent blobs come back as ''
 _HOLDING = (
     _READ_WORKING_MEMORY
@@ -123,6 +124,7 @@ class Changes(NamedTuple):
     head: tuple[str, int, int]  # the log's newest id, changes ever logged, changes held
     since: tuple[str, Change, int]  # the new position, the changes merged, how many entries
     recent: list[str]  # the engrams last linked, newest first
+    working: list[tuple[str, bytes]]  # held engrams by id, least recent first (if asked)
 
 
 class Holding(NamedTuple):
@@ -243,11 +245,16 @@ class MemoryStore:
         return await log_head(self.redis, self.changes_key)
 
     async def read_changes(
-        self, position: str, recent: int = 0, count: int = 1000, own: Collection[str] = ()
+        self,
+        position: str,
+        recent: int = 0,
+        count: int = 1000,
+        own: Collection[str] = (),
+        working_memory: bool = False,
     ) -> Changes:
-        """The change log's head, every change after ``position`` and the ids of the
-        ``recent`` engrams last linked, in one round trip (one more per ``count`` changes
-        beyond the first ``count``).
+        """The change log's head, every change after ``position``, the ids of the
+        ``recent`` engrams last linked and, with ``working_memory``, the engrams held, in one
+        round trip (one more per ``count`` changes beyond the first ``count``).
 
         ``own``: ids of entries the reader logged with its writes (:meth:`stage_replace_all`), so it
         holds what they wrote: an engram whose last change read is one of those is left out
@@ -257,6 +264,8 @@ class MemoryStore:
         pipe.xrange(self.changes_key, min=f"({position}", count=count)
         if recent:
             pipe.lrange(self.recent_key, 0, recent - 1)
+        if working_memory:  # EVAL: see stage_replace_all
+            pipe.eval(_WORKING_MEMORY_BY_ID, 2, self.wm_key, self.engrams_key)
         replies = await pipe.execute(raise_on_error=False)
         info = replies[0]
         if isinstance(info, ResponseError):  # no such stream yet
@@ -286,8 +295,14 @@ class MemoryStore:
                 break
             batch = await self.redis.xrange(self.changes_key, min=f"({position}", count=count)  # type: ignore[assignment]
         recent_ids = [text(i) for i in replies[2]] if recent else []
+        working: list[tuple[str, bytes]] = []
+        if working_memory:
+            if isinstance(replies[-1], Exception):
+                raise replies[-1]
+            held, blobs = replies[-1]
+            working = [(text(i), blob) for i, blob in zip(held, blobs, strict=True)]
         merged = Change(upserted=[i for i, mine in upserted.items() if not mine], deleted=deleted)
-        return Changes(head, (position, merged, read), recent_ids)
+        return Changes(head, (position, merged, read), recent_ids, working)
 
     async def outcome_counts(self) -> dict[str, int]:
         """How many stimuli were held, stored, gated and expired (redeliveries may recount)."""

@@ -7,7 +7,7 @@ import numpy as np
 import redis.asyncio as aioredis
 
 from neurram.bus import Namespace
-from neurram.engram import Engram, Layer, MemoryType, dump_engram, enc_hook
+from neurram.engram import Engram, Layer, MemoryType, dump_engram, enc_hook, load_engram
 from neurram.runtime.store import MemoryStore
 
 
@@ -191,6 +191,9 @@ async def test_working_memory_is_read_least_recent_first(
     store.stage_working_memory(pipe, ["b", "gone", "a"], now=1.0)
     await pipe.execute()
     assert [e.engram_id for e in await store.working_memory()] == ["b", "a"]
+    working = (await store.read_changes("0-0", working_memory=True)).working
+    assert [(i, load_engram(blob).engram_id) for i, blob in working] == [("b", "b"), ("a", "a")]
+    assert (await store.read_changes("0-0")).working == []  # only when asked
 
 
 async def test_recent_engrams_come_once_newest_first_within_the_window(
