@@ -191,7 +191,7 @@ class Brain:
             return stimuli.unencoded(sent)
         outcome = await self._request("sensory", stimulus, stimulus.stimulus_id)
         assert isinstance(outcome, Outcome)
-        await self._refresh()
+        await self._refresh(outcome.working_memory)
         return stimuli.perceived(stimulus, outcome)
 
     async def perceive_many(
@@ -222,8 +222,9 @@ class Brain:
             outcomes = await self._replies(ids)
         finally:
             self._inbox.forget(ids)
-        if batch:
-            await self._refresh()
+        if outcomes:
+            last = outcomes[-1]
+            await self._refresh(last.working_memory if isinstance(last, Outcome) else None)
         engrams = []
         for stimulus, outcome in zip(sent, outcomes, strict=True):
             assert isinstance(outcome, Outcome)
@@ -512,10 +513,7 @@ class Brain:
         reply = await self._request(stream, request, request.request_id)
         if isinstance(reply, RecallReply | SleepReply) and reply.error:
             raise NeurramError(f"{stream} failed: {reply.error}")
-        if isinstance(reply, RecallReply) and reply.working_memory is not None:
-            self._working_memory = [load_engram(blob) for blob in reply.working_memory]
-        else:
-            await self._refresh()
+        await self._refresh(reply.working_memory if isinstance(reply, RecallReply) else None)
         return reply
 
     async def _throttle(self, sent: int, total: int) -> None:
@@ -562,7 +560,12 @@ class Brain:
             )
         return load
 
-    async def _refresh(self) -> None:
+    async def _refresh(self, working: Sequence[msgspec.Raw] | None = None) -> None:
+        """Bring :attr:`working_memory` up to date: from ``working`` when a reply carried it
+        (each engram as stored), else read."""
+        if working is not None:
+            self._working_memory = [load_engram(blob) for blob in working]
+            return
         async with self._redis_errors():
             self._working_memory = await self._store.working_memory()
 

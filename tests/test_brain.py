@@ -186,6 +186,25 @@ async def test_a_recall_brings_back_working_memory_as_its_ltp_left_it(
     assert list(map(dump_engram, held)) == list(map(dump_engram, await stored.working_memory()))
 
 
+async def test_an_awaited_perceive_brings_back_working_memory_as_its_links_left_it(
+    make_brain: BrainFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    brain = await make_brain()
+    first = await brain.perceive("the heron nests by the weir")
+    stored = brain._store
+
+    async def unread() -> None:
+        raise AssertionError("the outcome carries working memory: no read of it")
+
+    monkeypatch.setattr(stored, "working_memory", unread)
+    second = await brain.perceive("the heron nests by the weir again")
+    held = brain.working_memory
+    assert [e.engram_id for e in held] == [first.engram_id, second.engram_id]
+    assert second.engram_id in dict(held[0].associations)  # linked by this perceive
+    monkeypatch.undo()
+    assert list(map(dump_engram, held)) == list(map(dump_engram, await stored.working_memory()))
+
+
 async def test_restart_remembers_every_layer(make_brain: BrainFactory) -> None:
     brain = await make_brain()
     fact = await brain.perceive("Paris is the capital of France", memory_type=MemoryType.SEMANTIC)

@@ -175,3 +175,17 @@ async def test_an_awaited_batch_without_regions_raises_instead_of_hanging(
     with pytest.raises(BrainUnavailableError, match="no answer from the regions"):
         await client.perceive_many(["Remember the dentist at noon"])
     assert client._inbox._waiting == {}  # nothing left behind
+
+
+async def test_an_awaited_batch_brings_back_working_memory_with_its_last_outcome(
+    make_brain: BrainFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    brain = await make_brain()
+
+    async def unread() -> None:
+        raise AssertionError("the last outcome carries working memory: no read of it")
+
+    monkeypatch.setattr(brain._store, "working_memory", unread)
+    engrams = await brain.perceive_many([f"the heron's nest number {i}" for i in range(9)])
+    held = [e.engram_id for e in brain.working_memory]
+    assert held == [e.engram_id for e in engrams[-7:]]  # seven slots, least recent first

@@ -94,6 +94,9 @@ class Outcome(msgspec.Struct, tag="outcome", kw_only=True):
     engram: Engram | None = None
     engram_id: str | None = None
     detail: str = ""
+    # to a waiting client, its working memory once the engram was held, each engram as
+    # stored, least recent first (see RecallReply); None: the client reads it
+    working_memory: list[msgspec.Raw] | None = None
 
 
 class RecallRequest(msgspec.Struct, tag="recall", kw_only=True):

@@ -340,7 +340,11 @@ class HippocampusActor(Actor):
         window = self.settings.association_window
         # supersession looks for older engrams in the index; what catching up read (the
         # engrams just held, the recent ones) is what the links are written over
-        caught = await self.catch_up(window, {m.engram.engram_id: m.engram for m in held})
+        awaited = any(self.awaits(m.reply_to) for m in held)  # then answered with its working
+        # memory, read here
+        caught = await self.catch_up(
+            window, {m.engram.engram_id: m.engram for m in held}, working_memory=awaited
+        )
         read = caught.read
         recent = [load_engram(blob) for i in caught.recent if (blob := read.get(i))]
         edges: list[Edge] = []
@@ -379,6 +383,12 @@ class HippocampusActor(Actor):
         changed |= {i for i, older in supersede.items() if older}
         linked = await self.store.update(sorted(changed), link, read=read, logged=False)  # on
         # the stored versions
+        working = (  # as this batch leaves them, to each waiting client with its last outcome
+            [Raw(dump_engram(linked[i]) if i in linked else blob) for i, blob in caught.working]
+            if awaited
+            else None
+        )
+        last = {m.reply_to: m.request_id for m in held}
         pipe = self.store.pipeline()
         self.store.stage_change(pipe, linked)  # its entry id: the first reply, if any
         for message in held:
@@ -388,6 +398,7 @@ class HippocampusActor(Actor):
                 status="held",
                 engram=engram,
                 detail="rehearsed" if message.rehearsal else "held",
+                working_memory=working if last[message.reply_to] == message.request_id else None,
             )
             self.report(pipe, outcome, message.reply_to)
         self.store.stage_recent(pipe, [m.engram.engram_id for m in held], window)

@@ -168,6 +168,13 @@ class Actor:
             staged = self._staged[pipe] = Staged()
         return staged
 
+    def awaits(self, reply_to: str | None) -> bool:
+        """Whether a client of this brain waits on ``reply_to`` for its reply (else it counts
+        outcomes in a tally, or wants none)."""
+        return bool(reply_to and reply_to.startswith(self.ns.prefix)) and not is_tally(
+            reply_to, self.ns
+        )
+
     def reply(self, pipe: Pipeline, reply_to: str | None, message: Message) -> None:
         """Stage a reply, if a client of this brain waits for one."""
         if reply_to and reply_to.startswith(self.ns.prefix):
@@ -179,7 +186,9 @@ class Actor:
         that did not wait (``reply_to`` is a tally) by counting the outcome's status."""
         engram_id = outcome.engram.engram_id if outcome.engram else None
         staged = self._staged_on(pipe)  # published, counted and capped once a commit
-        staged.summaries.append(msgspec.structs.replace(outcome, engram=None, engram_id=engram_id))
+        staged.summaries.append(
+            msgspec.structs.replace(outcome, engram=None, engram_id=engram_id, working_memory=None)
+        )
         staged.outcomes[outcome.status] += 1
         if is_tally(reply_to, self.ns):
             staged.tallies[reply_to, outcome.status] += 1
