@@ -447,9 +447,10 @@ async def test_regions_in_the_process_get_their_batch_from_whoever_wrote_it(
     handed: list[tuple[str, int]] = []
     hand = StreamConsumer.hand
 
-    def record(consumer: StreamConsumer[Any], reply: Any) -> None:
-        handed.append((consumer.group, len(read_entries(reply))))
-        hand(consumer, reply)
+    def record(consumer: StreamConsumer[Any], replies: list[Any] | None) -> None:
+        assert replies is not None
+        handed.append((consumer.group, len(read_entries(replies[0]))))
+        hand(consumer, replies)
 
     monkeypatch.setattr(StreamConsumer, "hand", record)
     brain = await make_brain()
@@ -499,3 +500,18 @@ async def test_a_link_lands_on_an_engram_written_meanwhile_and_not_logged_yet(
     stored = {e.engram_id: e for e in await brain.engrams()}
     assert stored[first.engram_id].context["note"] == "ringed"
     assert second.engram_id in dict(stored[first.engram_id].associations)
+
+
+async def test_the_hippocampus_catches_up_in_the_transaction_that_hands_it_its_batch(
+    make_brain: BrainFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    brain = await make_brain()
+    await brain.perceive("the heron nests by the weir")
+
+    async def unread(*_: Any) -> None:
+        raise AssertionError("read with the batch handed over: no read of its own")
+
+    monkeypatch.setattr(MemoryStore, "read_changes", unread)
+    later = await brain.perceive("the heron nests by the weir again")  # the PFC's commit
+    found = await brain.recall("where does the heron nest")  # the client's send
+    assert later.engram_id in [e.engram_id for e, _ in found]

@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 import structlog
 from redis import exceptions as redis_errors
@@ -37,6 +37,19 @@ T = TypeVar("T")
 
 Acked = Collection[tuple[str, str]] | None  # (stream, entry id) a handler acknowledged itself
 Handler = Callable[[list["Delivery[T]"]], Awaitable[Acked]]
+
+
+class Prefetch(Protocol):
+    """What a handler reads before each batch, read instead with a batch handed over (in the
+    producer's transaction, after its writes)."""
+
+    def stage(self, pipe: Pipeline) -> int:
+        """Queue the reads on ``pipe``; how many commands."""
+        ...
+
+    def take(self, replies: list[Any] | None) -> None:
+        """Their replies (None: lost), for the handler's next batch."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -85,6 +98,7 @@ class StreamConsumer(Generic[T]):
         max_deliveries: int = 5,
         claim_idle_ms: int = 60000,
         log: structlog.typing.FilteringBoundLogger | None = None,
+        prefetch: Prefetch | None = None,
     ) -> None:
         if not streams:
             raise ValueError("StreamConsumer needs at least one stream")
@@ -108,22 +122,27 @@ class StreamConsumer(Generic[T]):
         self._retry_at: float | None = 0.0  # when to re-read own pending; None: nothing pending
         self._retry_backoff = Backoff()
         self._handed: list[Entry] = []  # new entries read for this consumer by a producer
+        self._prefetch = prefetch
 
-    def stage_read(self, pipe: Pipeline) -> None:
-        """Queue on ``pipe`` this consumer's read of new entries (its next batch), for a
-        producer to hand over the reply (:meth:`hand`): the read is then one round trip
-        fewer. The entries are pending at this consumer from then on: were the reply lost,
-        the consumer re-reads them (:meth:`hand` with None)."""
+    def stage_read(self, pipe: Pipeline) -> int:
+        """Queue on ``pipe`` this consumer's read of new entries (its next batch), and its
+        handler's prefetch, for a producer to hand over the replies (:meth:`hand`): the read
+        is then a round trip fewer. Returns how many commands. The entries are pending at
+        this consumer from then on: were the replies lost, the consumer re-reads them."""
         self._read_new(pipe)
+        return 1 + (self._prefetch.stage(pipe) if self._prefetch else 0)
 
-    def hand(self, reply: Any) -> None:
-        """The reply of a read :meth:`stage_read` queued; the next turn handles its entries.
-        None, or an error: the read may have taken entries nobody has, so the next turn
-        re-reads this consumer's pending entries first."""
-        if reply is None or isinstance(reply, Exception):
+    def hand(self, replies: list[Any] | None) -> None:
+        """The replies of the commands :meth:`stage_read` queued; the next turn handles the
+        entries read. None, or an error: the read may have taken entries nobody has, so the
+        next turn re-reads this consumer's pending entries first."""
+        read = None if replies is None else replies[0]
+        if read is None or isinstance(read, Exception):
             self._retry_at = time.monotonic()
         else:
-            self._handed += read_entries(reply)
+            self._handed += read_entries(read)
+        if self._prefetch is not None:
+            self._prefetch.take(None if replies is None else replies[1:])
 
     async def ensure_groups(self) -> None:
         """Create the group on every stream (and the stream itself) if missing."""

@@ -18,7 +18,6 @@ batch handed off.
 from __future__ import annotations
 
 import asyncio
-import itertools
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -169,14 +168,15 @@ class HandOff:
     namespace: str
     consumer: StreamConsumer[Any]
 
-    def stage(self, pipe: Pipeline) -> None:
-        """Queue the consumer's read on the producer's ``pipe``, after its writes."""
-        self.consumer.stage_read(pipe)
+    def stage(self, pipe: Pipeline) -> int:
+        """Queue the consumer's read on the producer's ``pipe``, after its writes; how many
+        commands."""
+        return self.consumer.stage_read(pipe)
 
-    def done(self, reply: Any) -> None:
-        """Hand the read's reply (None or an error if the transaction failed) to the
+    def done(self, replies: list[Any] | None) -> None:
+        """Hand the replies of those commands (None if the transaction failed) to the
         consumer, and wake its namespace."""
-        self.consumer.hand(reply)
+        self.consumer.hand(replies)
         self.lane.release(self.namespace)
 
 
@@ -184,14 +184,20 @@ async def execute_handing_off(
     pipe: Pipeline, hand_offs: Sequence[HandOff], *, raise_on_error: bool = True
 ) -> list[Any]:
     """Execute ``pipe`` with the reads of ``hand_offs`` queued after its commands, and hand
-    each its reply (None when the pipe failed); the replies of the pipe's own commands."""
-    for hand_off in hand_offs:
-        hand_off.stage(pipe)
+    each the replies of its own (None when the pipe failed); the replies of the pipe's own
+    commands (``raise_on_error``: the first that is an error is raised; a hand-off's error
+    is its consumer's to deal with)."""
+    counts = [hand_off.stage(pipe) for hand_off in hand_offs]
     replies: list[Any] = []
     try:
-        replies = await pipe.execute(raise_on_error=raise_on_error)
+        replies = await pipe.execute(raise_on_error=raise_on_error and not hand_offs)
     finally:
-        handed = replies[len(replies) - len(hand_offs) :] if hand_offs else []
-        for hand_off, reply in itertools.zip_longest(hand_offs, handed):
-            hand_off.done(reply)
-    return replies[: len(replies) - len(hand_offs)]
+        start = len(replies) - sum(counts)
+        for hand_off, count in zip(hand_offs, counts, strict=True):
+            hand_off.done(replies[start : start + count] if replies else None)
+            start += count
+    own = replies[: len(replies) - sum(counts)]
+    failed = next((r for r in own if isinstance(r, Exception)), None)
+    if raise_on_error and failed is not None:
+        raise failed
+    return own

@@ -8,8 +8,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter, deque
-from collections.abc import Mapping, Sequence
-from typing import NamedTuple
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import numpy as np
 from msgspec import Raw
@@ -33,6 +34,7 @@ from neurram.fragments import attach_embeddings, texts_to_embed
 from neurram.index import EngramIndex
 from neurram.lexicon import terms
 from neurram.runtime.actor import Actor
+from neurram.runtime.store import ChangeQuery, MemoryStore
 from neurram.settings import Settings
 from neurram.supersession import supersedes
 
@@ -263,6 +265,31 @@ class Cue(NamedTuple):
 Edge = tuple[str, str, float]  # (from engram id, to engram id, weight)
 
 
+@dataclass
+class ReadAhead:
+    """The change-log reads of a catch-up (``query`` gives them), queued by the producer
+    that hands the Hippocampus its next batch, after that producer's writes: the catch-up
+    before that batch is then a round trip fewer (a :class:`~neurram.bus.consumer.Prefetch`)."""
+
+    store: MemoryStore
+    query: Callable[[], ChangeQuery]
+    staged: ChangeQuery | None = None
+    replies: tuple[ChangeQuery, list[Any]] | None = None
+
+    def stage(self, pipe: Pipeline) -> int:
+        self.staged = self.query()
+        return self.store.stage_changes(pipe, self.staged)
+
+    def take(self, replies: list[Any] | None) -> None:
+        self.replies = None if replies is None or self.staged is None else (self.staged, replies)
+
+    def taken(self, query: ChangeQuery) -> list[Any] | None:
+        """The replies read ahead for ``query`` (None: none, or read for another position);
+        each is used once."""
+        ahead, self.replies = self.replies, None
+        return ahead[1] if ahead is not None and ahead[0] == query else None
+
+
 class CaughtUp(NamedTuple):
     """What :meth:`HippocampusActor.catch_up` read besides the changes it applied."""
 
@@ -307,12 +334,21 @@ class HippocampusActor(Actor):
     emits = ("outcome",)
 
     async def setup(self) -> None:
+        self._ahead = ReadAhead(self.store, self._changes_query)
         self.logic = Hippocampus(self.encoder(), self.settings)
         await self.load_encoder()
         await self.rebuild()
 
     def footprint(self) -> int:
         return len(self.logic.index) + len(self.logic.silent)
+
+    def prefetch(self) -> ReadAhead:
+        return self._ahead
+
+    def _changes_query(self) -> ChangeQuery:
+        """What catching up reads: the changes after the index's position, and the recent
+        engrams a link batch links with."""
+        return ChangeQuery(self.position, self.settings.association_window)
 
     async def rebuild(self) -> None:
         """Index every stored engram; changes logged from here on are applied by catch_up."""
@@ -341,10 +377,8 @@ class HippocampusActor(Actor):
         # supersession looks for older engrams in the index; what catching up read (the
         # engrams just held, the recent ones) is what the links are written over
         awaited = any(self.awaits(m.reply_to) for m in held)  # then answered with its working
-        # memory, read here
-        caught = await self.catch_up(
-            window, {m.engram.engram_id: m.engram for m in held}, working_memory=awaited
-        )
+        # memory
+        caught = await self.catch_up(window, {m.engram.engram_id: m.engram for m in held})
         read = caught.read
         recent = [load_engram(blob) for i in caught.recent if (blob := read.get(i))]
         edges: list[Edge] = []
@@ -413,7 +447,7 @@ class HippocampusActor(Actor):
         the recalls leave (so the client need not read it), then store the LTP of the engrams
         recalled, acknowledging ``deliveries`` with it."""
         requests = [d.message for d in deliveries if isinstance(d.message, RecallRequest)]
-        caught_up = asyncio.ensure_future(self.catch_up(working_memory=True))
+        caught_up = asyncio.ensure_future(self.catch_up())
         await asyncio.sleep(0)  # catch_up sends its reads, answered while the queries encode
         try:
             queries = await self.embed([r.query for r in requests])
@@ -494,22 +528,22 @@ class HippocampusActor(Actor):
         )
         return acknowledged
 
-    async def catch_up(
-        self,
-        recent: int = 0,
-        held: Mapping[str, Engram] | None = None,
-        working_memory: bool = False,
-    ) -> CaughtUp:
+    async def catch_up(self, recent: int = 0, held: Mapping[str, Engram] | None = None) -> CaughtUp:
         """Apply every change logged since the index was last refreshed (rebuild when the log
         was trimmed past changes this instance had not read). Returns the ids of the
         ``recent`` engrams last linked, the blobs, by id, of them and of the changed ones
-        (None: not stored), and with ``working_memory`` the engrams held: read in the same
-        two round trips, but for what the caller holds already: ``held``, engrams as they
-        were just stored (indexed as they are), and recent engrams the index holds unchanged
-        (as their blobs rest in the store unless a write is still on its way to the log: a
+        (None: not stored), and the engrams held in working memory: read in the same two
+        round trips (the first made by the producer that handed the batch over, if it did),
+        but for what the caller holds already: ``held``, engrams as they were just stored
+        (indexed as they are), and recent engrams the index holds unchanged (as their
+        blobs rest in the store unless a write is still on its way to the log: a
         compare-and-set on them finds out)."""
-        changes = await self.store.read_changes(
-            self.position, recent, own=self._own, working_memory=working_memory
+        query = self._changes_query()
+        replies = self._ahead.taken(query)
+        changes = await (
+            self.store.read_changes(query, self._own)
+            if replies is None
+            else self.store.changes(query, replies, self._own)
         )
         self._own = set()  # every change this instance logged is read by now
         _, added, logged = changes.head
@@ -524,10 +558,11 @@ class HippocampusActor(Actor):
         kept = set(change.upserted) - set(change.deleted)
         held = {i: e for i, e in (held or {}).items() if i in kept}  # as stored, unless deleted
         known = {i: dump_engram(e) for i, e in held.items()}
-        for engram_id in set(changes.recent) - set(touched):
+        recent_ids = changes.recent[:recent]
+        for engram_id in set(recent_ids) - set(touched):
             if (engram := self.logic.index.get(engram_id)) is not None:
                 known[engram_id] = dump_engram(engram)
-        ids = list(dict.fromkeys([*touched, *changes.recent]))
+        ids = list(dict.fromkeys([*touched, *recent_ids]))
         blobs = known | await self.store.get_blobs([i for i in ids if i not in known])
         for engram_id in touched:
             if engram_id in held:
@@ -536,7 +571,7 @@ class HippocampusActor(Actor):
                 self._index(load_engram(blobs[engram_id]))
             else:
                 self.logic.drop(engram_id)
-        return CaughtUp(changes.recent, {i: blobs.get(i) for i in ids}, changes.working)
+        return CaughtUp(recent_ids, {i: blobs.get(i) for i in ids}, changes.working)
 
     def _index(self, engram: Engram) -> None:
         """Index a stored engram; one that cannot be indexed is logged, never fatal."""

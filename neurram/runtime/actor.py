@@ -21,7 +21,7 @@ from redis.asyncio.client import Pipeline
 from neurram.bus import ConsumerStats, Delivery, Namespace, StreamConsumer, stage, stage_reply
 from neurram.bus.bounds import stage_cap, trim_acknowledged
 from neurram.bus.codec import FIELD
-from neurram.bus.consumer import Acked, stage_ack, stage_dead
+from neurram.bus.consumer import Acked, Prefetch, stage_ack, stage_dead
 from neurram.bus.entries import Entry
 from neurram.bus.lanes import HandOff, execute_handing_off
 from neurram.bus.messages import MESSAGES, Heartbeat, Message, Outcome, codec_for
@@ -245,6 +245,11 @@ class Actor:
             stage_dead(pipe, self.stream("dead"), self.ctx.name, entry, reason)
         await pipe.execute()
 
+    def prefetch(self) -> Prefetch | None:
+        """What :meth:`handle` reads before each batch, to be read with a batch a producer
+        hands over (see :class:`~neurram.bus.consumer.Prefetch`); None: nothing."""
+        return None
+
     def footprint(self) -> int:
         """How many engrams this actor holds in memory (what a runner's cache bounds)."""
         return 0
@@ -266,6 +271,7 @@ class Actor:
             max_deliveries=self.settings.max_deliveries,
             claim_idle_ms=self.settings.claim_idle_ms,
             log=self.log,
+            prefetch=self.prefetch(),
         )
         if self.ctx.metrics is not None:
             self.ctx.metrics.watch(self.ctx.name, consumer.stats)

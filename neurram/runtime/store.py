@@ -118,6 +118,18 @@ return {ids, blobs, restated, working}
 CHANGE_LOG_MAXLEN = 200_000  # a reader further behind than this rebuilds from the engrams
 
 
+CHANGE_READS = 4  # commands MemoryStore.stage_changes queues
+
+
+class ChangeQuery(NamedTuple):
+    """A read of the change log after ``position`` (``page`` entries a round trip), with
+    the ids of the ``recent`` engrams last linked and the engrams held in working memory."""
+
+    position: str
+    recent: int = 0
+    page: int = 1000
+
+
 class Changes(NamedTuple):
     """What :meth:`MemoryStore.read_changes` read."""
 
@@ -244,42 +256,46 @@ class MemoryStore:
         """(newest change id, changes ever logged, changes still held)."""
         return await log_head(self.redis, self.changes_key)
 
-    async def read_changes(
-        self,
-        position: str,
-        recent: int = 0,
-        count: int = 1000,
-        own: Collection[str] = (),
-        working_memory: bool = False,
-    ) -> Changes:
-        """The change log's head, every change after ``position``, the ids of the
-        ``recent`` engrams last linked and, with ``working_memory``, the engrams held, in one
-        round trip (one more per ``count`` changes beyond the first ``count``).
+    async def read_changes(self, query: ChangeQuery, own: Collection[str] = ()) -> Changes:
+        """What ``query`` asks (the change log's head, every change after its position, the
+        ids of the engrams last linked, the engrams held), in one round trip (one more per
+        ``query.page`` changes beyond the first).
 
-        ``own``: ids of entries the reader logged with its writes (:meth:`stage_replace_all`), so it
-        holds what they wrote: an engram whose last change read is one of those is left out
-        of the changes merged."""
+        ``own``: ids of entries the reader logged with its writes (:meth:`stage_replace_all`),
+        so it holds what they wrote: an engram whose last change read is one of those is left
+        out of the changes merged."""
         pipe = self.redis.pipeline(transaction=False)
+        self.stage_changes(pipe, query)
+        return await self.changes(query, await pipe.execute(raise_on_error=False), own)
+
+    def stage_changes(self, pipe: Pipeline, query: ChangeQuery) -> int:
+        """Queue the reads of ``query`` on ``pipe`` (another's transaction, say, after its
+        writes); returns how many commands: their replies make :meth:`changes`."""
         pipe.xinfo_stream(self.changes_key)
-        pipe.xrange(self.changes_key, min=f"({position}", count=count)
-        if recent:
-            pipe.lrange(self.recent_key, 0, recent - 1)
-        if working_memory:  # EVAL: see stage_replace_all
-            pipe.eval(_WORKING_MEMORY_BY_ID, 2, self.wm_key, self.engrams_key)
-        replies = await pipe.execute(raise_on_error=False)
-        info = replies[0]
+        pipe.xrange(self.changes_key, min=f"({query.position}", count=query.page)
+        pipe.lrange(self.recent_key, 0, query.recent - 1)
+        pipe.eval(_WORKING_MEMORY_BY_ID, 2, self.wm_key, self.engrams_key)  # EVAL: see
+        # stage_replace_all
+        return CHANGE_READS
+
+    async def changes(
+        self, query: ChangeQuery, replies: Sequence[Any], own: Collection[str] = ()
+    ) -> Changes:
+        """The changes the replies of :meth:`stage_changes` tell (reading on past
+        ``query.page`` changes); see :meth:`read_changes`."""
+        info, batch, recent, working = replies
         if isinstance(info, ResponseError):  # no such stream yet
             head = ("0-0", 0, 0)
         elif isinstance(info, Exception):
             raise info
         else:
             head = log_head_of(info)
-        if isinstance(replies[1], Exception):
-            raise replies[1]
+        for reply in (batch, recent, working):
+            if isinstance(reply, Exception):
+                raise reply
         upserted: dict[str, bool] = {}  # id -> whether its last change read is the reader's
         deleted: list[str] = []
-        batch: list[tuple[bytes, dict[bytes, bytes]]] = replies[1]
-        read = 0
+        position, read = query.position, 0
         while True:
             for entry_id, fields in batch:
                 change = MESSAGES.decode(fields[FIELD])
@@ -291,18 +307,17 @@ class MemoryStore:
                     upserted[engram_id] = mine
                 deleted.extend(change.deleted)
             read += len(batch)
-            if len(batch) < count:
+            if len(batch) < query.page:
                 break
-            batch = await self.redis.xrange(self.changes_key, min=f"({position}", count=count)  # type: ignore[assignment]
-        recent_ids = [text(i) for i in replies[2]] if recent else []
-        working: list[tuple[str, bytes]] = []
-        if working_memory:
-            if isinstance(replies[-1], Exception):
-                raise replies[-1]
-            held, blobs = replies[-1]
-            working = [(text(i), blob) for i, blob in zip(held, blobs, strict=True)]
+            batch = await self.redis.xrange(self.changes_key, min=f"({position}", count=query.page)
+        held, blobs = working
         merged = Change(upserted=[i for i, mine in upserted.items() if not mine], deleted=deleted)
-        return Changes(head, (position, merged, read), recent_ids, working)
+        return Changes(
+            head,
+            (position, merged, read),
+            [text(i) for i in recent],
+            [(text(i), blob) for i, blob in zip(held, blobs, strict=True)],
+        )
 
     async def outcome_counts(self) -> dict[str, int]:
         """How many stimuli were held, stored, gated and expired (redeliveries may recount)."""

@@ -279,7 +279,7 @@ async def test_a_batch_read_by_its_producer_is_handled_without_a_read(
         pipe.xadd(ns.key("in"), {FIELD: CODEC.encode(Note(n))})
     consumer.stage_read(pipe)
     *_, read = await pipe.execute()
-    consumer.hand(read)
+    consumer.hand([read])
     await send(redis, ns.key("in"), 3)
     assert await consumer.poll() == 2  # the batch handed over: a read would have taken 3
     assert await consumer.poll() == 1

@@ -38,7 +38,7 @@ from neurram.runtime.actor import ActorContext
 from neurram.runtime.connection import Connection
 from neurram.runtime.encoding import EncodingQueue
 from neurram.runtime.host import RegionHost
-from neurram.runtime.store import MemoryStore
+from neurram.runtime.store import ChangeQuery, MemoryStore
 from neurram.settings import Settings
 
 
@@ -151,7 +151,7 @@ async def test_prefrontal_cortex_redelivered_after_its_write_commits_the_rest(
     held = await running.receive("held")
     assert isinstance(held, Held) and held.engram.engram_id == "e1"
     assert (await running.store.read_holding([encoded("e2")])).restated == ["e1"]
-    _, change, _ = (await running.store.read_changes("0-0")).since
+    _, change, _ = (await running.store.read_changes(ChangeQuery("0-0"))).since
     assert change.upserted == ["e1"]
 
 
@@ -201,7 +201,7 @@ async def test_hippocampus_stores_ltp_and_acknowledges_the_recall_with_it(
         running.ns.key("recall"), "hippocampus", min="-", max="+", count=10
     )
     assert entry not in [p["message_id"].decode() for p in pending]
-    _, change, _ = (await running.store.read_changes(position)).since
+    _, change, _ = (await running.store.read_changes(ChangeQuery(position))).since
     assert "e1" in change.upserted  # logged: other instances see it
 
 

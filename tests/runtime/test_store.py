@@ -8,7 +8,7 @@ import redis.asyncio as aioredis
 
 from neurram.bus import Namespace
 from neurram.engram import Engram, Layer, MemoryType, dump_engram, enc_hook, load_engram
-from neurram.runtime.store import MemoryStore
+from neurram.runtime.store import ChangeQuery, MemoryStore
 
 
 def engram(engram_id: str, content: str = "x", **fields: object) -> Engram:
@@ -48,7 +48,7 @@ async def test_delete_removes_every_trace(redis: aioredis.Redis, brain_id: str) 
     assert await store.delete(["a", "missing"]) == ["a"]
     assert await store.get("a") is None
     assert await store.working_memory_ids() == ["b"]
-    assert (await store.read_changes("0-0", recent=5)).recent == []
+    assert (await store.read_changes(ChangeQuery("0-0", recent=5))).recent == []
     assert (await store.read_holding([engram("z", "alpha")])).restated == []
     remaining = await store.get("b")
     assert remaining is not None and remaining.associations == []
@@ -90,7 +90,7 @@ async def test_change_log_lists_writes_and_deletes(redis: aioredis.Redis, brain_
     assert (position, added, held) == ("0-0", 0, 0)
     await save(store, engram("a"), engram("b"))
     await store.delete(["a"])
-    position, change, read = (await store.read_changes(position)).since
+    position, change, read = (await store.read_changes(ChangeQuery(position))).since
     assert change.upserted == ["a", "b"] and change.deleted == ["a"] and read == 2
     assert (await store.change_log_head())[0] == position
 
@@ -160,11 +160,13 @@ async def test_update_leaves_its_change_for_the_caller_to_log(
     await save(store, engram("a"))
     position, _, _ = await store.change_log_head()
     written = await store.update(["a"], lambda e: None, logged=False)
-    assert ((await store.read_changes(position)).since)[2] == 0  # not logged until it commits
+    assert ((await store.read_changes(ChangeQuery(position))).since)[
+        2
+    ] == 0  # not logged until it commits
     pipe = store.pipeline()
     store.stage_change(pipe, written)
     await pipe.execute()
-    changes = await store.read_changes(position)
+    changes = await store.read_changes(ChangeQuery(position))
     assert changes.since[1].upserted == ["a"] and changes.head[0] == changes.since[0]
 
 
@@ -177,7 +179,7 @@ async def test_read_changes_reads_past_a_chunk_and_the_recent_ids(
     pipe = store.pipeline()
     store.stage_recent(pipe, list("abc"), 5)
     await pipe.execute()
-    changes = await store.read_changes("0-0", recent=2, count=2)
+    changes = await store.read_changes(ChangeQuery("0-0", recent=2, page=2))
     assert changes.since[1].upserted == ["a", "b", "c"] and changes.since[2] == 3
     assert changes.recent == ["c", "b"] and changes.head[1:] == (3, 3)
 
@@ -191,9 +193,8 @@ async def test_working_memory_is_read_least_recent_first(
     store.stage_working_memory(pipe, ["b", "gone", "a"], now=1.0)
     await pipe.execute()
     assert [e.engram_id for e in await store.working_memory()] == ["b", "a"]
-    working = (await store.read_changes("0-0", working_memory=True)).working
+    working = (await store.read_changes(ChangeQuery("0-0"))).working
     assert [(i, load_engram(blob).engram_id) for i, blob in working] == [("b", "b"), ("a", "a")]
-    assert (await store.read_changes("0-0")).working == []  # only when asked
 
 
 async def test_recent_engrams_come_once_newest_first_within_the_window(
@@ -206,7 +207,7 @@ async def test_recent_engrams_come_once_newest_first_within_the_window(
     pipe = store.pipeline()
     store.stage_recent(pipe, ["a", "d", "a"], 3)  # "a" rehearsed twice: once, newest
     await pipe.execute()
-    assert (await store.read_changes("0-0", recent=5)).recent == ["a", "d", "c"]
+    assert (await store.read_changes(ChangeQuery("0-0", recent=5))).recent == ["a", "d", "c"]
 
 
 async def test_replace_all_writes_logs_and_acknowledges_only_if_nothing_changed(
@@ -228,7 +229,7 @@ async def test_replace_all_writes_logs_and_acknowledges_only_if_nothing_changed(
     stored = {e.engram_id: e.access_count for e in await store.get_many(["a", "b"])}
     assert stored == {"a": 0, "b": 3}  # all or nothing: "a" unchanged too
     assert (await redis.xpending(stream, "g"))["pending"] == 1
-    assert (await store.read_changes(position)).since[2] == 0  # nothing logged
+    assert (await store.read_changes(ChangeQuery(position))).since[2] == 0  # nothing logged
     read = await store.get_blobs(["a", "b"])
     updates = [(i, read[i], dump_engram(engram(i, access_count=4))) for i in "ab"]
     store.stage_replace_all(pipe, updates, (stream, "g", [entry.decode()]))
@@ -236,7 +237,7 @@ async def test_replace_all_writes_logs_and_acknowledges_only_if_nothing_changed(
     stored = {e.engram_id: e.access_count for e in await store.get_many(["a", "b"])}
     assert stored == {"a": 4, "b": 4}
     assert (await redis.xpending(stream, "g"))["pending"] == 0
-    changes = await store.read_changes(position)
+    changes = await store.read_changes(ChangeQuery(position))
     assert changes.since[0] == logged.decode() and changes.since[1].upserted == ["a", "b"]
 
 
@@ -252,10 +253,10 @@ async def test_read_changes_leaves_out_what_the_reader_wrote_last(
     store.stage_replace_all(pipe, [(i, read[i], dump_engram(engram(i))) for i in "abc"])
     own = (await pipe.execute())[-1].decode()
     await save(store, engram("b", access_count=2))  # another writer's change after it
-    changes = await store.read_changes(position, own={own})
+    changes = await store.read_changes(ChangeQuery(position), own={own})
     assert changes.since[1].upserted == ["b"] and changes.since[2] == 3
     last_changed_last = ["a", "c", "b"]
-    assert (await store.read_changes(position)).since[1].upserted == last_changed_last
+    assert (await store.read_changes(ChangeQuery(position))).since[1].upserted == last_changed_last
 
 
 async def test_holding_reads_a_batch_larger_than_a_lua_stack(
