@@ -268,18 +268,24 @@ async def test_a_failed_batch_is_due_again_after_a_backoff(
     assert await pending(redis, ns.key("in")) == 1
 
 
+async def produce_and_read_for(
+    redis: aioredis.Redis, ns: Namespace, consumer: StreamConsumer[Note], *ns_: int
+) -> Any:
+    """Add notes ``ns_`` and read the consumer's batch in one transaction; the read's reply."""
+    await consumer.ensure_groups()
+    pipe = redis.pipeline(transaction=True)
+    for n in ns_:
+        pipe.xadd(ns.key("in"), {FIELD: CODEC.encode(Note(n))})
+    consumer.stage_read(pipe)
+    return (await pipe.execute())[-1]
+
+
 async def test_a_batch_read_by_its_producer_is_handled_without_a_read(
     redis: aioredis.Redis, ns: Namespace
 ) -> None:
     handler = Recorder()
     consumer = make(redis, ns, handler)
-    await consumer.ensure_groups()
-    pipe = redis.pipeline(transaction=True)
-    for n in (1, 2):
-        pipe.xadd(ns.key("in"), {FIELD: CODEC.encode(Note(n))})
-    consumer.stage_read(pipe)
-    *_, read = await pipe.execute()
-    consumer.hand([read])
+    consumer.hand([await produce_and_read_for(redis, ns, consumer, 1, 2)])
     await send(redis, ns.key("in"), 3)
     assert await consumer.poll() == 2  # the batch handed over: a read would have taken 3
     assert await consumer.poll() == 1
@@ -292,11 +298,7 @@ async def test_a_batch_read_for_a_consumer_whose_reply_was_lost_is_read_again(
 ) -> None:
     handler = Recorder()
     consumer = make(redis, ns, handler)
-    await consumer.ensure_groups()
-    pipe = redis.pipeline(transaction=True)
-    pipe.xadd(ns.key("in"), {FIELD: CODEC.encode(Note(1))})
-    consumer.stage_read(pipe)
-    await pipe.execute()
+    await produce_and_read_for(redis, ns, consumer, 1)
     consumer.hand(None)  # the producer's transaction ran, its reply never came
     assert await consumer.poll() == 1
     assert [d.message.n for d in handler.done] == [1]
