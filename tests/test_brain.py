@@ -182,6 +182,8 @@ async def test_a_recall_brings_back_working_memory_as_its_ltp_left_it(
     held = brain.working_memory
     assert [e.engram_id for e in held] == [fact.engram_id, other.engram_id]
     assert [e.access_count for e in held] == [1, 0]  # the recall's LTP, as stored
+    assert await brain.recall("capital of France", memory_type=MemoryType.PROCEDURAL) == []
+    assert [e.access_count for e in brain.working_memory] == [1, 0]  # none recalled: as read
     monkeypatch.undo()
     assert list(map(dump_engram, held)) == list(map(dump_engram, await stored.working_memory()))
 
