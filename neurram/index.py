@@ -26,11 +26,13 @@ decoded, with its embeddings copied from its rows, when asked for.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import msgspec
+import numkong
 import numpy as np
 import numpy.typing as npt
 import simsimd
@@ -52,6 +54,10 @@ TYPE_CODES = {t: i for i, t in enumerate(MemoryType)}
 INITIAL_CAPACITY = 64
 GROWTH = 1.25  # a full matrix gains a quarter more rows (little idle, amortised copies)
 SIMILAR_LIMIT = 8  # nearest engrams considered for supersession
+# vectors compared at once from which similar() uses packed_cosines (CPU time at 100,000 rows:
+# 1 vector 19 ms packed against 11 ms by cdist, 2 about even, 4 20 against 42 ms, 64 101
+# against 689 ms; the same ratios at 10,000 rows)
+PACKED_FROM = 3
 _DEFAULTS = Settings()
 
 
@@ -124,6 +130,15 @@ def half_cosines(rows: npt.NDArray[np.float16], vectors: Vector) -> FloatArray:
         )
     half = np.ascontiguousarray(vectors, dtype=np.float16)
     return np.asarray(simsimd.cdist(half, rows, metric="dot"))
+
+
+def packed_cosines(rows: npt.NDArray[np.float16], vectors: Vector) -> npt.NDArray[np.float32]:
+    """:func:`half_cosines` by NumKong's packed matrix product: ``vectors`` packed once, every
+    row against all of them in one pass, accumulated in float32 (as exact as a float32 product
+    of the half rows; SimSIMD's cdist is within 1e-3 of it). From a few vectors on, several times
+    faster than one row-by-row product a vector: see ``PACKED_FROM``."""
+    half = np.ascontiguousarray(vectors, dtype=np.float16)
+    return np.asarray(numkong.dots_packed(rows, numkong.dots_pack(half))).T
 
 
 def _scaled(values: FloatArray, rows: BoolArray, low: float) -> FloatArray:
@@ -289,14 +304,20 @@ class EngramIndex:
         n = len(self._ids)
         if n == 0:
             return [[] for _ in vectors]
-        similarity = self._cosines(vectors)
+        similarity = (
+            self._cosines(vectors)
+            if len(vectors) < PACKED_FROM
+            else packed_cosines(self._vectors[:n], vectors)
+        )
         eligible = self._alive[:n] & (self._parent[:n] < 0)
+        cues, rows = np.nonzero((similarity >= threshold) & eligible)  # by cue, in one pass
+        bounds = np.searchsorted(cues, np.arange(len(vectors) + 1))
         found = []
-        for row in similarity:
-            hits = np.flatnonzero((row >= threshold) & eligible)
+        for cue, (low, high) in enumerate(itertools.pairwise(bounds)):
+            hits = rows[low:high]
             if hits.size > limit:
-                hits = hits[np.argpartition(-row[hits], limit - 1)[:limit]]
-            found.append([(self._whole(self._ids[r]), float(row[r])) for r in hits])
+                hits = hits[np.argpartition(-similarity[cue, hits], limit - 1)[:limit]]
+            found.append([(self._whole(self._ids[r]), float(similarity[cue, r])) for r in hits])
         return found
 
     def superseder(self, engram_id: str) -> str | None:
