@@ -133,12 +133,13 @@ def half_cosines(rows: npt.NDArray[np.float16], vectors: Vector) -> FloatArray:
 
 
 def packed_cosines(rows: npt.NDArray[np.float16], vectors: Vector) -> npt.NDArray[np.float32]:
-    """:func:`half_cosines` by NumKong's packed matrix product: ``vectors`` packed once, every
-    row against all of them in one pass, accumulated in float32 (as exact as a float32 product
-    of the half rows; SimSIMD's cdist is within 1e-3 of it). From a few vectors on, several times
-    faster than one row-by-row product a vector: see ``PACKED_FROM``."""
+    """The cosine of each of ``rows`` with each of ``vectors``, shape (rows, vectors), by
+    NumKong's packed matrix product: ``vectors`` packed once, every row against all of them in
+    one pass, accumulated in float32 (as exact as a float32 product of the half rows;
+    :func:`half_cosines` is within 1e-3 of it). From a few vectors on, several times faster
+    than one row-by-row product a vector: see ``PACKED_FROM``."""
     half = np.ascontiguousarray(vectors, dtype=np.float16)
-    return np.asarray(numkong.dots_packed(rows, numkong.dots_pack(half))).T
+    return np.asarray(numkong.dots_packed(rows, numkong.dots_pack(half)))
 
 
 def _scaled(values: FloatArray, rows: BoolArray, low: float) -> FloatArray:
@@ -304,20 +305,22 @@ class EngramIndex:
         n = len(self._ids)
         if n == 0:
             return [[] for _ in vectors]
-        similarity = (
-            self._cosines(vectors)
+        similarity = (  # rows x vectors
+            self._cosines(vectors).T
             if len(vectors) < PACKED_FROM
             else packed_cosines(self._vectors[:n], vectors)
         )
         eligible = self._alive[:n] & (self._parent[:n] < 0)
-        cues, rows = np.nonzero((similarity >= threshold) & eligible)  # by cue, in one pass
+        rows, cues = np.nonzero((similarity >= threshold) & eligible[:, None])  # one pass
+        order = np.argsort(cues, kind="stable")  # the hits, few, grouped by vector
+        rows, cues = rows[order], cues[order]
         bounds = np.searchsorted(cues, np.arange(len(vectors) + 1))
         found = []
         for cue, (low, high) in enumerate(itertools.pairwise(bounds)):
             hits = rows[low:high]
             if hits.size > limit:
-                hits = hits[np.argpartition(-similarity[cue, hits], limit - 1)[:limit]]
-            found.append([(self._whole(self._ids[r]), float(similarity[cue, r])) for r in hits])
+                hits = hits[np.argpartition(-similarity[hits, cue], limit - 1)[:limit]]
+            found.append([(self._whole(self._ids[r]), float(similarity[r, cue])) for r in hits])
         return found
 
     def superseder(self, engram_id: str) -> str | None:
