@@ -18,7 +18,8 @@ A derived cache: everything in it can be rebuilt from the store. Rows of removed
 zeroed, and compacted away once they make up half the matrix. Each embedding is held once, in
 its row, as float16 (the precision it rests in within the store), and scored against a cue by
 SimSIMD's half-precision kernels: half the memory of float32 rows, and faster than numpy's
-float32 product, since reading the matrix is what a recall's scoring waits for. The rest of an
+float32 product, since reading the matrix is what a recall's scoring waits for (supersession's
+batches of new engrams, by NumKong's packed product: :func:`packed_cosines`). The rest of an
 engram is kept as a msgpack array (a fifth of the size of its decoded objects: ``_Kept``), and
 decoded, with its embeddings copied from its rows, when asked for.
 """
