@@ -394,3 +394,42 @@ def test_a_context_is_the_engrams_within_reach_in_the_same_episode() -> None:
     # long: t0..t5, t7 (t6 removed); short: t8, t9
     assert sizes == {0: 3, 1: 4, 2: 5, 3: 5, 4: 5, 5: 4, 7: 3, 8: 2, 9: 2}
     assert pooled[index._row["frag"]] == 1 and pooled[index._row["frag#0"]] == 0
+
+
+# --- similar: supersession's candidates -----------------------------------------------------
+
+
+def test_similar_finds_the_same_engrams_for_one_vector_or_a_batch() -> None:
+    """A batch is scored by the packed product, one vector alone by cdist: both find the
+    closest live engrams (never a fragment, never a removed one), at most ``limit`` each, with
+    the cosine of an exact float32 product."""
+    rng = np.random.default_rng(3)
+    centres = rng.standard_normal((6, 32)).astype(np.float32)
+    vectors = [unit(*(centres[i % 6] + 0.5 * rng.standard_normal(32))) for i in range(300)]
+    index = EngramIndex()
+    for i, vector in enumerate(vectors):
+        index.upsert(
+            with_fragments(f"e{i}", vector, vector) if i % 10 == 0 else engram_of(i, vector)
+        )
+    removed = {f"e{i}" for i in range(0, 300, 7)}
+    for engram_id in removed:
+        index.remove(engram_id)
+    cues = np.stack([unit(*centre) for centre in centres] + [vectors[7], vectors[10]])
+    alone = [index.similar(cue[None, :], threshold=0.5, limit=300)[0] for cue in cues]
+    every = index.similar(cues, threshold=0.5, limit=300)
+    closest = index.similar(cues, threshold=0.5, limit=5)
+    rows = np.stack([index.get(f"e{i}").embedding for i in range(300) if f"e{i}" not in removed])
+    halves = cues.astype(np.float16).astype(np.float32)  # both products take half cues
+    exact = halves @ rows.T
+    for cue, found, single, best, cosines in zip(halves, closest, alone, every, exact, strict=True):
+        ids = {e.engram_id for e, _ in best}
+        assert ids == {e.engram_id for e, _ in single} and len(ids) > 5
+        assert not removed & ids and all("#" not in i for i in ids)
+        assert len(found) == 5 and {e.engram_id for e, _ in found} <= ids
+        for e, similarity in found:
+            assert similarity == pytest.approx(float(e.embedding @ cue), abs=1e-5)
+        assert min(s for _, s in found) == pytest.approx(np.sort(cosines)[-5], abs=1e-5)
+
+
+def engram_of(i: int, vector: np.ndarray) -> Engram:
+    return Engram(content=f"e{i}", engram_id=f"e{i}", embedding=vector, last_accessed=T0)

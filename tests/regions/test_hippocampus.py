@@ -9,6 +9,7 @@ import pytest
 
 from neurram.encoder import HashEncoder
 from neurram.engram import Engram, Layer, MemoryType, dump_engram, load_engram
+from neurram.index import PACKED_FROM
 from neurram.regions import hippocampus as hippocampus_module
 from neurram.regions.hippocampus import Hippocampus
 from neurram.settings import Settings
@@ -317,6 +318,38 @@ def test_versions_of_a_fact_form_a_chain(hippocampus, make_engram, now) -> None:
     assert get("1234").context["superseded_by"] == "5678"
     results = hippocampus.pattern_complete("My PIN is", now=now + 3)
     assert results[0][0].engram_id == "9012"
+
+
+def test_a_batch_of_later_facts_supersedes_each_its_earlier_one(
+    hippocampus, make_engram, now
+) -> None:
+    """A batch is compared with the index in one packed product (``PACKED_FROM`` new engrams
+    and more): each finds its own earlier version, and never a removed one."""
+    versions = {
+        "pin": ("My PIN is 1234", "My PIN is 5678"),
+        "door": ("The door code is 4321", "The door code is 8765"),
+        "car": ("The car is parked on level 2", "The car is parked on level 5"),
+        "wifi": ("The wifi password is tulip", "The wifi password is orchid"),
+    }
+    for name, (earlier, _) in versions.items():
+        hippocampus.remember(make_engram(earlier, engram_id=f"old-{name}", encoded_at=now))
+    hippocampus.index.remove("old-wifi")
+    later = [
+        make_engram(text, engram_id=name, encoded_at=now + 1)
+        for name, (_, text) in versions.items()
+    ]
+    vectors = hippocampus.encoder.encode([e.content for e in later])
+    for engram, vector in zip(later, vectors, strict=True):
+        engram.embedding = vector
+    assert len(later) >= PACKED_FROM
+    found = hippocampus.superseded(later)
+    assert {name: [e.engram_id for e in older] for name, older in found.items()} == {
+        "pin": ["old-pin"],
+        "door": ["old-door"],
+        "car": ["old-car"],
+        "wifi": [],
+    }
+    assert hippocampus.index.get("old-car").context["superseded_by"] == "car"
 
 
 # --- episodes and temporal contiguity (SPEC 9) ------------------------------------------
