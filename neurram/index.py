@@ -33,7 +33,6 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import msgspec
-import numkong
 import numpy as np
 import numpy.typing as npt
 import simsimd
@@ -142,6 +141,8 @@ def packed_cosines(rows: npt.NDArray[np.float16], vectors: Vector) -> npt.NDArra
     one pass, accumulated in float32 (as exact as a float32 product of the half rows;
     :func:`half_cosines` is within 1e-3 of it). From a few vectors on, several times faster
     than one row-by-row product a vector: see ``PACKED_FROM``."""
+    import numkong  # on first use: 3-4 MiB of a process that never scores a batch
+
     half = np.ascontiguousarray(vectors, dtype=np.float16)
     return np.asarray(numkong.dots_packed(rows, numkong.dots_pack(half)))
 
