@@ -187,13 +187,15 @@ async def execute_handing_off(
     each the replies of its own (None when the pipe failed); the replies of the pipe's own
     commands (``raise_on_error``: the first that is an error is raised; a hand-off's error
     is its consumer's to deal with)."""
-    counts = [hand_off.stage(pipe) for hand_off in hand_offs]
+    counts: list[int] = []
     replies: list[Any] = []
-    try:
+    try:  # whatever happens, each reserved lane is released
+        counts = [hand_off.stage(pipe) for hand_off in hand_offs]
         replies = await pipe.execute(raise_on_error=raise_on_error and not hand_offs)
     finally:
         start = len(replies) - sum(counts)
-        for hand_off, count in zip(hand_offs, counts, strict=True):
+        for at, hand_off in enumerate(hand_offs):
+            count = counts[at] if replies else 0
             hand_off.done(replies[start : start + count] if replies else None)
             start += count
     own = replies[: len(replies) - sum(counts)]

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from neurram.bus.lanes import Lane
+from neurram.bus.lanes import HandOff, Lane, execute_handing_off
 
 pytestmark = pytest.mark.asyncio
 
@@ -151,3 +151,28 @@ async def test_a_reserved_namespace_is_polled_once_released_and_not_before() -> 
         assert not lane.reserve("b")  # woken: its poll will read for itself
     assert work.polls[0] == "a"
     assert work.polls.count("a") == 1
+
+
+class Unstageable:
+    """A consumer whose read cannot be queued; records what it is handed."""
+
+    def __init__(self) -> None:
+        self.handed: list[object] = []
+
+    def stage_read(self, pipe: object) -> int:
+        raise RuntimeError("queueing failed on purpose")
+
+    def hand(self, replies: object) -> None:
+        self.handed.append(replies)
+
+
+async def test_a_hand_off_that_fails_is_released_and_its_namespace_woken() -> None:
+    work = Work(a=1)
+    lane = Lane("l", work.poll, work.next_due)
+    assert lane.reserve("a")
+    consumer = Unstageable()
+    hand_off = HandOff(lane, "a", consumer)  # type: ignore[arg-type]
+    with pytest.raises(RuntimeError, match="on purpose"):
+        await execute_handing_off(None, [hand_off])  # type: ignore[arg-type]
+    assert consumer.handed == [None]  # told to read its pending entries itself
+    assert lane.waiting == 1  # released and woken: its poll reads for itself
