@@ -295,7 +295,7 @@ class CaughtUp(NamedTuple):
 
     recent: list[str]  # ids of the engrams last linked, newest first
     read: dict[str, bytes | None]  # stored blobs by id (None: not stored)
-    working: list[tuple[str, bytes]]  # held engrams by id, least recent first (if asked)
+    working: list[tuple[str, bytes]]  # held engrams by id, least recent first
 
 
 def mark_supersession(
@@ -448,7 +448,8 @@ class HippocampusActor(Actor):
         recalled, acknowledging ``deliveries`` with it."""
         requests = [d.message for d in deliveries if isinstance(d.message, RecallRequest)]
         caught_up = asyncio.ensure_future(self.catch_up())
-        await asyncio.sleep(0)  # catch_up sends its reads, answered while the queries encode
+        await asyncio.sleep(0)  # catch_up sends its reads (unless read ahead), answered while
+        # the queries encode
         try:
             queries = await self.embed([r.query for r in requests])
         finally:

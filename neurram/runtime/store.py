@@ -136,7 +136,7 @@ class Changes(NamedTuple):
     head: tuple[str, int, int]  # the log's newest id, changes ever logged, changes held
     since: tuple[str, Change, int]  # the new position, the changes merged, how many entries
     recent: list[str]  # the engrams last linked, newest first
-    working: list[tuple[str, bytes]]  # held engrams by id, least recent first (if asked)
+    working: list[tuple[str, bytes]]  # held engrams by id, least recent first
 
 
 class Holding(NamedTuple):
@@ -315,7 +315,7 @@ class MemoryStore:
         return Changes(
             head,
             (position, merged, read),
-            [text(i) for i in recent],
+            [text(i) for i in recent][: query.recent],  # LRANGE 0 -1 (recent 0) reads all
             [(text(i), blob) for i, blob in zip(held, blobs, strict=True)],
         )
 

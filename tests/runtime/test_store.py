@@ -208,6 +208,8 @@ async def test_recent_engrams_come_once_newest_first_within_the_window(
     store.stage_recent(pipe, ["a", "d", "a"], 3)  # "a" rehearsed twice: once, newest
     await pipe.execute()
     assert (await store.read_changes(ChangeQuery("0-0", recent=5))).recent == ["a", "d", "c"]
+    assert (await store.read_changes(ChangeQuery("0-0", recent=2))).recent == ["a", "d"]
+    assert (await store.read_changes(ChangeQuery("0-0"))).recent == []  # none asked for
 
 
 async def test_replace_all_writes_logs_and_acknowledges_only_if_nothing_changed(
