@@ -11,7 +11,7 @@ import weakref
 from collections import Counter
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeGuard
 
 import msgspec
 import redis.asyncio as aioredis
@@ -168,7 +168,7 @@ class Actor:
             staged = self._staged[pipe] = Staged()
         return staged
 
-    def awaits(self, reply_to: str | None) -> bool:
+    def awaits(self, reply_to: str | None) -> TypeGuard[str]:
         """Whether a client of this brain waits on ``reply_to`` for its reply (else it counts
         outcomes in a tally, or wants none)."""
         return bool(reply_to and reply_to.startswith(self.ns.prefix)) and not is_tally(
@@ -177,7 +177,7 @@ class Actor:
 
     def reply(self, pipe: Pipeline, reply_to: str | None, message: Message) -> None:
         """Stage a reply, if a client of this brain waits for one."""
-        if reply_to and reply_to.startswith(self.ns.prefix):
+        if self.awaits(reply_to):
             stage_reply(pipe, reply_to, MESSAGES.encode(message))
 
     def report(self, pipe: Pipeline, outcome: Outcome, reply_to: str | None) -> None:
