@@ -364,8 +364,11 @@ class MemoryStore:
             pipe.zrem(self.wm_key, *ids)
 
     def stage_recent(self, pipe: Pipeline, ids: Sequence[str], window: int) -> None:
-        """Make ``ids`` the most recent engrams, the last one newest, keeping ``window``."""
-        newest_last = list(reversed(dict.fromkeys(reversed(ids))))  # each once, at its last
+        """Make ``ids`` the most recent engrams, the last one newest, keeping ``window``
+        (only the newest ``window`` of them can stay: the others are neither moved nor pushed,
+        a command each fewer)."""
+        newest_last = list(reversed(dict.fromkeys(reversed(ids))))[-window:]  # each once, at
+        # its last
         if not newest_last:
             return
         for engram_id in newest_last:

@@ -287,3 +287,18 @@ async def test_contents_are_remembered_in_one_command(redis: aioredis.Redis, bra
     await pipe.execute()
     asked = [engram("n", "the pin is 1234"), engram("m", "Beta!")]
     assert (await store.read_holding(asked)).restated == ["a", "b"]
+
+
+async def test_recent_engrams_from_a_batch_longer_than_the_window(
+    redis: aioredis.Redis, brain_id: str
+) -> None:
+    store = MemoryStore(redis, Namespace(brain_id))
+    pipe = store.pipeline()
+    store.stage_recent(pipe, ["x", "y"], 3)
+    await pipe.execute()
+    pipe = store.pipeline()
+    store.stage_recent(pipe, ["a", "x", "b", "c", "d", "b", "e", "y"], 3)
+    assert len(pipe.command_stack) == 3 + 2  # LREM each of the 3 kept, LPUSH, LTRIM
+    await pipe.execute()
+    assert (await store.read_changes(ChangeQuery("0-0", recent=5))).recent == ["y", "e", "b"]
+    assert await redis.llen(store.recent_key) == 3
