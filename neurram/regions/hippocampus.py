@@ -415,8 +415,15 @@ class HippocampusActor(Actor):
 
         changed = set(outgoing) | set(superseded_by) | set(episodes)
         changed |= {i for i, older in supersede.items() if older}
-        linked = await self.store.update(sorted(changed), link, read=read, logged=False)  # on
-        # the stored versions
+        linked = await self.store.update(  # on the stored versions: the held ones as decoded
+            # from their messages (marked above as ``link`` marks them again: the same edges,
+            # episode and supersession), not decoded again from the blobs they were read as
+            sorted(changed),
+            link,
+            read=read,
+            decoded={m.engram.engram_id: m.engram for m in held},
+            logged=False,
+        )
         working = (  # as this batch leaves them, to each waiting client with its last outcome
             [Raw(dump_engram(linked[i]) if i in linked else blob) for i, blob in caught.working]
             if awaited

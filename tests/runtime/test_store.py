@@ -153,6 +153,25 @@ async def test_update_compares_with_what_the_caller_read_and_redoes_on_a_stale_r
     assert stored == {"a": 4, "b": 1}  # "a" read again and redone on the stored version
 
 
+async def test_update_changes_the_engrams_given_decoded_and_decodes_on_a_retry(
+    redis: aioredis.Redis, brain_id: str
+) -> None:
+    store = MemoryStore(redis, Namespace(brain_id))
+    a, b = engram("a"), engram("b")
+    await save(store, a, b)
+    read = await store.get_blobs(["a", "b"])
+    await save(store, engram("b", access_count=3))  # written after the caller's read
+
+    def count(e: Engram) -> None:
+        e.access_count += 1
+
+    written = await store.update(["a", "b"], count, read=read, decoded={"a": a, "b": b})
+    assert written["a"] is a and a.access_count == 1  # changed in place, not decoded again
+    assert written["b"] is not b and written["b"].access_count == 4  # read again: decoded
+    stored = {e.engram_id: e.access_count for e in await store.get_many(["a", "b"])}
+    assert stored == {"a": 1, "b": 4}
+
+
 async def test_update_leaves_its_change_for_the_caller_to_log(
     redis: aioredis.Redis, brain_id: str
 ) -> None:
