@@ -415,8 +415,15 @@ class HippocampusActor(Actor):
 
         changed = set(outgoing) | set(superseded_by) | set(episodes)
         changed |= {i for i, older in supersede.items() if older}
-        linked = await self.store.update(sorted(changed), link, read=read, logged=False)  # on
-        # the stored versions
+        linked = await self.store.update(  # on the stored versions: the held ones as decoded
+            # from their messages (marked above as ``link`` marks them again: the same edges,
+            # episode and supersession), not decoded again from the blobs they were read as
+            sorted(changed),
+            link,
+            read=read,
+            decoded={m.engram.engram_id: m.engram for m in held},
+            logged=False,
+        )
         working = (  # as this batch leaves them, to each waiting client with its last outcome
             [Raw(dump_engram(linked[i]) if i in linked else blob) for i, blob in caught.working]
             if awaited
@@ -536,9 +543,10 @@ class HippocampusActor(Actor):
         (None: not stored), and the engrams held in working memory: read in the same two
         round trips (the first made by the producer that handed the batch over, if it did),
         but for what the caller holds already: ``held``, engrams as they were just stored
-        (indexed as they are), and recent engrams the index holds unchanged (as their
-        blobs rest in the store unless a write is still on its way to the log: a
-        compare-and-set on them finds out)."""
+        (indexed as they are when these changes stored them; those an earlier catch-up
+        indexed, stored as held since: read with the changes' ids), and recent engrams the
+        index holds unchanged (as their blobs rest in the store unless a write is still on
+        its way to the log: a compare-and-set on them finds out)."""
         query = self._changes_query()
         replies = self._ahead.taken(query)
         changes = await (
@@ -557,13 +565,15 @@ class HippocampusActor(Actor):
             self.seen += read
         touched = sorted(set(change.upserted) | set(change.deleted))
         kept = set(change.upserted) - set(change.deleted)
-        held = {i: e for i, e in (held or {}).items() if i in kept}  # as stored, unless deleted
+        held = {  # as stored, unless deleted: a batch read behind the writes of the next
+            i: e for i, e in (held or {}).items() if i in kept or i not in touched
+        }
         known = {i: dump_engram(e) for i, e in held.items()}
         recent_ids = changes.recent[:recent]
-        for engram_id in set(recent_ids) - set(touched):
+        for engram_id in set(recent_ids) - set(touched) - set(held):
             if (engram := self.logic.index.get(engram_id)) is not None:
                 known[engram_id] = dump_engram(engram)
-        ids = list(dict.fromkeys([*touched, *recent_ids]))
+        ids = list(dict.fromkeys([*touched, *recent_ids, *held]))
         blobs = known | await self.store.get_blobs([i for i in ids if i not in known])
         for engram_id in touched:
             if engram_id in held:

@@ -364,8 +364,11 @@ class MemoryStore:
             pipe.zrem(self.wm_key, *ids)
 
     def stage_recent(self, pipe: Pipeline, ids: Sequence[str], window: int) -> None:
-        """Make ``ids`` the most recent engrams, the last one newest, keeping ``window``."""
-        newest_last = list(reversed(dict.fromkeys(reversed(ids))))  # each once, at its last
+        """Make ``ids`` the most recent engrams, the last one newest, keeping ``window``
+        (only the newest ``window`` of them can stay: the others are neither moved nor pushed,
+        a command each fewer)."""
+        newest_last = list(reversed(dict.fromkeys(reversed(ids))))[-window:]  # each once, at
+        # its last
         if not newest_last:
             return
         for engram_id in newest_last:
@@ -424,6 +427,7 @@ class MemoryStore:
         missing: Mapping[str, Engram] | None = None,
         *,
         read: Mapping[str, bytes | None] | None = None,
+        decoded: Mapping[str, Engram] | None = None,
         logged: bool = True,
     ) -> dict[str, Engram]:
         """Apply ``change`` to each stored engram of ``ids`` atomically: read, change,
@@ -431,7 +435,9 @@ class MemoryStore:
         inserted from ``missing`` (changed likewise), else skipped. Returns what was written.
 
         ``read``: what the caller read already, by id (None: not stored); the first try
-        compares with it instead of reading (an id not in it is read). ``logged=False``: the
+        compares with it instead of reading (an id not in it is read); ``decoded``: the
+        engrams some of those blobs decode to, by id, which the first try changes in place
+        instead of decoding the blobs again. ``logged=False``: the
         caller logs the change (:meth:`stage_change`) on the transaction that acknowledges
         the message that caused it, so a crash before redoes the write and logs it.
 
@@ -441,6 +447,7 @@ class MemoryStore:
         written: dict[str, Engram] = {}
         remaining = list(dict.fromkeys(ids))
         known = dict(read or {})
+        given = {i: e for i, e in (decoded or {}).items() if known.get(i)}
         for _ in range(CAS_ATTEMPTS):
             blobs = {i: blob for i in remaining if (blob := known.get(i))}
             blobs.update(await self.get_blobs([i for i in remaining if i not in known]))
@@ -448,7 +455,8 @@ class MemoryStore:
             candidates: dict[str, tuple[bytes, Engram]] = {}
             for engram_id in remaining:
                 if engram_id in blobs:
-                    candidates[engram_id] = (blobs[engram_id], load_engram(blobs[engram_id]))
+                    engram = given.pop(engram_id, None) or load_engram(blobs[engram_id])
+                    candidates[engram_id] = (blobs[engram_id], engram)
                 elif engram_id in missing:  # a deep copy: ``change`` may run more than once
                     candidates[engram_id] = (b"", load_engram(dump_engram(missing[engram_id])))
             for _, engram in candidates.values():
@@ -457,6 +465,7 @@ class MemoryStore:
                 [(i, old, dump_engram(e)) for i, (old, e) in candidates.items()]
             )
             written.update((i, candidates[i][1]) for i in done)
+            given = {}  # changed already: a retry decodes what it reads
             remaining = [i for i in candidates if i not in written]
             if not remaining:
                 break

@@ -174,6 +174,36 @@ async def test_hippocampus_answers_perceive_and_recall(
     assert [e.engram_id for e, _ in reply.results] == ["e1"]
 
 
+async def hmget_calls(redis: aioredis.Redis) -> int:
+    stats = await redis.info("commandstats")
+    return int(stats.get("cmdstat_hmget", {}).get("calls", 0))
+
+
+@pytest.mark.parametrize("running", ["hippocampus"], indirect=True)
+async def test_hippocampus_links_an_engram_indexed_before_its_held_without_reading_it(
+    running: Region, inbox: ReplyInbox[Reply]
+) -> None:
+    """A held engram whose store a recall caught up with first (as a Hippocampus does that
+    reads behind the PrefrontalCortex) is linked over its message, not read again."""
+    engram = encoded(layer=Layer.WORKING)
+    await running.store.put([engram])
+    inbox.expect("r1")
+    await running.send(
+        "recall", RecallRequest(request_id="r1", query="the lake", reply_to=inbox.stream)
+    )
+    assert isinstance(await inbox.wait("r1", 10), RecallReply)  # caught up: e1 indexed
+    engram = await running.store.get("e1")  # as the recall's LTP left it
+    assert engram is not None
+    before = await hmget_calls(running.redis)
+    inbox.expect("s1")
+    await running.send("held", Held(request_id="s1", engram=engram, reply_to=inbox.stream))
+    outcome = await inbox.wait("s1", 10)
+    assert isinstance(outcome, Outcome) and outcome.status == "held"
+    assert await hmget_calls(running.redis) == before  # no engram read
+    stored = await running.store.get("e1")
+    assert stored is not None and stored.episode == "e1"  # linked: its own episode
+
+
 async def recall_twice(running: Region, inbox: ReplyInbox[Reply]) -> str:
     """Recall the lake twice; the Hippocampus serves one batch after another, so once the
     second is answered, the first one's LTP is stored. Returns the first's entry id."""

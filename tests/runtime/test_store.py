@@ -153,6 +153,25 @@ async def test_update_compares_with_what_the_caller_read_and_redoes_on_a_stale_r
     assert stored == {"a": 4, "b": 1}  # "a" read again and redone on the stored version
 
 
+async def test_update_changes_the_engrams_given_decoded_and_decodes_on_a_retry(
+    redis: aioredis.Redis, brain_id: str
+) -> None:
+    store = MemoryStore(redis, Namespace(brain_id))
+    a, b = engram("a"), engram("b")
+    await save(store, a, b)
+    read = await store.get_blobs(["a", "b"])
+    await save(store, engram("b", access_count=3))  # written after the caller's read
+
+    def count(e: Engram) -> None:
+        e.access_count += 1
+
+    written = await store.update(["a", "b"], count, read=read, decoded={"a": a, "b": b})
+    assert written["a"] is a and a.access_count == 1  # changed in place, not decoded again
+    assert written["b"] is not b and written["b"].access_count == 4  # read again: decoded
+    stored = {e.engram_id: e.access_count for e in await store.get_many(["a", "b"])}
+    assert stored == {"a": 1, "b": 4}
+
+
 async def test_update_leaves_its_change_for_the_caller_to_log(
     redis: aioredis.Redis, brain_id: str
 ) -> None:
@@ -287,3 +306,18 @@ async def test_contents_are_remembered_in_one_command(redis: aioredis.Redis, bra
     await pipe.execute()
     asked = [engram("n", "the pin is 1234"), engram("m", "Beta!")]
     assert (await store.read_holding(asked)).restated == ["a", "b"]
+
+
+async def test_recent_engrams_from_a_batch_longer_than_the_window(
+    redis: aioredis.Redis, brain_id: str
+) -> None:
+    store = MemoryStore(redis, Namespace(brain_id))
+    pipe = store.pipeline()
+    store.stage_recent(pipe, ["x", "y"], 3)
+    await pipe.execute()
+    pipe = store.pipeline()
+    store.stage_recent(pipe, ["a", "x", "b", "c", "d", "b", "e", "y"], 3)
+    assert len(pipe.command_stack) == 3 + 2  # LREM each of the 3 kept, LPUSH, LTRIM
+    await pipe.execute()
+    assert (await store.read_changes(ChangeQuery("0-0", recent=5))).recent == ["y", "e", "b"]
+    assert await redis.llen(store.recent_key) == 3
