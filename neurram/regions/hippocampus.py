@@ -378,7 +378,8 @@ class HippocampusActor(Actor):
         # engrams just held, the recent ones) is what the links are written over
         awaited = any(self.awaits(m.reply_to) for m in held)  # then answered with its working
         # memory
-        caught = await self.catch_up(window, {m.engram.engram_id: m.engram for m in held})
+        messages = {m.engram.engram_id: m.engram for m in held}  # the engrams as stored
+        caught = await self.catch_up(window, messages)
         read = caught.read
         recent = [load_engram(blob) for i in caught.recent if (blob := read.get(i))]
         edges: list[Edge] = []
@@ -421,7 +422,7 @@ class HippocampusActor(Actor):
             sorted(changed),
             link,
             read=read,
-            decoded={m.engram.engram_id: m.engram for m in held},
+            decoded=messages,
             logged=False,
         )
         working = (  # as this batch leaves them, to each waiting client with its last outcome
