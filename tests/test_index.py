@@ -5,8 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import neurram.index as index_module
 from neurram.engram import Engram, MemoryType
-from neurram.index import EngramIndex
+from neurram.index import (
+    PACKED_FROM,
+    ROUGH_ERROR,
+    EngramIndex,
+    packed_cosines,
+    rough_cosines,
+)
 from neurram.lexicon import terms
 from neurram.settings import Settings
 
@@ -399,10 +406,16 @@ def test_a_context_is_the_engrams_within_reach_in_the_same_episode() -> None:
 # --- similar: supersession's candidates -----------------------------------------------------
 
 
-def test_similar_finds_the_same_engrams_for_one_vector_or_a_batch() -> None:
-    """A batch is scored by the packed product, one vector alone by cdist: both find the
-    closest live engrams (never a fragment, never a removed one), at most ``limit`` each, with
-    the cosine of an exact float32 product."""
+@pytest.mark.parametrize("sifted", [False, True])
+def test_similar_finds_the_same_engrams_for_one_vector_or_a_batch(
+    sifted: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch is scored by the packed product (``sifted``: first sifted by the bfloat16 one,
+    as on a CPU with AMX tiles), one vector alone by cdist: both find the closest live engrams
+    (never a fragment, never a removed one), at most ``limit`` each, with the cosine of an
+    exact float32 product."""
+    monkeypatch.setattr(index_module, "ROUGH_FROM", PACKED_FROM if sifted else 10**9)
+    monkeypatch.setattr(index_module, "has_amx", lambda: True)
     rng = np.random.default_rng(3)
     centres = rng.standard_normal((6, 32)).astype(np.float32)
     vectors = [unit(*(centres[i % 6] + 0.5 * rng.standard_normal(32))) for i in range(300)]
@@ -429,6 +442,41 @@ def test_similar_finds_the_same_engrams_for_one_vector_or_a_batch() -> None:
         for e, similarity in found:
             assert similarity == pytest.approx(float(e.embedding @ cue), abs=1e-5)
         assert min(s for _, s in found) == pytest.approx(np.sort(cosines)[-5], abs=1e-5)
+
+
+def test_rough_cosines_stay_within_their_error_of_the_float16_product() -> None:
+    rng = np.random.default_rng(5)
+    rows = rng.standard_normal((3000, 384)).astype(np.float32)
+    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+    cues = rows[:40] + 0.2 * rng.standard_normal((40, 384)).astype(np.float32)
+    cues /= np.linalg.norm(cues, axis=1, keepdims=True)
+    half = rows.astype(np.float16)
+    error = np.abs(rough_cosines(half, cues) - packed_cosines(half, cues))
+    assert 0 < error.max() < ROUGH_ERROR / 2  # rounded, within the worst case
+
+
+def test_sifting_by_rough_cosines_loses_no_engram_at_the_threshold(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Many cosines lie within bfloat16's error of the threshold: the sifted batch finds the
+    same engrams, with the same cosines, as the packed product alone."""
+    rng = np.random.default_rng(8)
+    vectors = rng.standard_normal((2000, 64)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    index = EngramIndex()
+    for i, vector in enumerate(vectors):
+        index.upsert(engram_of(i, vector))
+    cues = vectors[:40]
+    monkeypatch.setattr(index_module, "has_amx", lambda: True)
+    found = {}
+    for sifted in (False, True):
+        monkeypatch.setattr(index_module, "ROUGH_FROM", PACKED_FROM if sifted else 10**9)
+        found[sifted] = [
+            {e.engram_id: s for e, s in hits} for hits in index.similar(cues, 0.15, limit=2000)
+        ]
+    for packed, sifted in zip(found[False], found[True], strict=True):
+        assert packed.keys() == sifted.keys() and len(packed) > 100
+        assert all(sifted[i] == pytest.approx(c, abs=1e-5) for i, c in packed.items())
 
 
 def engram_of(i: int, vector: np.ndarray) -> Engram:
