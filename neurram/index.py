@@ -39,6 +39,7 @@ import numpy.typing as npt
 import simsimd
 
 from neurram import dynamics
+from neurram.edges import EdgeList
 from neurram.engram import (
     Engram,
     Explanation,
@@ -53,6 +54,9 @@ BoolArray = npt.NDArray[np.bool_]
 Edges = tuple[npt.NDArray[np.int32], npt.NDArray[np.int32], FloatArray]  # src, dst, weight
 TYPE_CODES = {t: i for i, t in enumerate(MemoryType)}
 INITIAL_CAPACITY = 64
+# engrams whose edges change between two scorings past which every engram's are derived anew
+# (about 1.3 us an engram, and one pass over the edges: past it, little is saved)
+RELINK_AT_MOST = 4096
 GROWTH = 1.25  # a full matrix gains a quarter more rows (little idle, amortised copies)
 SIMILAR_LIMIT = 8  # nearest engrams considered for supersession
 # vectors compared at once from which similar() uses packed_cosines (CPU time at 100,000 rows:
@@ -222,7 +226,12 @@ class EngramIndex:
         self._vocabulary = Vocabulary()
         self._words = BM25(self.settings.bm25_k1, self.settings.bm25_b)
         self._superseded_by: dict[int, str] = {}  # row -> id of the engram that supersedes it
-        self._edges: Edges | None = None
+        self._links = EdgeList()  # the associations between indexed engrams, by row
+        # engrams whose edges are derived again before the next scoring (None: every one)
+        self._relink: set[str] | None = None
+        self._gone: set[int] = set()  # rows removed since, whose edges go too
+        # an engram not indexed here -> the engrams with an association to it
+        self._awaited: dict[str, list[str]] = {}
 
     def __len__(self) -> int:
         return len(self._engrams)
@@ -279,7 +288,10 @@ class EngramIndex:
             )
         previous = self._load(engram.engram_id) if engram.engram_id in self else None
         if previous is None or previous.associations != engram.associations:
-            self._edges = None  # rebuilt lazily; an LTP-only update keeps them
+            self._relinked(engram.engram_id)  # an LTP-only update keeps its edges
+        if previous is None:  # edges into it come (back)
+            for source in self._awaited.pop(engram.engram_id, ()):
+                self._relinked(source)
         if previous is not None and previous.fragments != engram.fragments:
             self._drop_rows(previous.fragments)
         row = self._set_row(engram.engram_id, vector, parent=-1)
@@ -323,9 +335,12 @@ class EngramIndex:
             return False
         engram = self._load(engram_id)
         del self._engrams[engram_id]
-        self._unindex_words(self._row[engram_id], engram)
+        row = self._row[engram_id]
+        self._unindex_words(row, engram)
+        if self._relink is not None:
+            self._gone.add(row)
+            self._relinked()
         self._drop_rows([engram_id, *engram.fragments])
-        self._edges = None
         self._timeline = None
         if len(self._ids) > INITIAL_CAPACITY and self._holes > len(self._ids) // 2:
             self._compact()
@@ -624,22 +639,41 @@ class EngramIndex:
         for engram in engrams:
             self.upsert(engram)
 
+    def _relinked(self, *ids: str) -> None:
+        """Derive the edges of ``ids`` again before the next scoring; every engram's, once
+        more than ``RELINK_AT_MOST`` wait (a rebuild, a sleep cycle)."""
+        if self._relink is not None:
+            self._relink.update(ids)
+            if len(self._relink) + len(self._gone) > RELINK_AT_MOST:
+                self._relink, self._gone = None, set()
+
     def _edge_arrays(self) -> Edges:
         """Every association between indexed engrams, as rows (flat arrays: no object per
-        edge, a million at 100,000)."""
-        if self._edges is None:
-            src, dst, weight = array("i"), array("i"), array("d")
-            for source, kept in self._engrams.items():
-                (associations,) = msgspec.structs.astuple(_links.decode(kept))
-                for kept_target, w in associations:
-                    target = self._target(kept_target)
-                    if target in self._engrams:
-                        src.append(self._row[source])
-                        dst.append(self._row[target])
-                        weight.append(w)
-            self._edges = (
-                np.frombuffer(src, dtype=np.int32),
-                np.frombuffer(dst, dtype=np.int32),
-                np.frombuffer(weight, dtype=np.float64),
-            )
-        return self._edges
+        edge, a million at 100,000): those of the engrams whose associations changed, or that
+        link to one that went, derived again (all, after many changes)."""
+        if self._relink is None:
+            self._links, self._awaited = EdgeList(), {}
+            changed = list(self._engrams)
+        elif self._relink or self._gone:
+            size = len(self._ids)
+            linking = self._links.sources_into(self._gone, size) if self._gone else ()
+            # those linking to one that went link elsewhere now, or wait for it
+            changed = [i for i in {*self._relink, *(self._ids[r] for r in linking)} if i in self]
+            self._links.clear([*self._gone, *(self._row[i] for i in changed)], size)
+        else:
+            return self._links.arrays()
+        src, dst, weight = array("i"), array("i"), array("d")
+        for source in changed:
+            row = self._row[source]
+            (associations,) = msgspec.structs.astuple(_links.decode(self._engrams[source]))
+            for kept_target, w in associations:
+                target = self._target(kept_target)
+                if target in self._engrams:
+                    src.append(row)
+                    dst.append(self._row[target])
+                    weight.append(w)
+                elif source not in (waiting := self._awaited.setdefault(target, [])):
+                    waiting.append(source)  # derived again when it is indexed
+        self._links.add(src, dst, weight)
+        self._relink, self._gone = set(), set()
+        return self._links.arrays()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 import pytest
 
@@ -481,3 +483,44 @@ def test_sifting_by_rough_cosines_loses_no_engram_at_the_threshold(
 
 def engram_of(i: int, vector: np.ndarray) -> Engram:
     return Engram(content=f"e{i}", engram_id=f"e{i}", embedding=vector, last_accessed=T0)
+
+
+# --- association edges, kept up to date ---------------------------------------------------
+
+
+@pytest.mark.parametrize("at_most", [3, index_module.RELINK_AT_MOST])
+def test_edges_follow_engrams_that_come_change_their_links_and_go(
+    at_most: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After any sequence of upserts (new links, links to engrams not indexed yet), removals
+    and returns, between recalls or not, the edges a recall spreads over are exactly those
+    the indexed engrams' associations give: derived again for the engrams that changed, or
+    for all after more than ``RELINK_AT_MOST`` changes."""
+    monkeypatch.setattr(index_module, "RELINK_AT_MOST", at_most)
+    rng = np.random.default_rng(11)
+    ids = [f"e{i}" for i in range(40)]
+    index = EngramIndex()
+    for step in range(400):
+        engram_id = ids[rng.integers(len(ids))]
+        if engram_id in index and rng.random() < 0.25:
+            index.remove(engram_id)
+        else:
+            targets = rng.choice(ids, size=rng.integers(0, 4), replace=False)
+            links = [(str(t), float(rng.uniform(0.1, 1.0))) for t in targets if t != engram_id]
+            index.upsert(engram(engram_id, 1, float(rng.random()), associations=links))
+        if step % 3 == 0:
+            assert spread_edges(index) == derived_edges(index), f"step {step}"
+    assert spread_edges(index) == derived_edges(index)
+
+
+def spread_edges(index: EngramIndex) -> Counter[tuple[str, str, float]]:
+    src, dst, weight = index._edge_arrays()
+    return Counter(
+        (index._ids[s], index._ids[d], w) for s, d, w in zip(src, dst, weight, strict=True) if w
+    )
+
+
+def derived_edges(index: EngramIndex) -> Counter[tuple[str, str, float]]:
+    return Counter(
+        (e.engram_id, target, w) for e in index for target, w in e.associations if target in index
+    )
