@@ -14,7 +14,9 @@ half-precision rows: how many of each query's 10 nearest engrams by exact float3
 they also rank first. Round trips are every command or pipeline written to a Redis
 connection during the timed recalls (the client's and the regions'), per recall. CPU is the
 process's (every thread's) during each recall and each encode, medians: it holds on a loaded
-machine, where the times stretch.
+machine, where the times stretch. The last column times recalls each made right after an
+awaited perceive, as an agent's turn goes (p50 of ``AFTER_PERCEIVES``): what the index
+redoes when an engram comes (its association edges, its timeline) shows there.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from neurram.runtime.store import MemoryStore
 REAL = 5_000
 EPISODE = 20
 CHUNK = 2_000
+AFTER_PERCEIVES = 20  # recalls timed each right after an awaited perceive
 WORDS_PER_TEXT = 12
 rng = np.random.default_rng(2026)
 
@@ -55,7 +58,8 @@ def sentences(words: list[str], count: int, length: int) -> list[str]:
     return [" ".join(words[r] for r in row) for row in ranks]
 
 
-def engrams(texts: list[str], vectors: np.ndarray, start: float) -> list[Engram]:
+def engrams(texts: list[str], vectors: np.ndarray, start: float, first: int = 0) -> list[Engram]:
+    """Engrams ``first``, ``first + 1``, ... of the brain, one a second from ``start``."""
     return [
         Engram(
             content=text,
@@ -68,7 +72,7 @@ def engrams(texts: list[str], vectors: np.ndarray, start: float) -> list[Engram]
             layer=Layer.WORKING,
             engram_id=f"e{i}",
         )
-        for i, (text, vector) in enumerate(zip(texts, vectors, strict=True))
+        for i, (text, vector) in enumerate(zip(texts, vectors, strict=True), start=first)
     ]
 
 
@@ -83,7 +87,8 @@ async def fill(redis_url: str, brain_id: str, texts: list[str], vectors: np.ndar
     start = time.time() - len(texts)
     for begin in range(0, len(texts), CHUNK):
         end = begin + CHUNK
-        await store.put(engrams(texts[begin:end], vectors[begin:end], start + begin))
+        await store.put(engrams(texts[begin:end], vectors[begin:end], start, first=begin))
+    assert await store.count() == len(texts), "every engram written is stored, once"
     await client.aclose()
 
 
@@ -124,6 +129,12 @@ async def measure(
         encode_cpu.append(c1 - c0)
         recall_cpu.append(c2 - c1)
     round_trips = (trips["sent"] - sent) / count
+    after = []  # as an agent goes: something perceived, then a recall
+    for i, query in enumerate(queries[:AFTER_PERCEIVES]):
+        await brain.perceive(f"note {i}: {texts[i]}")
+        started = time.perf_counter()
+        await brain.recall(query, top_k=10)
+        after.append(time.perf_counter() - started)
     await brain.close()
     print(
         f"| {size:,} | {p50_ms(encode):.1f} ms | {p50_ms(recall):.1f} ms | "
@@ -131,7 +142,7 @@ async def measure(
         f"{p50_ms(encode_cpu):.1f} / {p50_ms(recall_cpu):.1f} ms | "
         f"{p50_ms(recall_cpu) - p50_ms(encode_cpu):.1f} ms | "
         f"{round_trips:.1f} | {opened:.1f} s | "
-        f"{half_recall_at_10(all_vectors, np.stack(cues)):.3f} |"
+        f"{half_recall_at_10(all_vectors, np.stack(cues)):.3f} | {p50_ms(after):.1f} ms |"
     )
 
 
@@ -160,9 +171,9 @@ async def main() -> None:
     print(
         "| engrams | encode | recall | ratio | recall - encode | CPU, encode / recall "
         "| CPU, recall - encode | round trips | brain start "
-        "| cosine recall@10, float16 vs exact float32 |"
+        "| cosine recall@10, float16 vs exact float32 | recall right after a perceive |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     trips = count_round_trips()
     with tempfile.TemporaryDirectory(prefix="nr-speed-") as data_dir:
         server = EmbeddedServer(Path(data_dir))
