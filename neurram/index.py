@@ -121,12 +121,69 @@ class Timeline:
     ``context_lengths`` terms, ``context_average`` on average."""
 
     rows: npt.NDArray[np.intp]
+    episodes: npt.NDArray[np.intp]  # the episode of each position (ascending)
     before: npt.NDArray[np.intp]
     after: npt.NDArray[np.intp]
     low: npt.NDArray[np.intp]
     high: npt.NDArray[np.intp]
     context_lengths: FloatArray = field(default_factory=lambda: np.zeros(0))
     context_average: float = 0.0
+
+    def ends(self, episode: int, occurred: npt.NDArray[np.float64], at: float) -> int | None:
+        """Where an engram of ``episode`` that occurred ``at`` goes: after the rest of its
+        episode (or where its new episode sorts); None if it occurred before the last of it
+        (``occurred`` is per row)."""
+        position = int(np.searchsorted(self.episodes, episode, side="right"))
+        last = self.rows[position - 1] if position else -1
+        if last >= 0 and self.episodes[position - 1] == episode and occurred[last] > at:
+            return None
+        return position
+
+    def without(self, row: int) -> Timeline | None:
+        """This timeline without ``row``, when it is alone in its episode (as an engram is
+        until the Hippocampus links it); else None."""
+        if self.high[row] == 0 or self.before[row] >= 0 or self.after[row] >= 0:
+            return None
+        position = int(self.low[row])  # alone: its context is itself
+        low, high, context = self.low.copy(), self.high.copy(), self.context_lengths.copy()
+        total = self.context_average * self.rows.size - context[row]
+        low[row] = high[row] = 0
+        context[row] = 0.0
+        later = low > position
+        low[later] -= 1
+        high[later] -= 1
+        rows = np.delete(self.rows, position)
+        episodes = np.delete(self.episodes, position)
+        average = total / rows.size if rows.size else 0.0
+        return Timeline(rows, episodes, self.before, self.after, low, high, context, average)
+
+    def inserted(
+        self, position: int, row: int, episode: int, lengths: FloatArray, reach: int
+    ) -> Timeline:
+        """This timeline with ``row`` put at ``position``, the last of its episode (see
+        :meth:`ends`), over ``lengths.size`` rows: positions after it move one on, and only
+        the rows within ``reach`` of it in its episode change their neighbours and context
+        (one pass over the positions, no sort)."""
+        size = lengths.size
+        rows = np.insert(self.rows, position, row)
+        episodes = np.insert(self.episodes, position, episode)
+        before, after = _grown(self.before, size, -1), _grown(self.after, size, -1)
+        low, high = _grown(self.low, size, 0), _grown(self.high, size, 0)
+        context = _grown(self.context_lengths, size, 0.0)
+        later = (low >= position) & (high > 0)  # in a later episode
+        low[later] += 1
+        high[later] += 1
+        first = int(np.searchsorted(episodes, episode, side="left"))
+        if position > first:
+            before[row], after[rows[position - 1]] = rows[position - 1], row
+        window = np.arange(max(first, position - reach), position + 1)
+        low[rows[window]] = np.maximum(window - reach, first)
+        high[rows[window]] = np.minimum(window + reach, position) + 1
+        sums = np.concatenate(([0.0], np.cumsum(lengths[rows[first : position + 1]])))
+        total = self.context_average * self.rows.size - context[rows[window]].sum()
+        context[rows[window]] = sums[high[rows[window]] - first] - sums[low[rows[window]] - first]
+        total += context[rows[window]].sum()
+        return Timeline(rows, episodes, before, after, low, high, context, total / rows.size)
 
     def pooled(self, values: FloatArray) -> FloatArray:
         """Per row, the sum of ``values`` over its context (0 for a row not in time order)."""
@@ -135,6 +192,13 @@ class Timeline:
         np.cumsum(values[self.rows], out=cumulative[1:])
         pooled: FloatArray = cumulative[self.high] - cumulative[self.low]
         return pooled
+
+
+def _grown(values: npt.NDArray[Any], size: int, fill: float) -> npt.NDArray[Any]:
+    """A copy of ``values`` as long as ``size``, the new places ``fill``."""
+    grown = np.full(size, fill, dtype=values.dtype)
+    grown[: values.size] = values
+    return grown
 
 
 def half_cosines(rows: npt.NDArray[np.float16], vectors: Vector) -> FloatArray:
@@ -222,7 +286,7 @@ class EngramIndex:
         self._occurred = np.zeros(0)
         self._episode = np.zeros(0, dtype=np.intp)  # episode number per row (< 0: alone)
         self._episodes: dict[str, int] = {}
-        self._timeline: Timeline | None = None  # rebuilt lazily after an engram came or went
+        self._timeline: Timeline | None = None  # rebuilt lazily after an engram went or moved
         self._vocabulary = Vocabulary()
         self._words = BM25(self.settings.bm25_k1, self.settings.bm25_b)
         self._superseded_by: dict[int, str] = {}  # row -> id of the engram that supersedes it
@@ -287,6 +351,7 @@ class EngramIndex:
                 f"{self.dim}-dim ones: one brain must use one encoder model"
             )
         previous = self._load(engram.engram_id) if engram.engram_id in self else None
+        moved = False  # in time, or into it
         if previous is None or previous.associations != engram.associations:
             self._relinked(engram.engram_id)  # an LTP-only update keeps its edges
         if previous is None:  # edges into it come (back)
@@ -311,7 +376,7 @@ class EngramIndex:
                 if engram.episode
                 else -1 - row
             )
-            self._timeline = None
+            moved = True
         superseder = engram.context.get("superseded_by")
         if isinstance(superseder, str):
             self._superseded_by[row] = superseder
@@ -320,6 +385,25 @@ class EngramIndex:
         fragments = engram.fragment_embeddings.reshape(-1, vector.size)
         for fragment, fragment_vector in zip(engram.fragments, fragments, strict=True):
             self._set_row(fragment, fragment_vector, parent=row)
+        if moved:
+            if previous is not None and self._timeline is not None:
+                self._timeline = self._timeline.without(row)  # then put back where it goes
+            self._timeline = self._placed_in_time(row)
+
+    def _placed_in_time(self, row: int) -> Timeline | None:
+        """The timeline with ``row`` (not in it) put in, when its engram is the latest of its
+        episode (as one perceived now is); else None, rebuilt when next needed."""
+        timeline = self._timeline
+        episode = int(self._episode[row])
+        at = (
+            None
+            if timeline is None
+            else timeline.ends(episode, self._occurred, self._occurred[row])
+        )
+        if timeline is None or at is None:
+            return None
+        lengths = self._words.lengths(len(self._ids))
+        return timeline.inserted(at, row, episode, lengths, self.settings.context_reach)
 
     def touch(self, engram: Engram) -> None:
         """Keep an engram changed by LTP or decay, and refresh its retention inputs (its
@@ -520,7 +604,7 @@ class EngramIndex:
             low, high = np.zeros(n, dtype=np.intp), np.zeros(n, dtype=np.intp)
             low[rows] = np.maximum(positions - reach, first)
             high[rows] = np.minimum(positions + reach, last) + 1
-            timeline = Timeline(rows, before, after, low, high)
+            timeline = Timeline(rows, episode, before, after, low, high)
             lengths = timeline.pooled(self._words.lengths(n))
             average = float(lengths[rows].mean()) if rows.size else 0.0
             self._timeline = dataclasses.replace(

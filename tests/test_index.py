@@ -524,3 +524,33 @@ def derived_edges(index: EngramIndex) -> Counter[tuple[str, str, float]]:
     return Counter(
         (e.engram_id, target, w) for e in index for target, w in e.associations if target in index
     )
+
+
+def test_a_new_engram_joins_the_timeline_as_a_rebuild_would_place_it() -> None:
+    """Engrams perceived one after another (now and then one that occurred earlier, or
+    alone, or with fragments), some then put in an episode, scored between arrivals: the
+    timeline each change leaves is the one a rebuild gives, neighbours, contexts and their
+    lengths alike."""
+    rng = np.random.default_rng(4)
+    index = EngramIndex(Settings(context_reach=2))
+    for i in range(120):
+        episode = "" if rng.random() < 0.1 else f"ep{rng.integers(6)}"
+        occurred = T0 + i - (50 if rng.random() < 0.1 else 0)
+        words = " ".join(f"w{j}" for j in rng.integers(0, 30, size=rng.integers(1, 6)))
+        made = engram(f"t{i}", 1, float(i), content=words, episode=episode, occurred_at=occurred)
+        index.upsert(
+            with_fragments(f"t{i}", made.embedding, made.embedding) if i % 17 == 0 else made
+        )
+        if rng.random() < 0.05:
+            index.remove(f"t{rng.integers(i + 1)}")
+        if (moving := index.get(f"t{rng.integers(i + 1)}")) is not None and rng.random() < 0.3:
+            moving.episode = f"ep{rng.integers(6)}"  # as linking places an engram
+            index.upsert(moving)
+        kept = index._sequence()
+        index._timeline = None
+        rebuilt = index._sequence()
+        for name in ("rows", "episodes", "before", "after", "low", "high"):
+            assert getattr(kept, name).tolist() == getattr(rebuilt, name).tolist(), (i, name)
+        assert np.allclose(kept.context_lengths, rebuilt.context_lengths), i
+        assert kept.context_average == pytest.approx(rebuilt.context_average), i
+        index._timeline = kept  # the next arrival goes on from the one kept
