@@ -583,9 +583,10 @@ class EngramIndex:
 
     def _sequence(self) -> Timeline:
         """The engrams in time order within their episodes, each one's context the engrams
-        within ``context_reach`` of it in its episode (cached until one comes or goes, or
-        moves in time)."""
-        if self._timeline is None:
+        within ``context_reach`` of it in its episode (cached: an engram that comes as the
+        latest of its episode is put in place; rebuilt after one goes or moves otherwise, or
+        rows came without an engram: new fragments of one)."""
+        if self._timeline is None or self._timeline.before.size != len(self._ids):
             n, reach = len(self._ids), self.settings.context_reach
             live = np.flatnonzero(self._alive[:n] & (self._parent[:n] < 0))
             rows = live[np.lexsort((self._occurred[live], self._episode[live]))]

@@ -554,3 +554,16 @@ def test_a_new_engram_joins_the_timeline_as_a_rebuild_would_place_it() -> None:
         assert np.allclose(kept.context_lengths, rebuilt.context_lengths), i
         assert kept.context_average == pytest.approx(rebuilt.context_average), i
         index._timeline = kept  # the next arrival goes on from the one kept
+
+
+def test_an_engram_indexed_again_with_new_fragments_is_still_scored() -> None:
+    """Its content and fragments changed, not its place in time (an import embedding it
+    anew): the new fragment rows reach every part of the next recall."""
+    index = EngramIndex()
+    index.upsert(engram("a", 1, 0, content="alpha beta", episode="e", occurred_at=T0))
+    index.upsert(engram("b", 0, 1, content="gamma", episode="e", occurred_at=T0 + 1))
+    assert [i for i, _ in ranked(index, unit(1, 0))] == ["a", "b"]
+    longer = with_fragments("a", unit(1, 0), unit(0, 1))
+    longer.content, longer.episode, longer.occurred_at = "alpha beta", "e", T0
+    index.upsert(longer)
+    assert {i for i, _ in ranked(index, unit(0, 1))} == {"a", "b"}  # "a" by its fragment
