@@ -27,9 +27,11 @@ decoded, with its embeddings copied from its rows, when asked for.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 from array import array
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,7 +48,7 @@ from neurram.engram import (
     MemoryType,
     Vector,
 )
-from neurram.lexicon import BM25, Vocabulary, term_counts
+from neurram.lexicon import BM25, Counts, Postings, Rows, Vocabulary, term_counts
 from neurram.settings import Settings
 
 FloatArray = npt.NDArray[np.float64]
@@ -72,6 +74,12 @@ ROUGH_CHUNK = 4096  # rows converted to bfloat16 at once (cache-sized; no copy o
 # how far a cosine of bfloat16 roundings of unit vectors (8 significant bits each side) can be
 # from that of their float16 roundings: twice the worst case of 2 ** -8
 ROUGH_ERROR = 2.0**-7
+# a term's context sums are computed at only the rows they reach while those are fewer than
+# this fraction of the rows (a sort of them); past it, by one pass over every row
+SPARSE_AT_MOST = 8
+# rows from which a cue's words and the time are scored on a second thread while the cosines
+# are computed on the caller's (numpy and SimSIMD let go of the GIL as they work)
+BESIDE_FROM = 20_000
 _DEFAULTS = Settings()
 
 
@@ -117,7 +125,7 @@ class Scores:
 class Timeline:
     """Engram rows in time order within each episode: ``rows[k]`` is ``k``-th. Per row:
     ``before``/``after``, its neighbours in time (-1: none), and its context, positions
-    ``low..high`` (``high`` excluded) of ``rows`` (see :meth:`pooled`), which holds
+    ``low..high`` (``high`` excluded) of ``rows`` (see :meth:`pooled_at`), which holds
     ``context_lengths`` terms, ``context_average`` on average."""
 
     rows: npt.NDArray[np.intp]
@@ -185,13 +193,57 @@ class Timeline:
         total += context[rows[window]].sum()
         return Timeline(rows, episodes, before, after, low, high, context, total / rows.size)
 
-    def pooled(self, values: FloatArray) -> FloatArray:
-        """Per row, the sum of ``values`` over its context (0 for a row not in time order)."""
-        cumulative = np.empty(self.rows.size + 1)
-        cumulative[0] = 0.0
-        np.cumsum(values[self.rows], out=cumulative[1:])
-        pooled: FloatArray = cumulative[self.high] - cumulative[self.low]
+    @functools.cached_property
+    def bounds(self) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+        """Per position, not row: its context's ``low`` and ``high``."""
+        return self.low[self.rows], self.high[self.rows]
+
+    @functools.cached_property
+    def lengths(self) -> FloatArray:
+        """Per position, not row: its context's length."""
+        lengths: FloatArray = self.context_lengths[self.rows]
+        return lengths
+
+    def pooled_at(self, rows: Rows, counts: Counts) -> Postings:
+        """Per position, the sum of ``counts`` held by ``rows`` (0 elsewhere) over its
+        context: only at the positions whose context holds one of ``rows`` (ascending) while
+        those are few, since a context holds a row exactly when that row's context holds it;
+        else at every position, by one cumulative sum."""
+        if isinstance(rows, slice):
+            return rows, self._pooled(counts[rows])
+        low, high = self.low[rows], self.high[rows]
+        spans = high - low
+        total = int(spans.sum())
+        if total * SPARSE_AT_MOST > self.rows.size:
+            everywhere = np.zeros(self.before.size, dtype=counts.dtype)
+            everywhere[rows] = counts
+            return slice(None), self._pooled(everywhere)
+        # every position of each one's context: its first, plus how far into the context
+        into = np.arange(total) - np.repeat(np.cumsum(spans) - spans, spans)
+        positions, inverse = np.unique(np.repeat(low, spans) + into, return_inverse=True)
+        sums = np.zeros(positions.size, dtype=np.int64)
+        np.add.at(sums, inverse, np.repeat(counts, spans))
+        return positions, sums
+
+    def _pooled(self, counts: Counts) -> Counts:
+        """Per position, the sum of ``counts`` (one per row) over its context."""
+        cumulative = np.zeros(self.rows.size + 1, dtype=np.int64)
+        np.cumsum(counts[self.rows], out=cumulative[1:])
+        starts, ends = self.bounds
+        pooled: Counts = cumulative[ends] - cumulative[starts]
         return pooled
+
+    def by_row(self, values: npt.NDArray[Any]) -> FloatArray:
+        """``values`` given per position, per row instead (0 for a row not in time order)."""
+        out = np.zeros(self.before.size)
+        out[self.rows] = values
+        return out
+
+
+@functools.cache
+def _beside() -> ThreadPoolExecutor:
+    """The thread that scores beside the caller's (one for the process: one core more)."""
+    return ThreadPoolExecutor(1, thread_name_prefix="neurram-scoring")
 
 
 def _grown(values: npt.NDArray[Any], size: int, fill: float) -> npt.NDArray[Any]:
@@ -490,21 +542,28 @@ class EngramIndex:
     def scores(self, query: Vector, now: float, terms: Sequence[str] = ()) -> Scores:
         """Activation of every row by a cue (its embedding ``query`` and its ``terms``), spread
         over associations (0 off engrams); a superseded engram's direct activation is weighed
-        by ``superseded_weight``."""
+        by ``superseded_weight``. In a big index, what the cue's words and ``now`` give is
+        computed on a second core while the cosines are (see ``BESIDE_FROM``)."""
         n = len(self._ids)
         if n == 0:
             return Scores.empty()
         s = self.settings
         engrams = self._alive[:n] & (self._parent[:n] < 0)
-        similarity = self._cosines(query.reshape(1, -1))[0]
+        timeline = self._sequence()
+        apart = functools.partial(self._by_words_and_time, terms, now, timeline, n)
+        beside = _beside().submit(apart) if n >= BESIDE_FROM else None
+        try:
+            similarity = self._cosines(query.reshape(1, -1))[0]
+        finally:  # nothing of the index changes while the other thread reads it
+            bm25, context_bm25, retention = apart() if beside is None else beside.result()
         fragment_rows = np.flatnonzero(self._alive[:n] & (self._parent[:n] >= 0))
         if fragment_rows.size:
             np.maximum.at(similarity, self._parent[fragment_rows], similarity[fragment_rows])
-        semantic, lexical, temporal, context = self._match(similarity, terms, engrams)
-        match = semantic + lexical + temporal + context
-        retention = dynamics.retention_array(
-            self._last[:n], self._stability[:n], now, s.forgetting_law
+        full = self._vocabulary.full_match(terms)
+        semantic, lexical, temporal, context = self._match(
+            similarity, bm25, full, context_bm25, engrams, timeline
         )
+        match = semantic + lexical + temporal + context
         direct = dynamics.initial_activation(
             match,
             retention,
@@ -524,34 +583,54 @@ class EngramIndex:
             similarity, semantic, lexical, temporal, context, match, retention, direct, activation
         )
 
+    def _by_words_and_time(
+        self, terms: Sequence[str], now: float, timeline: Timeline, n: int
+    ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Per row: BM25 of the cue's ``terms``, BM25 of them against its context (the rows
+        within ``context_reach`` of it in its episode, pooled as one document), and its
+        retention at ``now``."""
+        words = [  # a term no engram ever had adds 0 everywhere
+            (self._vocabulary.idf(t), *self._words.postings(t, n))
+            for t in dict.fromkeys(terms)
+            if t in self._words
+        ]
+        bm25 = self._words.weigh(words, self._words.lengths(n), self._words.average_length)
+        pooled = [(idf, *timeline.pooled_at(rows, tf)) for idf, rows, tf in words]
+        context = self._words.weigh(pooled, timeline.lengths, timeline.context_average)
+        retention = dynamics.retention_array(
+            self._last[:n], self._stability[:n], now, self.settings.forgetting_law
+        )
+        return bm25, timeline.by_row(context), retention
+
     def _cosines(self, vectors: Vector) -> FloatArray:
         """The cosine of each of ``vectors`` with each row."""
         return half_cosines(self._vectors[: len(self._ids)], vectors)
 
     def _match(
-        self, similarity: FloatArray, terms: Sequence[str], engrams: BoolArray
+        self,
+        similarity: FloatArray,
+        bm25: FloatArray,
+        full_match: float,
+        context_bm25: FloatArray,
+        engrams: BoolArray,
+        timeline: Timeline,
     ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
         """The weighed semantic, lexical, temporal and context parts of each row's match,
-        scaled so that the best match is the cue's strength (module docstring)."""
-        s, n = self.settings, similarity.size
-        words = [  # a term no engram ever had adds 0 everywhere
-            (self._vocabulary.idf(t), self._words.frequencies(t, n))
-            for t in dict.fromkeys(terms)
-            if t in self._words
-        ]
-        bm25 = self._words.weigh(words, self._words.lengths(n), self._words.average_length)
+        from its cosine, its BM25 (a full match: ``full_match``) and its context's, scaled so
+        that the best match is the cue's strength (module docstring)."""
+        s = self.settings
         strength = max(
             float(similarity[engrams].max(initial=0.0)),
-            min(1.0, float(bm25.max(initial=0.0)) / max(self._vocabulary.full_match(terms), 1e-9)),
+            min(1.0, float(bm25.max(initial=0.0)) / max(full_match, 1e-9)),
         )
         # from the worst cosine in a big brain; from 0 in a small one where all are related
         lowest = min(0.0, float(similarity[engrams].min(initial=0.0)))
         semantic = s.semantic_weight * _scaled(similarity, engrams, lowest)
         lexical = s.lexical_weight * _scaled(bm25, engrams, low=0.0)
-        timeline = self._sequence()
-        strongest = _scaled(semantic + lexical, engrams, low=self._kth(semantic + lexical, engrams))
+        either = semantic + lexical
+        strongest = _scaled(either, engrams, low=self._kth(either, engrams))
         temporal = s.temporal_weight * self._lift(strongest, timeline)
-        context = s.context_weight * _scaled(self._context(words, timeline, n), engrams, low=0.0)
+        context = s.context_weight * _scaled(context_bm25, engrams, low=0.0)
         best = float((semantic + lexical + temporal + context).max())
         scale = strength / best if best > 0 else 0.0
         return scale * semantic, scale * lexical, scale * temporal, scale * context
@@ -566,20 +645,14 @@ class EngramIndex:
 
     @staticmethod
     def _lift(strongest: FloatArray, timeline: Timeline) -> FloatArray:
-        """Per row, the strongest of its two neighbours in time."""
-        before = np.where(timeline.before >= 0, strongest[timeline.before], 0.0)
-        after = np.where(timeline.after >= 0, strongest[timeline.after], 0.0)
-        return np.maximum(before, after)
-
-    def _context(
-        self, words: Sequence[tuple[float, FloatArray]], timeline: Timeline, n: int
-    ) -> FloatArray:
-        """BM25 of the cue's terms against each row's context: the rows within
-        ``context_reach`` of it in its episode, pooled as one document."""
-        if not words:
-            return np.zeros(n)
-        pooled = [(idf, timeline.pooled(tf)) for idf, tf in words]
-        return self._words.weigh(pooled, timeline.context_lengths, timeline.context_average)
+        """Per row, the strongest of its two neighbours in time. ``strongest`` is 0 at all but
+        a few rows: each of them lifts its own neighbours (a row is its neighbour's)."""
+        lift = np.zeros(strongest.size)
+        lifting = np.flatnonzero(strongest)
+        for neighbours in (timeline.before[lifting], timeline.after[lifting]):
+            some = neighbours >= 0
+            np.maximum.at(lift, neighbours[some], strongest[lifting[some]])
+        return lift
 
     def _sequence(self) -> Timeline:
         """The engrams in time order within their episodes, each one's context the engrams
@@ -606,7 +679,8 @@ class EngramIndex:
             low[rows] = np.maximum(positions - reach, first)
             high[rows] = np.minimum(positions + reach, last) + 1
             timeline = Timeline(rows, episode, before, after, low, high)
-            lengths = timeline.pooled(self._words.lengths(n))
+            words = self._words.lengths(n).astype(np.int64)
+            lengths = timeline.by_row(timeline.pooled_at(slice(None), words)[1])
             average = float(lengths[rows].mean()) if rows.size else 0.0
             self._timeline = dataclasses.replace(
                 timeline, context_lengths=lengths, context_average=average

@@ -19,6 +19,14 @@ import numpy.typing as npt
 import Stemmer
 
 FloatArray = npt.NDArray[np.float64]
+Counts = npt.NDArray[np.integer]
+# Some rows (ascending) or every one (``slice(None)``), and a count at each: for a term, how
+# often each holds it.
+Rows = npt.NDArray[np.intp] | slice
+Postings = tuple[Rows, Counts]
+# a term in more than 1/DENSE_FROM of the rows has its frequencies given at every row:
+# arithmetic on whole arrays is then cheaper than gathering and scattering at its rows
+DENSE_FROM = 4
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)*")
 
@@ -93,14 +101,18 @@ class Vocabulary:
 class BM25:
     """Okapi BM25 over documents that are rows ``0..n``; a document may grow or shrink.
 
-    Changes are appended as term-frequency deltas and summed when scored, so an update costs
-    what it adds, and a query costs one pass over the postings of its terms.
+    Changes are appended as term-frequency deltas, so an update costs what it adds. A term's
+    postings stay its rows in ascending order, each once, while documents only come in row
+    order; a change to an earlier row marks the term revised, and its deltas are summed the
+    next time it is read. A query costs one pass over the postings of its terms, and scores
+    only the rows they hold.
     """
 
     def __init__(self, k1: float = 1.2, b: float = 0.75) -> None:
         self.k1 = k1
         self.b = b
         self._postings: dict[str, array[int]] = {}  # term -> (row, tf change) pairs, flat
+        self._revised: set[str] = set()  # terms whose pairs are not ascending distinct rows
         self._length = array("d")
         self._total = 0.0
         self._documents = 0
@@ -118,6 +130,8 @@ class BM25:
             postings = self._postings.get(term)
             if postings is None:  # one small array a term: most terms are rare
                 postings = self._postings[term] = array("i")
+            elif sign < 0 or (postings and postings[-2] >= row):
+                self._revised.add(term)
             postings.extend((row, sign * tf))
 
     @property
@@ -125,17 +139,31 @@ class BM25:
         """Mean number of terms of a document."""
         return self._total / self._documents if self._documents else 0.0
 
-    def frequencies(self, term: str, size: int) -> FloatArray:
-        """How often ``term`` occurs in each row ``< size``."""
-        postings = self._postings.get(term)
-        if postings is None:
-            return np.zeros(size)
-        pairs = np.frombuffer(postings, dtype=np.int32).reshape(-1, 2)
-        rows, tfs = pairs[:, 0], pairs[:, 1]
-        if size < len(self._length):  # some rows are past size: left out
-            keep = rows < size
-            rows, tfs = rows[keep], tfs[keep]
-        return np.maximum(np.bincount(rows, weights=tfs, minlength=size), 0.0)
+    def postings(self, term: str, size: int) -> Postings:
+        """The rows ``< size`` that hold ``term`` and how often each does (every row's
+        frequency, when many hold it)."""
+        pairs = self._postings.get(term)
+        if pairs is None:
+            return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.int32)
+        if term in self._revised:
+            pairs = self._postings[term] = self._summed(pairs)
+            self._revised.discard(term)
+        flat = np.frombuffer(pairs, dtype=np.int32).reshape(-1, 2)
+        end = int(np.searchsorted(flat[:, 0], size))  # rows past the size left out
+        rows, counts = flat[:end, 0], flat[:end, 1]
+        if end * DENSE_FROM > size:
+            everywhere = np.zeros(size, dtype=np.int32)
+            everywhere[rows] = counts
+            return slice(None), everywhere
+        return rows.astype(np.intp), counts.copy()
+
+    def _summed(self, pairs: array[int]) -> array[int]:
+        """``pairs`` with each row's changes summed: its rows ascending, each once, if held."""
+        flat = np.frombuffer(pairs, dtype=np.int32).reshape(-1, 2)
+        counts = np.bincount(flat[:, 0], weights=flat[:, 1], minlength=len(self._length))
+        rows = np.flatnonzero(counts > 0)
+        summed = np.column_stack((rows, counts[rows])).astype(np.int32)
+        return array("i", summed.tobytes())
 
     def __contains__(self, term: object) -> bool:
         """Whether any document ever had ``term`` (one that never did scores 0 everywhere)."""
@@ -153,21 +181,36 @@ class BM25:
         if not self._documents:
             return np.zeros(size)
         return self.weigh(
-            [(vocabulary.idf(t), self.frequencies(t, size)) for t in dict.fromkeys(query)],
+            [(vocabulary.idf(t), *self.postings(t, size)) for t in dict.fromkeys(query)],
             self.lengths(size),
             self.average_length,
         )
 
     def weigh(
-        self, terms: Sequence[tuple[float, FloatArray]], length: FloatArray, average: float
+        self, terms: Sequence[tuple[float, Rows, Counts]], length: FloatArray, average: float
     ) -> FloatArray:
-        """BM25 from each query term's (idf, frequencies), the documents' lengths and their
-        average: frequencies saturate (``k1``), long documents count less (``b``)."""
-        out, part = np.zeros(length.size), np.empty(length.size)
-        norm = self.k1 * (1.0 - self.b + self.b * length / max(average, 1e-9))
-        for idf, tf in terms:  # in place: no temporary array a term
-            np.add(tf, norm, out=part)
-            np.divide(tf, part, out=part)
+        """BM25 of each document (``length`` of them, ``average`` long), from each query
+        term's idf and postings: frequencies saturate (``k1``), long documents count less
+        (``b``). Only the rows a term holds are computed for it, in single precision (half
+        the memory to go through; a score has a few significant digits to keep)."""
+        out = np.zeros(length.size)
+        everywhere: npt.NDArray[np.float32] | None = None  # every document's norm, once needed
+        for idf, rows, counts in terms:
+            if isinstance(rows, slice):
+                if everywhere is None:
+                    everywhere = self._norm(length.astype(np.float32), average)
+                norm = everywhere
+            else:
+                norm = self._norm(length[rows].astype(np.float32), average)
+            tf = counts.astype(np.float32)
+            part = tf / (tf + norm)
             part *= idf * (self.k1 + 1.0)
-            out += part
+            out[rows] += part
         return out
+
+    def _norm(self, length: npt.NDArray[np.float32], average: float) -> npt.NDArray[np.float32]:
+        """What a document's frequencies are weighed against: ``k1``, more for a long one."""
+        norm: npt.NDArray[np.float32] = self.k1 * (
+            1.0 - self.b + self.b * length / max(average, 1e-9)
+        )
+        return norm

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 
 import numpy as np
@@ -16,7 +17,7 @@ from neurram.index import (
     packed_cosines,
     rough_cosines,
 )
-from neurram.lexicon import terms
+from neurram.lexicon import BM25, Vocabulary, term_counts, terms
 from neurram.settings import Settings
 
 T0 = 1_700_000_000.0
@@ -389,7 +390,13 @@ def test_an_index_after_removals_and_changes_scores_as_one_built_afresh() -> Non
     ]
 
 
-def test_a_context_is_the_engrams_within_reach_in_the_same_episode() -> None:
+@pytest.mark.parametrize("sparse", [False, True])
+def test_a_context_is_the_engrams_within_reach_in_the_same_episode(
+    sparse: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pooled at the few positions a few rows reach (``sparse``), or at every position by one
+    cumulative sum: the same sums."""
+    monkeypatch.setattr(index_module, "SPARSE_AT_MOST", 0 if sparse else 10**9)
     index = EngramIndex(Settings(context_reach=2))
     order = [3, 0, 7, 1, 9, 4, 2, 8, 6, 5]  # rows indexed out of time order
     for i in order:
@@ -398,11 +405,102 @@ def test_a_context_is_the_engrams_within_reach_in_the_same_episode() -> None:
     index.remove("t6")
     index.upsert(with_fragments("frag", unit(0, 1), unit(1, 1)))  # alone, in no episode
     timeline = index._sequence()
-    pooled = timeline.pooled(np.ones(len(index._ids)))
+    rows = np.arange(len(index._ids))
+    positions, sums = timeline.pooled_at(rows, np.ones(rows.size))
+    pooled = dict(zip(timeline.rows[positions].tolist(), sums.tolist(), strict=True))
     sizes = {i: pooled[index._row[f"t{i}"]] for i in order if i != 6}
     # long: t0..t5, t7 (t6 removed); short: t8, t9
     assert sizes == {0: 3, 1: 4, 2: 5, 3: 5, 4: 5, 5: 4, 7: 3, 8: 2, 9: 2}
-    assert pooled[index._row["frag"]] == 1 and pooled[index._row["frag#0"]] == 0
+    assert pooled[index._row["frag"]] == 1 and index._row["frag#0"] not in pooled
+    t2, t8 = index._row["t2"], index._row["t8"]  # what two rows alone reach
+    positions, sums = timeline.pooled_at(np.array([t2, t8]), np.array([1.0, 10.0]))
+    reached = dict(zip(timeline.rows[positions].tolist(), sums.tolist(), strict=True))
+    if sparse:
+        assert reached == {index._row[f"t{i}"]: 1.0 for i in (0, 1, 2, 3, 4)} | {
+            index._row["t8"]: 10.0,
+            index._row["t9"]: 10.0,
+        }
+    else:
+        assert {r: v for r, v in reached.items() if v} == {
+            index._row[f"t{i}"]: 1.0 for i in (0, 1, 2, 3, 4)
+        } | {index._row["t8"]: 10.0, index._row["t9"]: 10.0}
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_both_bm25_parts_are_those_of_the_documents_written_out(
+    sparse: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After engrams come out of order, change their words and go, each row's lexical and
+    context BM25 equal BM25 over its words, and over its context's words joined, written out
+    (scored at the rows the postings reach, or everywhere)."""
+    monkeypatch.setattr(index_module, "SPARSE_AT_MOST", 0 if sparse else 10**9)
+    rng = np.random.default_rng(7)
+    words = ["apple", "boiler", "cedar", "dune", "ember", "fjord", "gravel", "harbor"]
+    reach = 2
+    index = EngramIndex(Settings(context_reach=reach))
+    texts: dict[str, tuple[str, int, float]] = {}  # id -> content, episode, time
+    for step in range(120):
+        i = int(rng.integers(40))
+        if step % 7 == 6 and f"w{i}" in texts:
+            index.remove(f"w{i}")
+            del texts[f"w{i}"]
+            continue
+        content = " ".join(rng.choice(words, int(rng.integers(1, 6))))
+        where = texts.get(f"w{i}", (content, int(rng.integers(4)), float(rng.random())))
+        texts[f"w{i}"] = (content, where[1], where[2])
+        index.upsert(
+            engram(f"w{i}", 1, i, content=content, episode=f"ep{where[1]}", occurred_at=where[2])
+        )
+    cue = terms("apple dune harbor harbor")
+    n = len(index._ids)
+    lexical, context, _ = index._by_words_and_time(cue, T0, index._sequence(), n)
+    ids = sorted(texts, key=lambda e: (texts[e][1], texts[e][2]))
+    joined = {
+        e: " ".join(
+            texts[o][0]
+            for k, o in enumerate(ids)
+            if texts[o][1] == texts[e][1] and abs(k - ids.index(e)) <= reach
+        )
+        for e in ids
+    }
+    for part, documents in ((lexical, {e: texts[e][0] for e in ids}), (context, joined)):
+        written = BM25(k1=index.settings.bm25_k1, b=index.settings.bm25_b)
+        vocabulary = Vocabulary()
+        for e in ids:
+            written.add(index._row[e], term_counts(documents[e]))
+            vocabulary.count(term_counts(texts[e][0]), +1)  # idf: over the engrams' own words
+        want = written.scores(cue, vocabulary, n)
+        assert part == pytest.approx(want, rel=1e-12, abs=1e-12)
+        assert part.max() > 0
+
+
+def test_a_big_index_scores_words_and_time_on_a_second_thread_to_the_same_scores(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    index = EngramIndex()
+    rng = np.random.default_rng(3)
+    for i in range(60):
+        content = " ".join(rng.choice(["kiln", "moss", "quay", "reef", "silt"], 3))
+        vector = rng.normal(size=8)
+        index.upsert(
+            engram(f"s{i}", *vector, content=content, episode=f"ep{i % 4}", occurred_at=T0 + i)
+        )
+    cue = unit(*rng.normal(size=8))
+    alone = index.scores(cue, T0 + 3600, terms("moss reef"))
+    threads = []
+    by_words_and_time = index._by_words_and_time
+
+    def recorded(*args: object) -> object:
+        threads.append(threading.current_thread())
+        return by_words_and_time(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(index, "_by_words_and_time", recorded)
+    monkeypatch.setattr(index_module, "BESIDE_FROM", 0)
+    beside = index.scores(cue, T0 + 3600, terms("moss reef"))
+    assert threads and threads[0] is not threading.current_thread()
+    for name in ("lexical", "context", "retention", "activation"):
+        assert getattr(beside, name).tolist() == getattr(alone, name).tolist()
+    assert beside.context.max() > 0
 
 
 # --- similar: supersession's candidates -----------------------------------------------------

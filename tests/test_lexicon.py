@@ -61,9 +61,36 @@ def test_taking_a_document_away_is_the_same_as_never_adding_it() -> None:
         grown.scores(query, grown_vocabulary, 3), fresh.scores(query, fresh_vocabulary, 3)
     )
     assert grown.average_length == fresh.average_length
-    assert grown.frequencies("fenc", 3).tolist() == [0.0, 0.0, 1.0]
-    assert grown.frequencies("fenc", 2).tolist() == [0.0, 0.0]  # rows past the size left out
+    assert held(grown, "fenc", 3) == {2: 1.0}  # its changes summed
+    assert held(grown, "fenc", 2) == {}  # rows past the size left out
+    grown.add(1, term_counts("fence fences"))  # an earlier row changed again
+    assert held(grown, "fenc", 3) == {1: 2.0, 2: 1.0}
     assert "fenc" in grown and "never-seen" not in grown
+
+
+def held(documents: BM25, term: str, size: int) -> dict[int, float]:
+    """How often each row ``< size`` that holds ``term`` does, from its postings."""
+    rows, counts = documents.postings(term, size)
+    every = np.arange(size)[rows]
+    return {int(r): float(c) for r, c in zip(every, counts, strict=True) if c}
+
+
+@pytest.mark.parametrize("size", [7, 1000])
+def test_postings_are_every_rows_count_when_many_hold_the_term(size: int) -> None:
+    """A term in a few of the rows is given at those rows, ascending; one in many, at every
+    row: the same counts."""
+    documents = BM25()
+    for row in range(0, size, 3):
+        documents.add(row, {"common": 1 + row % 2, "rare": 1} if row < 9 else {"common": 1})
+    documents.add(3, {"common": 1, "rare": 1}, sign=-1)
+    rows, _ = documents.postings("rare", size)
+    assert isinstance(rows, slice) == (size == 7)
+    assert held(documents, "rare", size) == {0: 1.0, 6: 1.0}
+    assert isinstance(documents.postings("common", size)[0], slice)
+    want = {r: float(1 + r % 2) for r in range(0, size, 3) if r < 9} | {
+        r: 1.0 for r in range(9, size, 3)
+    }
+    assert held(documents, "common", size) == want | {3: 1.0}
 
 
 def test_full_match_is_what_an_average_document_saying_each_term_once_scores() -> None:
