@@ -77,8 +77,9 @@ ROUGH_ERROR = 2.0**-7
 # a term's context sums are computed at only the rows they reach while those are fewer than
 # this fraction of the rows (a sort of them); past it, by one pass over every row
 SPARSE_AT_MOST = 8
-# rows from which a cue's words and the time are scored on a second thread while the cosines
-# are computed on the caller's (numpy and SimSIMD let go of the GIL as they work)
+# rows from which the cosines and the retentions are computed on a second thread while the
+# caller scores the cue's words (SimSIMD and numpy let go of the GIL as they work; the thread
+# needs it only to begin and end, the caller often)
 BESIDE_FROM = 20_000
 _DEFAULTS = Settings()
 
@@ -542,26 +543,23 @@ class EngramIndex:
     def scores(self, query: Vector, now: float, terms: Sequence[str] = ()) -> Scores:
         """Activation of every row by a cue (its embedding ``query`` and its ``terms``), spread
         over associations (0 off engrams); a superseded engram's direct activation is weighed
-        by ``superseded_weight``. In a big index, what the cue's words and ``now`` give is
-        computed on a second core while the cosines are (see ``BESIDE_FROM``)."""
+        by ``superseded_weight``. In a big index, the cosines and the retentions are computed
+        on a second core while the cue's words are scored (see ``BESIDE_FROM``)."""
         n = len(self._ids)
         if n == 0:
             return Scores.empty()
         s = self.settings
         engrams = self._alive[:n] & (self._parent[:n] < 0)
         timeline = self._sequence()
-        apart = functools.partial(self._by_words_and_time, terms, now, timeline, n)
+        apart = functools.partial(self._by_meaning_and_time, query, now, engrams)
         beside = _beside().submit(apart) if n >= BESIDE_FROM else None
         try:
-            similarity = self._cosines(query.reshape(1, -1))[0]
+            bm25, context_bm25 = self._by_words(terms, timeline, n)
         finally:  # nothing of the index changes while the other thread reads it
-            bm25, context_bm25, retention = apart() if beside is None else beside.result()
-        fragment_rows = np.flatnonzero(self._alive[:n] & (self._parent[:n] >= 0))
-        if fragment_rows.size:
-            np.maximum.at(similarity, self._parent[fragment_rows], similarity[fragment_rows])
+            similarity, semantic, retention = apart() if beside is None else beside.result()
         full = self._vocabulary.full_match(terms)
         semantic, lexical, temporal, context = self._match(
-            similarity, bm25, full, context_bm25, engrams, timeline
+            similarity, semantic, bm25, full, context_bm25, engrams, timeline
         )
         match = semantic + lexical + temporal + context
         direct = dynamics.initial_activation(
@@ -583,12 +581,30 @@ class EngramIndex:
             similarity, semantic, lexical, temporal, context, match, retention, direct, activation
         )
 
-    def _by_words_and_time(
-        self, terms: Sequence[str], now: float, timeline: Timeline, n: int
+    def _by_meaning_and_time(
+        self, query: Vector, now: float, engrams: BoolArray
     ) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """Per row: BM25 of the cue's ``terms``, BM25 of them against its context (the rows
-        within ``context_reach`` of it in its episode, pooled as one document), and its
-        retention at ``now``."""
+        """Per row: its similarity to the cue's embedding ``query`` (an engram's best cosine
+        over itself and its fragments), the weighed semantic part of its match (before the
+        match is scaled to the cue's strength), and its retention at ``now``."""
+        n = engrams.size
+        similarity = self._cosines(query.reshape(1, -1))[0]
+        fragment_rows = np.flatnonzero(self._alive[:n] & (self._parent[:n] >= 0))
+        if fragment_rows.size:
+            np.maximum.at(similarity, self._parent[fragment_rows], similarity[fragment_rows])
+        # from the worst cosine in a big brain; from 0 in a small one where all are related
+        lowest = min(0.0, float(similarity[engrams].min(initial=0.0)))
+        semantic = self.settings.semantic_weight * _scaled(similarity, engrams, lowest)
+        retention = dynamics.retention_array(
+            self._last[:n], self._stability[:n], now, self.settings.forgetting_law
+        )
+        return similarity, semantic, retention
+
+    def _by_words(
+        self, terms: Sequence[str], timeline: Timeline, n: int
+    ) -> tuple[FloatArray, FloatArray]:
+        """Per row: BM25 of the cue's ``terms``, and BM25 of them against its context (the
+        rows within ``context_reach`` of it in its episode, pooled as one document)."""
         words = [  # a term no engram ever had adds 0 everywhere
             (self._vocabulary.idf(t), *self._words.postings(t, n))
             for t in dict.fromkeys(terms)
@@ -597,10 +613,7 @@ class EngramIndex:
         bm25 = self._words.weigh(words, self._words.lengths(n), self._words.average_length)
         pooled = [(idf, *timeline.pooled_at(rows, tf)) for idf, rows, tf in words]
         context = self._words.weigh(pooled, timeline.lengths, timeline.context_average)
-        retention = dynamics.retention_array(
-            self._last[:n], self._stability[:n], now, self.settings.forgetting_law
-        )
-        return bm25, timeline.by_row(context), retention
+        return bm25, timeline.by_row(context)
 
     def _cosines(self, vectors: Vector) -> FloatArray:
         """The cosine of each of ``vectors`` with each row."""
@@ -609,6 +622,7 @@ class EngramIndex:
     def _match(
         self,
         similarity: FloatArray,
+        semantic: FloatArray,
         bm25: FloatArray,
         full_match: float,
         context_bm25: FloatArray,
@@ -616,42 +630,42 @@ class EngramIndex:
         timeline: Timeline,
     ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
         """The weighed semantic, lexical, temporal and context parts of each row's match,
-        from its cosine, its BM25 (a full match: ``full_match``) and its context's, scaled so
-        that the best match is the cue's strength (module docstring)."""
+        from its cosine, its semantic part, its BM25 (a full match: ``full_match``) and its
+        context's, scaled so that the best match is the cue's strength (module docstring)."""
         s = self.settings
         strength = max(
             float(similarity[engrams].max(initial=0.0)),
             min(1.0, float(bm25.max(initial=0.0)) / max(full_match, 1e-9)),
         )
-        # from the worst cosine in a big brain; from 0 in a small one where all are related
-        lowest = min(0.0, float(similarity[engrams].min(initial=0.0)))
-        semantic = s.semantic_weight * _scaled(similarity, engrams, lowest)
         lexical = s.lexical_weight * _scaled(bm25, engrams, low=0.0)
-        either = semantic + lexical
-        strongest = _scaled(either, engrams, low=self._kth(either, engrams))
-        temporal = s.temporal_weight * self._lift(strongest, timeline)
+        temporal = s.temporal_weight * self._lift(semantic + lexical, engrams, timeline)
         context = s.context_weight * _scaled(context_bm25, engrams, low=0.0)
         best = float((semantic + lexical + temporal + context).max())
         scale = strength / best if best > 0 else 0.0
         return scale * semantic, scale * lexical, scale * temporal, scale * context
 
-    def _kth(self, values: FloatArray, rows: BoolArray) -> float:
-        """The ``temporal_reach``-th best of ``values`` on ``rows`` (the lowest if fewer)."""
-        candidates = values[rows]
-        if candidates.size == 0:
-            return 0.0
-        k = min(self.settings.temporal_reach, candidates.size)
-        return float(np.partition(candidates, candidates.size - k)[candidates.size - k])
-
-    @staticmethod
-    def _lift(strongest: FloatArray, timeline: Timeline) -> FloatArray:
-        """Per row, the strongest of its two neighbours in time. ``strongest`` is 0 at all but
-        a few rows: each of them lifts its own neighbours (a row is its neighbour's)."""
-        lift = np.zeros(strongest.size)
-        lifting = np.flatnonzero(strongest)
-        for neighbours in (timeline.before[lifting], timeline.after[lifting]):
+    def _lift(self, either: FloatArray, engrams: BoolArray, timeline: Timeline) -> FloatArray:
+        """Per row, the strongest of its two neighbours in time among the cue's
+        ``temporal_reach`` strongest matches (``either`` on ``engrams``), scaled from the
+        weakest of those (0) to the best (1): each of them lifts its own neighbours (a row is
+        its neighbour's)."""
+        lift = np.zeros(either.size)
+        every = bool(engrams.all())  # the usual case: no fragment or dropped row to mask out
+        among = None if every else np.flatnonzero(engrams)
+        values = either if among is None else either[among]
+        k = min(self.settings.temporal_reach, values.size)
+        if k == 0:
+            return lift
+        strongest = np.argpartition(values, values.size - k)[values.size - k :]
+        low, top = float(values[strongest].min()), float(values[strongest].max())
+        strongest = strongest[values[strongest] > low]
+        if top <= low or strongest.size == 0:
+            return lift
+        strength = (values[strongest] - low) / (top - low)
+        rows = strongest if among is None else among[strongest]
+        for neighbours in (timeline.before[rows], timeline.after[rows]):
             some = neighbours >= 0
-            np.maximum.at(lift, neighbours[some], strongest[lifting[some]])
+            np.maximum.at(lift, neighbours[some], strength[some])
         return lift
 
     def _sequence(self) -> Timeline:
@@ -728,6 +742,10 @@ class EngramIndex:
         within an ``occurred_at`` window (bounds included)."""
         n = len(self._ids)
         activation = scores.activation
+        if memory_type is None and since is None and until is None and 0 < k < n:
+            picks = np.argpartition(activation, n - k)[n - k :]  # the k most active rows:
+            if (self._alive[picks] & (self._parent[picks] < 0) & (activation[picks] > 0)).all():
+                return self._ranked(picks, activation)  # as a rule, all of them eligible
         eligible = self._alive[:n] & (self._parent[:n] < 0) & (activation > 0)
         if memory_type is not None:
             eligible &= self._type[:n] == TYPE_CODES[memory_type]
@@ -739,7 +757,13 @@ class EngramIndex:
         if candidates.size > k:
             part = np.argpartition(-activation[candidates], k - 1)[:k]
             candidates = candidates[part]
-        ranked = candidates[np.argsort(-activation[candidates], kind="stable")]
+        return self._ranked(candidates, activation)
+
+    def _ranked(
+        self, rows: npt.NDArray[np.intp], activation: FloatArray
+    ) -> list[tuple[Engram, float]]:
+        """The engrams of ``rows``, most active first."""
+        ranked = rows[np.argsort(-activation[rows], kind="stable")]
         return [(self._whole(self._ids[i]), float(activation[i])) for i in ranked]
 
     def reserve(self, rows: int) -> None:

@@ -453,7 +453,7 @@ def test_both_bm25_parts_are_those_of_the_documents_written_out(
         )
     cue = terms("apple dune harbor harbor")
     n = len(index._ids)
-    lexical, context, _ = index._by_words_and_time(cue, T0, index._sequence(), n)
+    lexical, context = index._by_words(cue, index._sequence(), n)
     ids = sorted(texts, key=lambda e: (texts[e][1], texts[e][2]))
     joined = {
         e: " ".join(
@@ -474,7 +474,7 @@ def test_both_bm25_parts_are_those_of_the_documents_written_out(
         assert part.max() > 0
 
 
-def test_a_big_index_scores_words_and_time_on_a_second_thread_to_the_same_scores(
+def test_a_big_index_scores_meaning_and_time_on_a_second_thread_to_the_same_scores(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     index = EngramIndex()
@@ -488,17 +488,17 @@ def test_a_big_index_scores_words_and_time_on_a_second_thread_to_the_same_scores
     cue = unit(*rng.normal(size=8))
     alone = index.scores(cue, T0 + 3600, terms("moss reef"))
     threads = []
-    by_words_and_time = index._by_words_and_time
+    by_meaning_and_time = index._by_meaning_and_time
 
     def recorded(*args: object) -> object:
         threads.append(threading.current_thread())
-        return by_words_and_time(*args)  # type: ignore[arg-type]
+        return by_meaning_and_time(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(index, "_by_words_and_time", recorded)
+    monkeypatch.setattr(index, "_by_meaning_and_time", recorded)
     monkeypatch.setattr(index_module, "BESIDE_FROM", 0)
     beside = index.scores(cue, T0 + 3600, terms("moss reef"))
     assert threads and threads[0] is not threading.current_thread()
-    for name in ("lexical", "context", "retention", "activation"):
+    for name in ("similarity", "lexical", "context", "retention", "activation"):
         assert getattr(beside, name).tolist() == getattr(alone, name).tolist()
     assert beside.context.max() > 0
 
