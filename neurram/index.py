@@ -222,9 +222,8 @@ class Timeline:
         # every position of each one's context: its first, plus how far into the context
         into = np.arange(total) - np.repeat(np.cumsum(spans) - spans, spans)
         positions, inverse = np.unique(np.repeat(low, spans) + into, return_inverse=True)
-        sums = np.zeros(positions.size, dtype=np.int64)
-        np.add.at(sums, inverse, np.repeat(counts, spans))
-        return positions, sums
+        sums = np.bincount(inverse, weights=np.repeat(counts, spans))  # whole numbers: exact
+        return positions, sums.astype(np.int64)
 
     def _pooled(self, counts: Counts) -> Counts:
         """Per position, the sum of ``counts`` (one per row) over its context."""

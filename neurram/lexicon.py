@@ -149,8 +149,10 @@ class BM25:
             pairs = self._postings[term] = self._summed(pairs)
             self._revised.discard(term)
         flat = np.frombuffer(pairs, dtype=np.int32).reshape(-1, 2)
-        end = int(np.searchsorted(flat[:, 0], size))  # rows past the size left out
-        rows, counts = flat[:end, 0], flat[:end, 1]
+        if size < len(self._length):  # rows past the size left out
+            flat = flat[: int(np.searchsorted(flat[:, 0], size))]
+        end = len(flat)
+        rows, counts = flat[:, 0], flat[:, 1]
         if end * DENSE_FROM > size:
             everywhere = np.zeros(size, dtype=np.int32)
             everywhere[rows] = counts
