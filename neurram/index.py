@@ -29,6 +29,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
+import os
 from array import array
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -195,12 +196,12 @@ class Timeline:
         return Timeline(rows, episodes, before, after, low, high, context, total / rows.size)
 
     @functools.cached_property
-    def bounds(self) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    def ordered_bounds(self) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
         """Per position, not row: its context's ``low`` and ``high``."""
         return self.low[self.rows], self.high[self.rows]
 
     @functools.cached_property
-    def lengths(self) -> FloatArray:
+    def ordered_lengths(self) -> FloatArray:
         """Per position, not row: its context's length."""
         lengths: FloatArray = self.context_lengths[self.rows]
         return lengths
@@ -229,7 +230,7 @@ class Timeline:
         """Per position, the sum of ``counts`` (one per row) over its context."""
         cumulative = np.zeros(self.rows.size + 1, dtype=np.int64)
         np.cumsum(counts[self.rows], out=cumulative[1:])
-        starts, ends = self.bounds
+        starts, ends = self.ordered_bounds
         pooled: Counts = cumulative[ends] - cumulative[starts]
         return pooled
 
@@ -240,9 +241,14 @@ class Timeline:
         return out
 
 
-@functools.cache
 def _beside() -> ThreadPoolExecutor:
     """The thread that scores beside the caller's (one for the process: one core more)."""
+    return _thread_of(os.getpid())
+
+
+@functools.cache
+def _thread_of(process: int) -> ThreadPoolExecutor:
+    """One a process: a forked child has none of its parent's threads."""
     return ThreadPoolExecutor(1, thread_name_prefix="neurram-scoring")
 
 
@@ -298,13 +304,19 @@ def has_amx() -> bool:
     return bool(numkong.get_capabilities().get("sapphireamx"))
 
 
+def _on(values: FloatArray, rows: BoolArray) -> FloatArray:
+    """``values`` on ``rows`` alone (all of them, uncopied, in the usual case: no fragment or
+    dropped row to mask out)."""
+    return values if rows.all() else values[rows]
+
+
 def _scaled(values: FloatArray, rows: BoolArray, low: float) -> FloatArray:
     """``values`` on ``rows`` scaled to [0, 1] from ``low`` to their maximum (clipped below);
     0 elsewhere, and everywhere when none rises above ``low``."""
-    every = bool(rows.all())  # the usual case: no fragment or dropped row to mask out
+    every = bool(rows.all())
     if not every and not rows.any():
         return np.zeros(values.size)
-    top = float((values if every else values[rows]).max())
+    top = float(_on(values, rows).max())
     if top <= low:
         return np.zeros(values.size)
     scaled: FloatArray = np.clip((values - low) / (top - low), 0.0, None)
@@ -592,7 +604,7 @@ class EngramIndex:
         if fragment_rows.size:
             np.maximum.at(similarity, self._parent[fragment_rows], similarity[fragment_rows])
         # from the worst cosine in a big brain; from 0 in a small one where all are related
-        lowest = min(0.0, float(similarity[engrams].min(initial=0.0)))
+        lowest = min(0.0, float(_on(similarity, engrams).min(initial=0.0)))
         semantic = self.settings.semantic_weight * _scaled(similarity, engrams, lowest)
         retention = dynamics.retention_array(
             self._last[:n], self._stability[:n], now, self.settings.forgetting_law
@@ -611,7 +623,7 @@ class EngramIndex:
         ]
         bm25 = self._words.weigh(words, self._words.lengths(n), self._words.average_length)
         pooled = [(idf, *timeline.pooled_at(rows, tf)) for idf, rows, tf in words]
-        context = self._words.weigh(pooled, timeline.lengths, timeline.context_average)
+        context = self._words.weigh(pooled, timeline.ordered_lengths, timeline.context_average)
         return bm25, timeline.by_row(context)
 
     def _cosines(self, vectors: Vector) -> FloatArray:
@@ -633,7 +645,7 @@ class EngramIndex:
         context's, scaled so that the best match is the cue's strength (module docstring)."""
         s = self.settings
         strength = max(
-            float(similarity[engrams].max(initial=0.0)),
+            float(_on(similarity, engrams).max(initial=0.0)),
             min(1.0, float(bm25.max(initial=0.0)) / max(full_match, 1e-9)),
         )
         lexical = s.lexical_weight * _scaled(bm25, engrams, low=0.0)
