@@ -426,6 +426,16 @@ def test_a_context_is_the_engrams_within_reach_in_the_same_episode(
         } | {index._row["t8"]: 10.0, index._row["t9"]: 10.0}
 
 
+def test_context_sums_past_32_bits_are_exact() -> None:
+    index = EngramIndex(Settings(context_reach=1))
+    for i in range(3):
+        index.upsert(engram(f"b{i}", 1, i, episode="big", occurred_at=T0 + i))
+    timeline = index._sequence()
+    counts = np.full(len(index._ids), 2**30 + 1, dtype=np.int32)
+    _, sums = timeline.pooled_at(slice(None), counts)
+    assert sums.tolist() == [2 * (2**30 + 1), 3 * (2**30 + 1), 2 * (2**30 + 1)]
+
+
 @pytest.mark.parametrize("sparse", [False, True])
 def test_both_bm25_parts_are_those_of_the_documents_written_out(
     sparse: bool, monkeypatch: pytest.MonkeyPatch
