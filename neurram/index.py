@@ -230,7 +230,8 @@ class Timeline:
         """Per position, the sum of ``counts`` (one per row) over its context."""
         in_order = counts[self.rows]
         total = int(in_order.sum(dtype=np.int64))  # 32-bit sums, half the memory, if they fit
-        cumulative = np.zeros(self.rows.size + 1, dtype=np.int32 if total < 2**31 else np.int64)
+        width = np.int32 if total < 2**31 else np.int64
+        cumulative: Counts = np.zeros(self.rows.size + 1, dtype=width)
         np.cumsum(in_order, out=cumulative[1:])
         starts, ends = self.ordered_bounds
         pooled: Counts = cumulative[ends] - cumulative[starts]
