@@ -575,7 +575,9 @@ class EngramIndex:
         semantic, lexical, temporal, context = self._match(
             similarity, semantic, bm25, full, context_bm25, engrams, timeline
         )
-        match = semantic + lexical + temporal + context
+        match = semantic + lexical
+        match += temporal
+        match += context
         direct = dynamics.initial_activation(
             match,
             retention,
@@ -654,7 +656,10 @@ class EngramIndex:
         lexical = s.lexical_weight * _scaled(bm25, engrams, low=0.0)
         temporal = s.temporal_weight * self._lift(semantic + lexical, engrams, timeline)
         context = s.context_weight * _scaled(context_bm25, engrams, low=0.0)
-        best = float((semantic + lexical + temporal + context).max())
+        total = semantic + lexical
+        total += temporal
+        total += context
+        best = float(total.max())
         scale = strength / best if best > 0 else 0.0
         return scale * semantic, scale * lexical, scale * temporal, scale * context
 
