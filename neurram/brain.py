@@ -284,6 +284,7 @@ class Brain:
             until=end,
             reply_to=self._inbox.stream,
             include_silent=bool(include_silent),
+            explain=bool(explain),
         )
         reply = await self._ask("recall", request)
         assert isinstance(reply, RecallReply)
