@@ -203,26 +203,11 @@ class Hippocampus:
         top_k: int = 10,
         memory_type: MemoryType | None = None,
         now: float | None = None,
-        *,
-        since: float | None = None,
-        until: float | None = None,
-        words: Sequence[str] | None = None,
-        include_silent: bool = False,
-        rested: dict[str, bytes] | None = None,
+        **options: Any,
     ) -> list[tuple[Engram, float, Explanation]]:
-        """:meth:`pattern_complete`, with why each engram scored (as it was before LTP); the
-        arguments are :meth:`retrieve`'s."""
-        found = self.retrieve(
-            cue,
-            top_k,
-            memory_type,
-            now,
-            since=since,
-            until=until,
-            words=words,
-            include_silent=include_silent,
-            rested=rested,
-        )
+        """:meth:`pattern_complete`, with why each engram scored (as it was before LTP);
+        ``options`` are :meth:`retrieve`'s."""
+        found = self.retrieve(cue, top_k, memory_type, now, explain=True, **options)
         return [(e, s, w) for (e, s), w in zip(found.results, found.explanations, strict=True)]
 
     def retrieve(
