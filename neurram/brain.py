@@ -90,6 +90,8 @@ class Brain:
         )
         self._pressure_refused = False  # the ACL refused reading runner pressure (logged once)
         self._working_memory: list[Engram] = []
+        self._working_blobs: Sequence[msgspec.Raw] | None = None  # a reply's working memory,
+        # decoded when asked for: most calls never read it
         self._ganglia = BasalGanglia(settings.reward_shortcut, settings.stability_unit_hours)
         self._closed = False
 
@@ -284,6 +286,7 @@ class Brain:
             until=end,
             reply_to=self._inbox.stream,
             include_silent=bool(include_silent),
+            explain=bool(explain),
         )
         reply = await self._ask("recall", request)
         assert isinstance(reply, RecallReply)
@@ -294,6 +297,9 @@ class Brain:
     @property
     def working_memory(self) -> list[Engram]:
         """The engrams held in working memory, least recent first (as of the last call)."""
+        if self._working_blobs is not None:
+            self._working_memory = [load_engram(blob) for blob in self._working_blobs]
+            self._working_blobs = None
         return list(self._working_memory)
 
     async def sleep(self) -> dict[str, int]:
@@ -562,12 +568,14 @@ class Brain:
 
     async def _refresh(self, working: Sequence[msgspec.Raw] | None = None) -> None:
         """Bring :attr:`working_memory` up to date: from ``working`` when a reply carried it
-        (each engram as stored), else read."""
+        (each engram as stored, decoded when :attr:`working_memory` is next read), else
+        read."""
         if working is not None:
-            self._working_memory = [load_engram(blob) for blob in working]
+            self._working_blobs = working
             return
         async with self._redis_errors():
             self._working_memory = await self._store.working_memory()
+        self._working_blobs = None
 
     @contextlib.asynccontextmanager
     async def _redis_errors(self) -> AsyncIterator[None]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -31,13 +31,15 @@ class InterruptibleConnection:
         self._redis = redis
         self._client = redis.client()
         self._client_id: int | None = None
+        self._stop: asyncio.Event | None = None
+        self._stopped: asyncio.Task[Literal[True]] | None = None
 
     async def read(self, command: Callable[[Redis], Awaitable[R]], stop: asyncio.Event) -> R:
         """Run ``command`` on the dedicated connection; when ``stop`` is set, unblock it."""
         if self._client_id is None:
             self._client_id = int(await self._client.client_id())
         read = asyncio.ensure_future(command(self._client))
-        stopped = asyncio.ensure_future(stop.wait())
+        stopped = self._waiting_for(stop)
         try:
             await asyncio.wait({read, stopped}, return_when=asyncio.FIRST_COMPLETED)
             while not read.done():  # the read may not have reached the server yet: repeat
@@ -49,7 +51,6 @@ class InterruptibleConnection:
                     await asyncio.wait({read})  # its BLOCK expires
                 await asyncio.wait({read}, timeout=_UNBLOCK_RETRY_SECONDS)
         finally:
-            stopped.cancel()
             if not read.done():  # CLIENT UNBLOCK failed: the server is gone, the read will fail
                 self._client_id = None
                 read.add_done_callback(_retrieve)
@@ -57,7 +58,20 @@ class InterruptibleConnection:
             self._client_id = None  # the connection is re-established with a new id
         return read.result()
 
+    def _waiting_for(self, stop: asyncio.Event) -> asyncio.Task[Literal[True]]:
+        """A task that ends once ``stop`` is set: one for every read with that event, not one
+        a read (a reply reader reads once a reply)."""
+        stopped = self._stopped
+        if stopped is None or self._stop is not stop:
+            if stopped is not None:
+                stopped.cancel()
+            self._stop, self._stopped = stop, (stopped := asyncio.ensure_future(stop.wait()))
+        return stopped
+
     async def aclose(self) -> None:
+        if self._stopped is not None:
+            self._stopped.cancel()
+            self._stop = self._stopped = None
         await self._client.aclose()
 
 

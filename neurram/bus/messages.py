@@ -110,10 +110,13 @@ class RecallRequest(msgspec.Struct, tag="recall", kw_only=True):
     until: float | None = None
     reply_to: str
     include_silent: bool = False  # search silent engrams fully, not only as a fallback
+    explain: bool = True  # answer with why each engram scored (a client that does not say
+    # asks for it)
 
 
 class RecallReply(msgspec.Struct, tag="recall_reply", kw_only=True):
-    """Engrams ranked by activation and why each scored, or the error that prevented recall."""
+    """Engrams ranked by activation and, if the request asked, why each scored (else no
+    explanations), or the error that prevented recall."""
 
     request_id: str
     results: list[tuple[Engram, float]] = msgspec.field(default_factory=list)

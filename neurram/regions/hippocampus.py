@@ -186,12 +186,31 @@ class Hippocampus:
     ) -> list[tuple[Engram, float]]:
         """The ``top_k`` engrams most activated by ``cue`` (optionally of one type, occurred
         within ``since``..``until``); each recalled one is potentiated."""
-        found = self.complete(
-            cue, top_k, memory_type, now, since=since, until=until, include_silent=include_silent
-        )
-        return [(e, score) for e, score, _ in found]
+        return self.retrieve(
+            cue,
+            top_k,
+            memory_type,
+            now,
+            since=since,
+            until=until,
+            include_silent=include_silent,
+            explain=False,
+        ).results
 
     def complete(
+        self,
+        cue: str | Vector,
+        top_k: int = 10,
+        memory_type: MemoryType | None = None,
+        now: float | None = None,
+        **options: Any,
+    ) -> list[tuple[Engram, float, Explanation]]:
+        """:meth:`pattern_complete`, with why each engram scored (as it was before LTP);
+        ``options`` are :meth:`retrieve`'s."""
+        found = self.retrieve(cue, top_k, memory_type, now, explain=True, **options)
+        return [(e, s, w) for (e, s), w in zip(found.results, found.explanations, strict=True)]
+
+    def retrieve(
         self,
         cue: str | Vector,
         top_k: int = 10,
@@ -203,9 +222,12 @@ class Hippocampus:
         words: Sequence[str] | None = None,
         include_silent: bool = False,
         rested: dict[str, bytes] | None = None,
-    ) -> list[tuple[Engram, float, Explanation]]:
-        """:meth:`pattern_complete`, with why each engram scored (as it was before LTP). A
-        text cue is matched by its words too; a vector cue by the ``words`` given, if any.
+        explain: bool = True,
+    ) -> Retrieved:
+        """The ``top_k`` engrams most activated by ``cue``, potentiated, and with ``explain``
+        why each scored (as it was before LTP; else no explanations, which cost a recall a
+        pass over its results). A text cue is matched by its words too; a vector cue by the
+        ``words`` given, if any.
 
         Silent engrams fill only the places that active ones above the activation floor leave
         empty, ranked after them; ``include_silent`` ranks them among the active ones.
@@ -213,16 +235,16 @@ class Hippocampus:
         before its LTP (:func:`dump_engram`).
         """
         if len(self.index) == 0 and len(self.silent) == 0:
-            return []
+            return Retrieved([], [])
         if isinstance(cue, str):
             query, words = self.encode([cue])[0], terms(cue) if words is None else words
         else:
             query = dynamics.normalize(cue)
         now = time.time() if now is None else now
         sought = Cue(query, tuple(words or ()), now, memory_type, since, until)
-        results = self._activated(self.index, sought, top_k)
+        results = self._activated(self.index, sought, top_k, explain)
         if include_silent or len(results) < top_k:
-            silent = self._activated(self.silent, sought, top_k)
+            silent = self._activated(self.silent, sought, top_k, explain)
             if include_silent:
                 results = sorted(results + silent, key=lambda r: -r[1])[:top_k]
             else:
@@ -236,19 +258,32 @@ class Hippocampus:
                 self.place(engram)  # used again: active again
             else:
                 self.index.touch(engram)
-        return results
+        return Retrieved(
+            [(e, score) for e, score, _ in results],
+            [why for _, _, why in results if why is not None],
+        )
 
     @staticmethod
     def _activated(
-        index: EngramIndex, cue: Cue, top_k: int
-    ) -> list[tuple[Engram, float, Explanation]]:
-        """The ``top_k`` engrams of ``index`` that ``cue`` activates, with why."""
+        index: EngramIndex, cue: Cue, top_k: int, explain: bool
+    ) -> list[tuple[Engram, float, Explanation | None]]:
+        """The ``top_k`` engrams of ``index`` that ``cue`` activates, with why if ``explain``."""
         if len(index) == 0:
             return []
         scores = index.scores(cue.vector, cue.now, cue.words)
         results = index.top(scores, top_k, cue.memory_type, cue.since, cue.until)
+        if not explain:
+            return [(e, score, None) for e, score in results]
         why = index.explain(scores, [e.engram_id for e, _ in results])
         return [(e, score, w) for (e, score), w in zip(results, why, strict=True)]
+
+
+class Retrieved(NamedTuple):
+    """What a recall found: engrams and their activations, best first, and why each scored
+    (one explanation an engram, in the same order; none unless asked)."""
+
+    results: list[tuple[Engram, float]]
+    explanations: list[Explanation]
 
 
 class Cue(NamedTuple):
@@ -464,10 +499,10 @@ class HippocampusActor(Actor):
             caught = await caught_up
         now = time.time()
         rested: dict[str, bytes] = {}  # the engrams recalled as indexed before their LTP
-        answers: dict[str, list[tuple[Engram, float, Explanation]] | str] = {}
+        answers: dict[str, Retrieved | str] = {}
         for request, query in zip(requests, queries, strict=True):
             try:
-                answers[request.request_id] = self.logic.complete(
+                answers[request.request_id] = self.logic.retrieve(
                     query,
                     request.top_k,
                     request.memory_type,
@@ -477,10 +512,11 @@ class HippocampusActor(Actor):
                     words=terms(request.query),
                     include_silent=request.include_silent,
                     rested=rested,
+                    explain=request.explain,
                 )
             except ValueError as exc:  # e.g. a query vector of another model's dimension
                 answers[request.request_id] = str(exc)
-        recalled = [e for a in answers.values() if isinstance(a, list) for e, _, _ in a]
+        recalled = [e for a in answers.values() if not isinstance(a, str) for e, _ in a.results]
         latest = {e.engram_id: e for e in recalled}  # the last copy has every recall's LTP
         potentiated = {i: dump_engram(e) for i, e in latest.items()}  # as the LTP writes it
         working = [Raw(potentiated.get(i, blob)) for i, blob in caught.working]
@@ -492,8 +528,8 @@ class HippocampusActor(Actor):
             else:
                 reply = RecallReply(
                     request_id=request.request_id,
-                    results=[(e, score) for e, score, _ in answer],  # potentiated in the index
-                    explanations=[why for _, _, why in answer],
+                    results=answer.results,  # potentiated in the index
+                    explanations=answer.explanations,
                     working_memory=working,
                 )
             self.reply(pipe, request.reply_to, reply)

@@ -172,6 +172,13 @@ async def test_hippocampus_answers_perceive_and_recall(
     reply = await inbox.wait("r1", 10)
     assert isinstance(reply, RecallReply)
     assert [e.engram_id for e, _ in reply.results] == ["e1"]
+    assert len(reply.explanations) == 1  # a request that does not say asks for them
+    inbox.expect("r2")
+    request = RecallRequest(request_id="r2", query="the lake", reply_to=inbox.stream, explain=False)
+    await running.send("recall", request)
+    reply = await inbox.wait("r2", 10)
+    assert isinstance(reply, RecallReply)
+    assert [e.engram_id for e, _ in reply.results] == ["e1"] and reply.explanations == []
 
 
 async def hmget_calls(redis: aioredis.Redis) -> int:

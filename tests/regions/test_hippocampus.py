@@ -296,6 +296,19 @@ def test_each_result_says_why_it_scored(hippocampus, make_engram, now) -> None:
     assert hippocampus.index.get("a").access_count == 1  # explained as it was before LTP
 
 
+def test_retrieve_explains_only_when_asked(hippocampus, make_engram, now) -> None:
+    """Without ``explain`` the same engrams come back, potentiated alike, with no
+    explanations."""
+    for name, vector in (("a", unit(1, 0)), ("b", unit(0.8, 0.6))):
+        hippocampus.index.upsert(make_engram(name, engram_id=name, embedding=vector))
+    explained = hippocampus.retrieve(unit(1, 0), now=now)
+    plain = hippocampus.retrieve(unit(1, 0), now=now, explain=False)
+    assert [e.engram_id for e, _ in plain.results] == ["a", "b"]
+    assert [s for _, s in plain.results] == pytest.approx([s for _, s in explained.results])
+    assert len(explained.explanations) == 2 and plain.explanations == []
+    assert hippocampus.index.get("a").access_count == 2  # each potentiated it
+
+
 def test_a_later_fact_supersedes_the_earlier_one(hippocampus, make_engram, now) -> None:
     old = hippocampus.remember(make_engram("My PIN is 1234", engram_id="old", encoded_at=now))
     new = hippocampus.remember(make_engram("My PIN is 5678", engram_id="new", encoded_at=now + 1))
