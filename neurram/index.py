@@ -262,16 +262,16 @@ def _grown(values: npt.NDArray[Any], size: int, fill: float) -> npt.NDArray[Any]
     return grown
 
 
-def half_cosines(rows: npt.NDArray[np.float16], vectors: Vector) -> FloatArray:
+def half_cosines(rows: npt.NDArray[np.float16], vectors: Vector, threads: int = 1) -> FloatArray:
     """The dot product (the cosine, all being unit vectors) of each of ``vectors`` with each
-    of ``rows``, in half precision: shape (vectors, rows)."""
+    of ``rows``, in half precision, on ``threads`` threads: shape (vectors, rows)."""
     if vectors.shape[1] != rows.shape[1]:
         raise ValueError(
             f"a {vectors.shape[1]}-dim cue against an index of {rows.shape[1]}-dim embeddings: "
             "one brain must use one encoder model"
         )
     half = np.ascontiguousarray(vectors, dtype=np.float16)
-    return np.asarray(simsimd.cdist(half, rows, metric="dot"))
+    return np.asarray(simsimd.cdist(half, rows, metric="dot", threads=threads))
 
 
 def packed_cosines(rows: npt.NDArray[np.float16], vectors: Vector) -> npt.NDArray[np.float32]:
@@ -363,6 +363,8 @@ class EngramIndex:
         self._gone: set[int] = set()  # rows removed since, whose edges go too
         # an engram not indexed here -> the engrams with an association to it
         self._awaited: dict[str, list[str]] = {}
+        # a cue's terms -> what :meth:`prepare` scored of them, kept until the index changes
+        self._prepared: dict[tuple[str, ...], tuple[Timeline, FloatArray, FloatArray]] = {}
 
     def __len__(self) -> int:
         return len(self._engrams)
@@ -409,6 +411,7 @@ class EngramIndex:
 
     def upsert(self, engram: Engram) -> None:
         """Add or replace an encoded engram, and its fragments."""
+        self._prepared.clear()
         vector = engram.embedding
         if vector.size == 0:
             raise ValueError(f"engram {engram.engram_id} has no embedding; encode it first")
@@ -484,6 +487,7 @@ class EngramIndex:
     def remove(self, engram_id: str) -> bool:
         if engram_id not in self._engrams:
             return False
+        self._prepared.clear()
         engram = self._load(engram_id)
         del self._engrams[engram_id]
         row = self._row[engram_id]
@@ -564,13 +568,20 @@ class EngramIndex:
             return Scores.empty()
         s = self.settings
         engrams = self._alive[:n] & (self._parent[:n] < 0)
-        timeline = self._sequence()
-        apart = functools.partial(self._by_meaning_and_time, query, now, engrams)
-        beside = _beside().submit(apart) if n >= BESIDE_FROM else None
-        try:
-            bm25, context_bm25 = self._by_words(terms, timeline, n)
-        finally:  # nothing of the index changes while the other thread reads it
-            similarity, semantic, retention = apart() if beside is None else beside.result()
+        prepared = self._prepared.pop(tuple(terms), None)
+        if prepared is not None:  # the words scored already: both cores for the cosines
+            timeline, bm25, context_bm25 = prepared
+            similarity, semantic, retention = self._by_meaning_and_time(
+                query, now, engrams, threads=2 if self.uses_two_cores else 1
+            )
+        else:
+            timeline = self._sequence()
+            apart = functools.partial(self._by_meaning_and_time, query, now, engrams)
+            beside = _beside().submit(apart) if self.uses_two_cores else None
+            try:
+                bm25, context_bm25 = self._by_words(terms, timeline, n)
+            finally:  # nothing of the index changes while the other thread reads it
+                similarity, semantic, retention = apart() if beside is None else beside.result()
         full = self._vocabulary.full_match(terms)
         semantic, lexical, temporal, context = self._match(
             similarity, semantic, bm25, full, context_bm25, engrams, timeline
@@ -597,14 +608,27 @@ class EngramIndex:
             similarity, semantic, lexical, temporal, context, match, retention, direct, activation
         )
 
+    @property
+    def uses_two_cores(self) -> bool:
+        """Whether scoring uses a second core: from ``BESIDE_FROM`` rows."""
+        return len(self._ids) >= BESIDE_FROM
+
+    def prepare(self, terms: Sequence[str]) -> None:
+        """Score a cue's ``terms`` now, for the next :meth:`scores` of them (while its
+        embedding is encoded, say): kept until then, or until the index changes."""
+        if n := len(self._ids):
+            timeline = self._sequence()
+            self._prepared[tuple(terms)] = (timeline, *self._by_words(terms, timeline, n))
+
     def _by_meaning_and_time(
-        self, query: Vector, now: float, engrams: BoolArray
+        self, query: Vector, now: float, engrams: BoolArray, threads: int = 1
     ) -> tuple[FloatArray, FloatArray, FloatArray]:
         """Per row: its similarity to the cue's embedding ``query`` (an engram's best cosine
-        over itself and its fragments), the weighed semantic part of its match (before the
-        match is scaled to the cue's strength), and its retention at ``now``."""
+        over itself and its fragments, on ``threads`` threads), the weighed semantic part of
+        its match (before the match is scaled to the cue's strength), and its retention at
+        ``now``."""
         n = engrams.size
-        similarity = self._cosines(query.reshape(1, -1))[0]
+        similarity = half_cosines(self._vectors[:n], query.reshape(1, -1), threads)[0]
         fragment_rows = np.flatnonzero(self._alive[:n] & (self._parent[:n] >= 0))
         if fragment_rows.size:
             np.maximum.at(similarity, self._parent[fragment_rows], similarity[fragment_rows])

@@ -513,6 +513,26 @@ def test_a_big_index_scores_meaning_and_time_on_a_second_thread_to_the_same_scor
     assert beside.context.max() > 0
 
 
+def test_words_prepared_before_the_cue_is_encoded_score_the_same_until_the_index_changes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(index_module, "BESIDE_FROM", 0)  # cosines on two threads, prepared
+    index = EngramIndex()
+    for i in range(30):
+        index.upsert(engram(f"p{i}", 1, i % 7, content=f"kiln {i % 3} moss", episode=f"e{i % 3}"))
+    cue, words, now = unit(1, 2), terms("kiln moss"), T0 + 60
+    index.prepare(words)
+    prepared = index.scores(cue, now, words)
+    assert not index._prepared  # used once
+    fresh = index.scores(cue, now, words)
+    for name in ("similarity", "lexical", "context", "activation"):
+        assert getattr(prepared, name).tolist() == getattr(fresh, name).tolist()
+    index.prepare(words)
+    index.upsert(engram("late", 1, 1, content="kiln kiln moss", episode="e1"))  # changes it
+    changed = index.scores(cue, now, words)
+    assert changed.lexical[index._row["late"]] == changed.lexical.max() > 0
+
+
 # --- similar: supersession's candidates -----------------------------------------------------
 
 

@@ -490,17 +490,25 @@ class HippocampusActor(Actor):
         the recalls leave (so the client need not read it), then store the LTP of the engrams
         recalled, acknowledging ``deliveries`` with it."""
         requests = [d.message for d in deliveries if isinstance(d.message, RecallRequest)]
+        cues = [terms(r.query) for r in requests]
         caught_up = asyncio.ensure_future(self.catch_up())
         await asyncio.sleep(0)  # catch_up sends its reads (unless read ahead), answered while
         # the queries encode
-        try:
-            queries = await self.embed([r.query for r in requests])
-        finally:
-            caught = await caught_up
+        if self.logic.index.uses_two_cores:  # the cues' words scored while they encode
+            caught = await caught_up  # on the index as each recall must see it
+            encoding = self.begin_embedding([r.query for r in requests])
+            for cue in cues:
+                self.logic.index.prepare(cue)
+            queries = await encoding
+        else:
+            try:
+                queries = await self.embed([r.query for r in requests])
+            finally:
+                caught = await caught_up
         now = time.time()
         rested: dict[str, bytes] = {}  # the engrams recalled as indexed before their LTP
         answers: dict[str, Retrieved | str] = {}
-        for request, query in zip(requests, queries, strict=True):
+        for request, query, cue in zip(requests, queries, cues, strict=True):
             try:
                 answers[request.request_id] = self.logic.retrieve(
                     query,
@@ -509,7 +517,7 @@ class HippocampusActor(Actor):
                     now,
                     since=request.since,
                     until=request.until,
-                    words=terms(request.query),
+                    words=cue,
                     include_silent=request.include_silent,
                     rested=rested,
                     explain=request.explain,

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import msgspec
 import pytest
 import redis.asyncio as aioredis
 
+import neurram.index as index_module
 from neurram.bus import FIELD, Delivery, Namespace, ReplyInbox
 from neurram.bus.doorbell import deliver
 from neurram.bus.entries import text
@@ -32,6 +33,8 @@ from neurram.bus.messages import (
 )
 from neurram.encoder import HashEncoder
 from neurram.engram import Engram, Layer, MemoryType, enc_hook
+from neurram.index import EngramIndex
+from neurram.lexicon import terms
 from neurram.regions.long_term import REGION_FOR_TYPE
 from neurram.regions.prefrontal_cortex import PrefrontalCortexActor
 from neurram.runtime.actor import ActorContext
@@ -179,6 +182,36 @@ async def test_hippocampus_answers_perceive_and_recall(
     reply = await inbox.wait("r2", 10)
     assert isinstance(reply, RecallReply)
     assert [e.engram_id for e, _ in reply.results] == ["e1"] and reply.explanations == []
+
+
+@pytest.mark.parametrize("running", ["hippocampus"], indirect=True)
+async def test_a_big_hippocampus_scores_a_recalls_words_while_its_query_encodes(
+    running: Region, inbox: ReplyInbox[Reply], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """From ``BESIDE_FROM`` engrams the Hippocampus catches up, begins the query's encoding
+    and scores its words meanwhile: what was held before is found all the same."""
+    monkeypatch.setattr(index_module, "BESIDE_FROM", 0)
+    prepared: list[tuple[str, ...]] = []
+    prepare = EngramIndex.prepare
+
+    def recorded(index: EngramIndex, cue: Sequence[str]) -> None:
+        prepared.append(tuple(cue))
+        prepare(index, cue)
+
+    monkeypatch.setattr(EngramIndex, "prepare", recorded)
+    engram = encoded(layer=Layer.WORKING)
+    await running.store.put([engram])
+    inbox.expect("s1")
+    await running.send("held", Held(request_id="s1", engram=engram, reply_to=inbox.stream))
+    assert isinstance(await inbox.wait("s1", 10), Outcome)
+    inbox.expect("r1")
+    await running.send(
+        "recall", RecallRequest(request_id="r1", query="the lake", reply_to=inbox.stream)
+    )
+    reply = await inbox.wait("r1", 10)
+    assert isinstance(reply, RecallReply)
+    assert [e.engram_id for e, _ in reply.results] == ["e1"]
+    assert prepared == [tuple(terms("the lake"))]
 
 
 async def hmget_calls(redis: aioredis.Redis) -> int:

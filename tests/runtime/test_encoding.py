@@ -112,3 +112,24 @@ async def test_a_few_texts_are_encoded_on_the_loop_only_when_nothing_else_is_enc
     assert threads[0] == loop_thread  # alone and small: no thread hop
     assert threads[1] != loop_thread  # two texts: a worker thread...
     assert len(threads) == 2  # ...which took the one text that came meanwhile too
+
+
+async def test_an_encoding_begun_runs_beside_the_loop_and_what_comes_meanwhile_waits() -> None:
+    """begin() hands the texts to the encoding thread at once; a request made while they
+    encode is not encoded on the loop beside them, but after them."""
+    encoder = Recorder()
+    queue = EncodingQueue(encoder, inline_texts=1)
+    encoder.go.set()
+    await queue.load()
+    encoder.go.clear()
+    encoder.started.clear()
+    begun = queue.begin(["aaa"])
+    await asyncio.to_thread(encoder.started.wait, 5)  # begun, in the thread, before any await
+    later = asyncio.create_task(queue.encode(["b"]))  # one text: inline, were nothing begun
+    await asyncio.sleep(0)
+    assert not later.done()
+    encoder.go.set()
+    assert (await begun).tolist() == [[3.0]]
+    assert (await later).tolist() == [[1.0]]
+    assert encoder.calls[-2:] == [["aaa"], ["b"]] and encoder.most_at_once == 1
+    assert queue.begin(["cc"]).done() is False  # idle again: begun at once
