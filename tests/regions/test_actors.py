@@ -162,19 +162,7 @@ async def test_prefrontal_cortex_redelivered_after_its_write_commits_the_rest(
 async def test_hippocampus_answers_perceive_and_recall(
     running: Region, inbox: ReplyInbox[Reply]
 ) -> None:
-    engram = encoded(layer=Layer.WORKING)
-    await running.store.put([engram])
-    inbox.expect("s1")
-    await running.send("held", Held(request_id="s1", engram=engram, reply_to=inbox.stream))
-    outcome = await inbox.wait("s1", 10)
-    assert isinstance(outcome, Outcome) and outcome.status == "held"
-    inbox.expect("r1")
-    await running.send(
-        "recall", RecallRequest(request_id="r1", query="the lake", reply_to=inbox.stream)
-    )
-    reply = await inbox.wait("r1", 10)
-    assert isinstance(reply, RecallReply)
-    assert [e.engram_id for e, _ in reply.results] == ["e1"]
+    reply = await hold_and_recall(running, inbox)
     assert len(reply.explanations) == 1  # a request that does not say asks for them
     inbox.expect("r2")
     request = RecallRequest(request_id="r2", query="the lake", reply_to=inbox.stream, explain=False)
@@ -199,11 +187,18 @@ async def test_a_big_hippocampus_scores_a_recalls_words_while_its_query_encodes(
         prepare(index, cue)
 
     monkeypatch.setattr(EngramIndex, "prepare", recorded)
+    await hold_and_recall(running, inbox)
+    assert prepared == [tuple(terms("the lake"))]
+
+
+async def hold_and_recall(running: Region, inbox: ReplyInbox[Reply]) -> RecallReply:
+    """Hold e1, then recall the lake (request r1): e1 is found."""
     engram = encoded(layer=Layer.WORKING)
     await running.store.put([engram])
     inbox.expect("s1")
     await running.send("held", Held(request_id="s1", engram=engram, reply_to=inbox.stream))
-    assert isinstance(await inbox.wait("s1", 10), Outcome)
+    outcome = await inbox.wait("s1", 10)
+    assert isinstance(outcome, Outcome) and outcome.status == "held"
     inbox.expect("r1")
     await running.send(
         "recall", RecallRequest(request_id="r1", query="the lake", reply_to=inbox.stream)
@@ -211,7 +206,7 @@ async def test_a_big_hippocampus_scores_a_recalls_words_while_its_query_encodes(
     reply = await inbox.wait("r1", 10)
     assert isinstance(reply, RecallReply)
     assert [e.engram_id for e, _ in reply.results] == ["e1"]
-    assert prepared == [tuple(terms("the lake"))]
+    return reply
 
 
 async def hmget_calls(redis: aioredis.Redis) -> int:
