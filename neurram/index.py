@@ -34,7 +34,7 @@ from array import array
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 import numpy as np
@@ -249,6 +249,17 @@ def _beside() -> ThreadPoolExecutor:
     return _thread_of(os.getpid())
 
 
+class _Prepared(NamedTuple):
+    """What :meth:`EngramIndex.prepare` scored of a cue before its embedding: the timeline
+    it used, the BM25 of its terms and of the contexts, and the retentions at ``now``."""
+
+    timeline: Timeline
+    bm25: FloatArray
+    context: FloatArray
+    now: float
+    retention: FloatArray
+
+
 @functools.cache
 def _thread_of(process: int) -> ThreadPoolExecutor:
     """One a process: a forked child has none of its parent's threads."""
@@ -364,7 +375,7 @@ class EngramIndex:
         # an engram not indexed here -> the engrams with an association to it
         self._awaited: dict[str, list[str]] = {}
         # a cue's terms -> what :meth:`prepare` scored of them, kept until the index changes
-        self._prepared: dict[tuple[str, ...], tuple[Timeline, FloatArray, FloatArray]] = {}
+        self._prepared: dict[tuple[str, ...], _Prepared] = {}
 
     def __len__(self) -> int:
         return len(self._engrams)
@@ -570,10 +581,11 @@ class EngramIndex:
         engrams = self._alive[:n] & (self._parent[:n] < 0)
         prepared = self._prepared.pop(tuple(terms), None)
         if prepared is not None:  # the words scored already: both cores for the cosines
-            timeline, bm25, context_bm25 = prepared
-            similarity, semantic, retention = self._by_meaning_and_time(
-                query, now, engrams, threads=2 if self.uses_two_cores else 1
-            )
+            timeline, bm25, context_bm25 = prepared.timeline, prepared.bm25, prepared.context
+            threads = 2 if self.uses_two_cores else 1
+            similarity, semantic = self._by_meaning(query, engrams, threads)
+            at = prepared.now == now
+            retention = prepared.retention if at else self._retention(now, n)
         else:
             timeline = self._sequence()
             apart = functools.partial(self._by_meaning_and_time, query, now, engrams)
@@ -613,20 +625,34 @@ class EngramIndex:
         """Whether scoring uses a second core: from ``BESIDE_FROM`` rows."""
         return len(self._ids) >= BESIDE_FROM
 
-    def prepare(self, terms: Sequence[str]) -> None:
-        """Score a cue's ``terms`` now, for the next :meth:`scores` of them (while its
-        embedding is encoded, say): kept until then, or until the index changes."""
+    def prepare(self, terms: Sequence[str], now: float) -> None:
+        """Score a cue's ``terms``, and the retentions at ``now``, for the next
+        :meth:`scores` of those terms (while its embedding is encoded, say): kept until
+        then, or until the index changes."""
         if n := len(self._ids):
             timeline = self._sequence()
-            self._prepared[tuple(terms)] = (timeline, *self._by_words(terms, timeline, n))
+            bm25, context = self._by_words(terms, timeline, n)
+            retention = self._retention(now, n)
+            self._prepared[tuple(terms)] = _Prepared(timeline, bm25, context, now, retention)
 
     def _by_meaning_and_time(
-        self, query: Vector, now: float, engrams: BoolArray, threads: int = 1
+        self, query: Vector, now: float, engrams: BoolArray
     ) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """:meth:`_by_meaning`, and each row's retention at ``now``."""
+        return *self._by_meaning(query, engrams), self._retention(now, engrams.size)
+
+    def _retention(self, now: float, n: int) -> FloatArray:
+        """Each row's retention at ``now``."""
+        return dynamics.retention_array(
+            self._last[:n], self._stability[:n], now, self.settings.forgetting_law
+        )
+
+    def _by_meaning(
+        self, query: Vector, engrams: BoolArray, threads: int = 1
+    ) -> tuple[FloatArray, FloatArray]:
         """Per row: its similarity to the cue's embedding ``query`` (an engram's best cosine
-        over itself and its fragments, on ``threads`` threads), the weighed semantic part of
-        its match (before the match is scaled to the cue's strength), and its retention at
-        ``now``."""
+        over itself and its fragments, on ``threads`` threads), and the weighed semantic part
+        of its match (before the match is scaled to the cue's strength)."""
         n = engrams.size
         similarity = half_cosines(self._vectors[:n], query.reshape(1, -1), threads)[0]
         fragment_rows = np.flatnonzero(self._alive[:n] & (self._parent[:n] >= 0))
@@ -635,10 +661,7 @@ class EngramIndex:
         # from the worst cosine in a big brain; from 0 in a small one where all are related
         lowest = min(0.0, float(_on(similarity, engrams).min(initial=0.0)))
         semantic = self.settings.semantic_weight * _scaled(similarity, engrams, lowest)
-        retention = dynamics.retention_array(
-            self._last[:n], self._stability[:n], now, self.settings.forgetting_law
-        )
-        return similarity, semantic, retention
+        return similarity, semantic
 
     def _by_words(
         self, terms: Sequence[str], timeline: Timeline, n: int
@@ -685,7 +708,9 @@ class EngramIndex:
         total += context
         best = float(total.max())
         scale = strength / best if best > 0 else 0.0
-        return scale * semantic, scale * lexical, scale * temporal, scale * context
+        for part in (semantic, lexical, temporal, context):  # each made for this cue
+            part *= scale
+        return semantic, lexical, temporal, context
 
     def _lift(self, either: FloatArray, engrams: BoolArray, timeline: Timeline) -> FloatArray:
         """Per row, the strongest of its two neighbours in time among the cue's

@@ -521,13 +521,17 @@ def test_words_prepared_before_the_cue_is_encoded_score_the_same_until_the_index
     for i in range(30):
         index.upsert(engram(f"p{i}", 1, i % 7, content=f"kiln {i % 3} moss", episode=f"e{i % 3}"))
     cue, words, now = unit(1, 2), terms("kiln moss"), T0 + 60
-    index.prepare(words)
+    index.prepare(words, now)
     prepared = index.scores(cue, now, words)
     assert not index._prepared  # used once
     fresh = index.scores(cue, now, words)
-    for name in ("similarity", "lexical", "context", "activation"):
+    for name in ("similarity", "lexical", "context", "retention", "activation"):
         assert getattr(prepared, name).tolist() == getattr(fresh, name).tolist()
-    index.prepare(words)
+    index.prepare(words, now)  # the retentions of another moment are not used
+    later = index.scores(cue, now + 86_400, words)
+    assert later.retention.tolist() == index.scores(cue, now + 86_400, words).retention.tolist()
+    assert later.retention.max() < prepared.retention.max()
+    index.prepare(words, now)
     index.upsert(engram("late", 1, 1, content="kiln kiln moss", episode="e1"))  # changes it
     changed = index.scores(cue, now, words)
     assert changed.lexical[index._row["late"]] == changed.lexical.max() > 0

@@ -497,15 +497,16 @@ class HippocampusActor(Actor):
         if self.logic.index.uses_two_cores:  # the cues' words scored while they encode
             caught = await caught_up  # on the index as each recall must see it
             encoding = self.begin_embedding([r.query for r in requests])
+            now = time.time()
             for cue in cues:
-                self.logic.index.prepare(cue)
+                self.logic.index.prepare(cue, now)
             queries = await encoding
         else:
             try:
                 queries = await self.embed([r.query for r in requests])
             finally:
                 caught = await caught_up
-        now = time.time()
+            now = time.time()
         rested: dict[str, bytes] = {}  # the engrams recalled as indexed before their LTP
         answers: dict[str, Retrieved | str] = {}
         for request, query, cue in zip(requests, queries, cues, strict=True):

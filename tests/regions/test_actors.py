@@ -182,9 +182,9 @@ async def test_a_big_hippocampus_scores_a_recalls_words_while_its_query_encodes(
     prepared: list[tuple[str, ...]] = []
     prepare = EngramIndex.prepare
 
-    def recorded(index: EngramIndex, cue: Sequence[str]) -> None:
+    def recorded(index: EngramIndex, cue: Sequence[str], now: float) -> None:
         prepared.append(tuple(cue))
-        prepare(index, cue)
+        prepare(index, cue, now)
 
     monkeypatch.setattr(EngramIndex, "prepare", recorded)
     await hold_and_recall(running, inbox)
