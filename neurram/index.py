@@ -422,7 +422,6 @@ class EngramIndex:
 
     def upsert(self, engram: Engram) -> None:
         """Add or replace an encoded engram, and its fragments."""
-        self._prepared.clear()
         vector = engram.embedding
         if vector.size == 0:
             raise ValueError(f"engram {engram.engram_id} has no embedding; encode it first")
@@ -489,6 +488,7 @@ class EngramIndex:
     def touch(self, engram: Engram) -> None:
         """Keep an engram changed by LTP or decay, and refresh its retention inputs (its
         embeddings, words, episode and links must be those indexed: else :meth:`upsert`)."""
+        self._prepared.clear()  # its retention, or all of it (an upsert), changes
         self._engrams[engram.engram_id] = self._dump(engram)
         row = self._row[engram.engram_id]
         self._last[row] = engram.last_accessed
@@ -573,7 +573,8 @@ class EngramIndex:
         """Activation of every row by a cue (its embedding ``query`` and its ``terms``), spread
         over associations (0 off engrams); a superseded engram's direct activation is weighed
         by ``superseded_weight``. In a big index, the cosines and the retentions are computed
-        on a second core while the cue's words are scored (see ``BESIDE_FROM``)."""
+        on a second core while the cue's words are scored (see ``BESIDE_FROM``), or on both
+        when :meth:`prepare` scored the words already."""
         n = len(self._ids)
         if n == 0:
             return Scores.empty()

@@ -532,6 +532,12 @@ def test_words_prepared_before_the_cue_is_encoded_score_the_same_until_the_index
     assert later.retention.tolist() == index.scores(cue, now + 86_400, words).retention.tolist()
     assert later.retention.max() < prepared.retention.max()
     index.prepare(words, now)
+    recalled = index.get("p3")
+    assert recalled is not None
+    recalled.last_accessed, recalled.stability = now, 1_000.0  # LTP
+    index.touch(recalled)
+    assert index.scores(cue, now, words).retention[index._row["p3"]] == 1.0
+    index.prepare(words, now)
     index.upsert(engram("late", 1, 1, content="kiln kiln moss", episode="e1"))  # changes it
     changed = index.scores(cue, now, words)
     assert changed.lexical[index._row["late"]] == changed.lexical.max() > 0
