@@ -49,7 +49,15 @@ from neurram.engram import (
     MemoryType,
     Vector,
 )
-from neurram.lexicon import BM25, Counts, Postings, Rows, Vocabulary, term_counts
+from neurram.lexicon import (
+    BM25,
+    Counts,
+    Postings,
+    Rows,
+    Vocabulary,
+    at_every_row,
+    term_counts,
+)
 from neurram.settings import Settings
 
 FloatArray = npt.NDArray[np.float64]
@@ -217,9 +225,7 @@ class Timeline:
         spans = high - low
         total = int(spans.sum())
         if total * SPARSE_AT_MOST > self.rows.size:
-            everywhere = np.zeros(self.before.size, dtype=counts.dtype)
-            everywhere[rows] = counts
-            return slice(None), self._pooled(everywhere)
+            return slice(None), self._pooled(at_every_row(rows, counts, self.before.size))
         # every position of each one's context: its first, plus how far into the context
         into = np.arange(total) - np.repeat(np.cumsum(spans) - spans, spans)
         positions, inverse = np.unique(np.repeat(low, spans) + into, return_inverse=True)
@@ -249,6 +255,12 @@ def _beside() -> ThreadPoolExecutor:
     return _thread_of(os.getpid())
 
 
+@functools.cache
+def _thread_of(process: int) -> ThreadPoolExecutor:
+    """One a process: a forked child has none of its parent's threads."""
+    return ThreadPoolExecutor(1, thread_name_prefix="neurram-scoring")
+
+
 class _Prepared(NamedTuple):
     """What :meth:`EngramIndex.prepare` scored of a cue before its embedding: the timeline
     it used, the BM25 of its terms and of the contexts, and the retentions at ``now``."""
@@ -258,12 +270,6 @@ class _Prepared(NamedTuple):
     context: FloatArray
     now: float
     retention: FloatArray
-
-
-@functools.cache
-def _thread_of(process: int) -> ThreadPoolExecutor:
-    """One a process: a forked child has none of its parent's threads."""
-    return ThreadPoolExecutor(1, thread_name_prefix="neurram-scoring")
 
 
 def _grown(values: npt.NDArray[Any], size: int, fill: float) -> npt.NDArray[Any]:
@@ -327,10 +333,10 @@ def _on(values: FloatArray, rows: BoolArray) -> FloatArray:
 def _scaled(values: FloatArray, rows: BoolArray, low: float) -> FloatArray:
     """``values`` on ``rows`` scaled to [0, 1] from ``low`` to their maximum (clipped below);
     0 elsewhere, and everywhere when none rises above ``low``."""
-    every = bool(rows.all())
+    every = bool(rows.all())  # the usual case: no fragment or dropped row to mask out
     if not every and not rows.any():
         return np.zeros(values.size)
-    top = float(_on(values, rows).max())
+    top = float((values if every else values[rows]).max())
     if top <= low:
         return np.zeros(values.size)
     scaled: FloatArray = np.clip((values - low) / (top - low), 0.0, None)

@@ -98,6 +98,13 @@ class Vocabulary:
         return sum(self.idf(t) for t in dict.fromkeys(query))
 
 
+def at_every_row(rows: npt.NDArray[np.integer], counts: Counts, size: int) -> Counts:
+    """``counts`` at ``rows`` (distinct), 0 at the other rows ``< size``."""
+    everywhere = np.zeros(size, dtype=counts.dtype)
+    everywhere[rows] = counts
+    return everywhere
+
+
 class BM25:
     """Okapi BM25 over documents that are rows ``0..n``; a document may grow or shrink.
 
@@ -154,9 +161,7 @@ class BM25:
         end = len(flat)
         rows, counts = flat[:, 0], flat[:, 1]
         if end * DENSE_FROM > size:
-            everywhere = np.zeros(size, dtype=np.int32)
-            everywhere[rows] = counts
-            return slice(None), everywhere
+            return slice(None), at_every_row(rows, counts, size)
         return rows.astype(np.intp), counts.copy()
 
     def _summed(self, pairs: array[int]) -> array[int]:
