@@ -75,7 +75,7 @@ SIMILAR_LIMIT = 8  # nearest engrams considered for supersession
 # against 689 ms; the same ratios at 10,000 rows)
 PACKED_FROM = 3
 # vectors compared at once from which, on a CPU with AMX tiles, similar() first sifts the rows by
-# rough_cosines (CPU time at 100,000 rows: 64 vectors 64 against 117 ms by packed_cosines, 32 38
+# rough_matches (CPU time at 100,000 rows: 64 vectors 64 against 117 ms by packed_cosines, 32 38
 # against 61, 16 about even; at 10,000 rows 6.4 against 9.8 ms for 64); without AMX, bfloat16
 # products are slower than float16 ones
 ROUGH_FROM = 32
@@ -303,18 +303,26 @@ def packed_cosines(rows: npt.NDArray[np.float16], vectors: Vector) -> npt.NDArra
     return np.asarray(numkong.dots_packed(rows, numkong.dots_pack(half)))
 
 
-def rough_cosines(rows: npt.NDArray[np.float16], vectors: Vector) -> npt.NDArray[np.float32]:
-    """:func:`packed_cosines` in bfloat16, each chunk of ``rows`` converted as it is multiplied:
-    on AMX tiles, twice as fast for a large batch, and within ``ROUGH_ERROR`` of it (for unit
-    vectors)."""
+def rough_matches(
+    rows: npt.NDArray[np.float16], vectors: Vector, floor: float, eligible: BoolArray
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """The (row, vector) pairs of ``eligible`` rows whose cosine with one of ``vectors`` in
+    bfloat16 is at least ``floor``: on AMX tiles, twice as fast as :func:`packed_cosines` for
+    a large batch, and within ``ROUGH_ERROR`` of it (for unit vectors). Chunk by chunk, each
+    converted as it is multiplied and sifted while it is in cache: no rows x vectors matrix
+    is ever made."""
     import numkong
 
     packed = numkong.dots_pack(numkong.astype(np.asarray(vectors, np.float32), numkong.bfloat16))
-    out = np.empty((len(rows), len(vectors)), dtype=np.float32)
+    found, cues = [], []
     for start in range(0, len(rows), ROUGH_CHUNK):
         chunk = numkong.astype(rows[start : start + ROUGH_CHUNK], numkong.bfloat16)
-        out[start : start + ROUGH_CHUNK] = numkong.dots_packed(chunk, packed)
-    return out
+        close = np.asarray(numkong.dots_packed(chunk, packed)) >= floor
+        close &= eligible[start : start + ROUGH_CHUNK, None]
+        chunk_rows, chunk_cues = np.nonzero(close)
+        found.append(chunk_rows + start)
+        cues.append(chunk_cues)
+    return np.concatenate(found), np.concatenate(cues)
 
 
 def has_amx() -> bool:
@@ -552,7 +560,7 @@ class EngramIndex:
     ) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp], npt.NDArray[np.float32]]:
         """The (row, vector, cosine) of each ``eligible`` row within ``threshold`` of one of
         ``vectors``: by cdist for a few vectors, else one packed product (first sifted by
-        :func:`rough_cosines`, then each pair it keeps computed exactly, where that pays)."""
+        :func:`rough_matches`, then each pair it keeps computed exactly, where that pays)."""
         n = len(self._ids)
         similarity: npt.NDArray[np.floating[Any]]  # rows x vectors
         if len(vectors) < PACKED_FROM:
@@ -561,8 +569,7 @@ class EngramIndex:
             similarity = packed_cosines(self._vectors[:n], vectors)
         else:
             margin = ROUGH_ERROR * float(np.linalg.norm(vectors, axis=1).max())
-            rough = rough_cosines(self._vectors[:n], vectors)
-            rows, cues = np.nonzero((rough >= threshold - margin) & eligible[:, None])
+            rows, cues = rough_matches(self._vectors[:n], vectors, threshold - margin, eligible)
             halves = np.asarray(vectors, np.float16).astype(np.float32)
             cosines = np.einsum("ij,ij->i", self._vectors[rows].astype(np.float32), halves[cues])
             kept = cosines >= threshold

@@ -15,7 +15,7 @@ from neurram.index import (
     ROUGH_ERROR,
     EngramIndex,
     packed_cosines,
-    rough_cosines,
+    rough_matches,
 )
 from neurram.lexicon import BM25, Vocabulary, term_counts, terms
 from neurram.settings import Settings
@@ -584,15 +584,29 @@ def test_similar_finds_the_same_engrams_for_one_vector_or_a_batch(
         assert min(s for _, s in found) == pytest.approx(np.sort(cosines)[-5], abs=1e-5)
 
 
-def test_rough_cosines_stay_within_their_error_of_the_float16_product() -> None:
+def test_rough_matches_are_the_float16_products_within_their_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Chunk by chunk (here several), every eligible pair whose float16 cosine is at least
+    the floor plus bfloat16's error is matched, none below the floor less it, and no row that
+    is not eligible."""
+    monkeypatch.setattr(index_module, "ROUGH_CHUNK", 512)
     rng = np.random.default_rng(5)
     rows = rng.standard_normal((3000, 384)).astype(np.float32)
     rows /= np.linalg.norm(rows, axis=1, keepdims=True)
     cues = rows[:40] + 0.2 * rng.standard_normal((40, 384)).astype(np.float32)
     cues /= np.linalg.norm(cues, axis=1, keepdims=True)
-    half = rows.astype(np.float16)
-    error = np.abs(rough_cosines(half, cues) - packed_cosines(half, cues))
-    assert 0 < error.max() < ROUGH_ERROR / 2  # rounded, within the worst case
+    half, eligible, floor = rows.astype(np.float16), rng.random(3000) > 0.2, 0.05
+    exact = packed_cosines(half, cues)
+
+    def pairs(above: float) -> set[tuple[int, int]]:
+        return {(r, c) for r, c in zip(*np.nonzero(exact >= above), strict=True) if eligible[r]}
+
+    found, cued = rough_matches(half, cues, floor, eligible)
+    matched = set(zip(found.tolist(), cued.tolist(), strict=True))
+    assert len(matched) == found.size  # each pair once
+    assert pairs(floor + ROUGH_ERROR / 2) <= matched <= pairs(floor - ROUGH_ERROR / 2)
+    assert pairs(floor + ROUGH_ERROR / 2) != pairs(floor - ROUGH_ERROR / 2)  # pairs at the edge
 
 
 def test_sifting_by_rough_cosines_loses_no_engram_at_the_threshold(
