@@ -175,9 +175,9 @@ async def measure(conversations: list[Conversation], redis_url: str, dated: bool
         started = time.monotonic()
         neurram, engrams = await neurram_ranker(conversation, redis_url, dated)
         if encoder is None:
-            from neurram.encoder import resolve_encoder
+            from neurram.encoder import encoder_for
 
-            encoder = resolve_encoder(Settings.load().model)  # the brains' (NEURRAM_MODEL)
+            encoder = encoder_for(Settings.load())  # the brains' (NEURRAM_MODEL)
         queries = encoder.encode([q.text for q in conversation.questions])
         cosine = cosine_ranker(engrams)
         bm25 = bm25_ranker(engrams)

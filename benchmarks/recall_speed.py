@@ -35,7 +35,7 @@ from round_trips import count_round_trips
 
 from neurram import Brain, Engram, Layer, MemoryType, Settings
 from neurram.bus import Namespace
-from neurram.encoder import Encoder, resolve_encoder
+from neurram.encoder import Encoder, encoder_for
 from neurram.index import half_cosines
 from neurram.runtime.embedded import EmbeddedServer
 from neurram.runtime.store import MemoryStore
@@ -163,7 +163,7 @@ async def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[5_000, 100_000])
     parser.add_argument("--queries", type=int, default=60)
     args = parser.parse_args()
-    encoder = resolve_encoder(Settings.load().model)  # NEURRAM_MODEL picks the backend
+    encoder = encoder_for(Settings.load())  # NEURRAM_MODEL picks the backend
     largest = max(args.sizes)
     texts = sentences(vocabulary(), largest, WORDS_PER_TEXT)
     vectors = random_units(max(0, largest - REAL), encoder.dim)

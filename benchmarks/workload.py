@@ -86,9 +86,9 @@ async def recall_ms(brain: Any) -> float:
 
 def raw_encode_per_s(texts: list[str]) -> float:
     """The encoder the brain uses, alone: ``texts`` encoded in batches of 64, per second."""
-    from neurram.encoder import ENCODE_BATCH_SIZE, resolve_encoder
+    from neurram.encoder import ENCODE_BATCH_SIZE, encoder_for
 
-    encoder = resolve_encoder(neurram.Settings.load().model)
+    encoder = encoder_for(neurram.Settings.load())
     started = time.perf_counter()
     for start in range(0, len(texts), ENCODE_BATCH_SIZE):
         encoder.encode(texts[start : start + ENCODE_BATCH_SIZE])

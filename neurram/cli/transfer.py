@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from neurram.bus import Namespace
 from neurram.cli.options import add_settings, settings_of
-from neurram.encoder import resolve_encoder
+from neurram.encoder import encoder_for
 from neurram.errors import InvalidInputError
 from neurram.runtime import transfer
 from neurram.runtime.connection import Connection
@@ -100,7 +100,7 @@ async def _import(args: argparse.Namespace) -> None:
         report = await transfer.import_lines(
             MemoryStore(connection.redis, Namespace(settings.brain_id)),
             args.file,
-            resolve_encoder(settings.model),
+            encoder_for(settings),
             reencode=args.reencode,
             fragment_above_words=settings.fragment_above_words,
             progress=bars,

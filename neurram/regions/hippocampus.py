@@ -20,7 +20,7 @@ from neurram import dynamics
 from neurram.bus import Delivery
 from neurram.bus.entries import text
 from neurram.bus.messages import Change, Held, Message, Outcome, RecallReply, RecallRequest
-from neurram.encoder import Encoder, resolve_encoder
+from neurram.encoder import Encoder, encoder_for
 from neurram.engram import (
     Engram,
     Explanation,
@@ -63,7 +63,7 @@ class Hippocampus:
     def encoder(self) -> Encoder:
         """The encoder given, else the one the settings name (loaded on first use)."""
         if self._encoder is None:
-            self._encoder = resolve_encoder(self.settings.model)
+            self._encoder = encoder_for(self.settings)
         return self._encoder
 
     def __len__(self) -> int:

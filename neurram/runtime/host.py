@@ -46,7 +46,7 @@ from neurram.bus.doorbell import REGISTRY, Listener, Ring, registered, stage_rin
 from neurram.bus.entries import text
 from neurram.bus.lanes import HandOff, Lane
 from neurram.bus.pressure import FLOOR, REPORT_EVERY, report
-from neurram.encoder import Encoder, resolve_encoder
+from neurram.encoder import Encoder, encoder_for
 from neurram.engram import new_id
 from neurram.errors import BrainUnavailableError
 from neurram.runtime import topology
@@ -83,7 +83,7 @@ class RegionHost:
         self.brains = frozenset(brains)
         self._classes = classes
         self._connection = connection
-        self._encoding = EncodingQueue(encoder or resolve_encoder(settings.model))
+        self._encoding = EncodingQueue(encoder or encoder_for(settings))
         self._host = f"{socket.gethostname()}-{os.getpid()}-{new_id()[:6]}"  # unique per host
         self._consumers_of: dict[str, list[str]] = {}
         for name, cls in classes.items():
