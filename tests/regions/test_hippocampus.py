@@ -147,7 +147,7 @@ def test_empty_hippocampus_returns_nothing_without_loading_a_model(monkeypatch) 
     def no_model(*_: object) -> None:
         raise AssertionError("the encoder must not be loaded")
 
-    monkeypatch.setattr(hippocampus_module, "resolve_encoder", no_model)
+    monkeypatch.setattr(hippocampus_module, "encoder_for", no_model)
     assert Hippocampus().pattern_complete("cue", top_k=10) == []
 
 
