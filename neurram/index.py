@@ -382,6 +382,8 @@ class EngramIndex:
         self._vocabulary = Vocabulary()
         self._words = BM25(self.settings.bm25_k1, self.settings.bm25_b)
         self._superseded_by: dict[int, str] = {}  # row -> id of the engram that supersedes it
+        self._superseding: dict[str, list[int]] = {}  # an engram's id -> the rows it supersedes
+        self._weakened = np.zeros(0, dtype=bool)  # per row: superseded by an indexed engram
         self._links = EdgeList()  # the associations between indexed engrams, by row
         # engrams whose edges are derived again before the next scoring (None: every one)
         self._relink: set[str] | None = None
@@ -473,9 +475,14 @@ class EngramIndex:
             moved = True
         superseder = engram.context.get("superseded_by")
         if isinstance(superseder, str):
+            self._unmark(row)
             self._superseded_by[row] = superseder
+            self._superseding.setdefault(superseder, []).append(row)
+            self._weakened[row] = superseder in self._engrams
         self._type[row] = TYPE_CODES[engram.memory_type]
         self.touch(engram)  # keeps it
+        if previous is None:
+            self._weaken(engram.engram_id, True)
         fragments = engram.fragment_embeddings.reshape(-1, vector.size)
         for fragment, fragment_vector in zip(engram.fragments, fragments, strict=True):
             self._set_row(fragment, fragment_vector, parent=row)
@@ -515,6 +522,7 @@ class EngramIndex:
         self._prepared.clear()
         engram = self._load(engram_id)
         del self._engrams[engram_id]
+        self._weaken(engram_id, False)
         row = self._row[engram_id]
         self._unindex_words(row, engram)
         if self._relink is not None:
@@ -624,8 +632,7 @@ class EngramIndex:
             s.retention_weight,
         )
         direct = np.where(engrams, direct, 0.0)
-        weakened = [row for row, by in self._superseded_by.items() if by in self._engrams]
-        direct[weakened] *= s.superseded_weight
+        direct[self._weakened[:n]] *= s.superseded_weight
         src, dst, weight = self._edge_arrays()
         activation = dynamics.spread_activation(
             direct, src, dst, weight, s.spread_hops, s.spread_decay
@@ -866,10 +873,24 @@ class EngramIndex:
         for row_id in row_ids:
             row = self._row.pop(row_id, None)
             if row is not None:
-                self._superseded_by.pop(row, None)
+                self._unmark(row)
                 self._alive[row] = False
                 self._vectors[row] = 0.0
                 self._holes += 1
+
+    def _unmark(self, row: int) -> None:
+        """Forget which engram supersedes the one at ``row``, if any."""
+        superseder = self._superseded_by.pop(row, None)
+        if superseder is not None:
+            rows = self._superseding[superseder]
+            rows.remove(row)
+            if not rows:
+                del self._superseding[superseder]
+        self._weakened[row] = False
+
+    def _weaken(self, superseder: str, weakened: bool) -> None:
+        """The rows ``superseder`` supersedes are ``weakened`` (while it is indexed) or not."""
+        self._weakened[self._superseding.get(superseder, [])] = weakened
 
     def _append(self, engram_id: str, dim: int) -> int:
         row = len(self._ids)
@@ -894,9 +915,8 @@ class EngramIndex:
         self._parent = np.resize(self._parent, capacity)
         self._occurred = np.resize(self._occurred, capacity)
         self._episode = np.resize(self._episode, capacity)
-        alive = np.zeros(capacity, dtype=bool)
-        alive[:old] = self._alive
-        self._alive = alive
+        self._alive = _grown(self._alive, capacity, False)
+        self._weakened = _grown(self._weakened, capacity, False)
 
     def _compact(self) -> None:
         engrams = list(self)

@@ -633,6 +633,38 @@ def test_sifting_by_rough_cosines_loses_no_engram_at_the_threshold(
         assert all(sifted[i] == pytest.approx(c, abs=1e-5) for i, c in packed.items())
 
 
+def test_the_rows_weakened_are_those_an_indexed_engram_supersedes() -> None:
+    """Kept as engrams come, are marked superseded (by engrams indexed already, later or
+    never), go and are compacted away: the rows weakened are always those whose superseder
+    is indexed, and a recall weighs exactly those by ``superseded_weight``."""
+    rng = np.random.default_rng(11)
+    index, ids = EngramIndex(), [f"e{i}" for i in range(400)]
+    for step in range(1500):
+        engram_id = ids[int(rng.integers(len(ids)))]
+        if rng.random() < 0.3:
+            index.remove(engram_id)
+            continue
+        fields: dict[str, object] = {}
+        if rng.random() < 0.5:
+            fields["context"] = {"superseded_by": ids[int(rng.integers(len(ids)))]}
+        index.upsert(engram(engram_id, *rng.standard_normal(8), **fields))
+        if step % 100 == 0:
+            n = len(index._ids)
+            expected = {row for row, by in index._superseded_by.items() if by in index}
+            assert set(np.flatnonzero(index._weakened[:n]).tolist()) == expected
+    expected = {row for row, by in index._superseded_by.items() if by in index}
+    assert len(expected) > 20
+    plain = EngramIndex(Settings(superseded_weight=1.0))
+    for kept in index:
+        plain.upsert(kept)
+    scores, unweighed = index.scores(unit(*[1.0] * 8), T0), plain.scores(unit(*[1.0] * 8), T0)
+    for engram_id, row in index._row.items():
+        factor = 0.5 if row in expected else 1.0
+        assert scores.direct[row] == pytest.approx(
+            factor * unweighed.direct[plain._row[engram_id]], rel=1e-5
+        )
+
+
 def engram_of(i: int, vector: np.ndarray) -> Engram:
     return Engram(content=f"e{i}", engram_id=f"e{i}", embedding=vector, last_accessed=T0)
 
