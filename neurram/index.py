@@ -587,8 +587,8 @@ class EngramIndex:
 
     def superseder(self, engram_id: str) -> str | None:
         """The engram that supersedes this one, if it is in the index."""
-        superseder = self._superseded_by.get(self._row[engram_id])
-        return superseder if superseder in self._engrams else None
+        row = self._row[engram_id]
+        return self._superseded_by[row] if self._weakened[row] else None
 
     def scores(self, query: Vector, now: float, terms: Sequence[str] = ()) -> Scores:
         """Activation of every row by a cue (its embedding ``query`` and its ``terms``), spread
@@ -675,7 +675,7 @@ class EngramIndex:
         over itself and its fragments, on ``threads`` threads), and the weighed semantic part
         of its match (before the match is scaled to the cue's strength)."""
         n = engrams.size
-        similarity = half_cosines(self._vectors[:n], query.reshape(1, -1), threads)[0]
+        similarity = self._cosines(query.reshape(1, -1), threads)[0]
         fragment_rows = np.flatnonzero(self._alive[:n] & (self._parent[:n] >= 0))
         if fragment_rows.size:
             np.maximum.at(similarity, self._parent[fragment_rows], similarity[fragment_rows])
@@ -699,9 +699,9 @@ class EngramIndex:
         context = self._words.weigh(pooled, timeline.ordered_lengths, timeline.context_average)
         return bm25, timeline.by_row(context)
 
-    def _cosines(self, vectors: Vector) -> FloatArray:
-        """The cosine of each of ``vectors`` with each row."""
-        return half_cosines(self._vectors[: len(self._ids)], vectors)
+    def _cosines(self, vectors: Vector, threads: int = 1) -> FloatArray:
+        """The cosine of each of ``vectors`` with each row, on ``threads`` threads."""
+        return half_cosines(self._vectors[: len(self._ids)], vectors, threads)
 
     def _match(
         self,
