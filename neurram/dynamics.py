@@ -53,12 +53,17 @@ def retention_of(
     hours: npt.ArrayLike, stability: npt.ArrayLike, law: ForgettingLaw = FORGETTING_LAW
 ) -> FloatArray:
     """Retention after ``hours`` at ``stability`` (hours, floored at ``MIN_STABILITY``)."""
-    t = np.maximum(np.asarray(hours, dtype=np.float64), 0.0)
-    s = np.maximum(np.asarray(stability, dtype=np.float64), MIN_STABILITY)
-    retention: FloatArray = (
-        np.exp(-t / s) if law == "exponential" else (1.0 + POWER_FACTOR * t / s) ** -POWER_DECAY
+    t = np.asarray(  # a new array (0-d for scalars), worked in place
+        np.maximum(np.asarray(hours, dtype=np.float64), 0.0)
+        / np.maximum(np.asarray(stability, dtype=np.float64), MIN_STABILITY)
     )
-    return retention
+    if law == "exponential":
+        return np.exp(np.negative(t, out=t), out=t)
+    t *= POWER_FACTOR
+    t += 1.0
+    # (1 + F t / S) ** -POWER_DECAY: POWER_DECAY being 1/2, a square root (a third of the power's
+    # time over 100,000 rows)
+    return np.reciprocal(np.sqrt(t, out=t), out=t)
 
 
 def horizon(stability: float, threshold: float, law: ForgettingLaw = FORGETTING_LAW) -> float:
@@ -180,11 +185,18 @@ def spread_activation(
     weight: npt.ArrayLike,
     hops: int = SPREAD_HOPS,
     decay: float = SPREAD_DECAY,
+    floor: float | None = None,
 ) -> FloatArray:
     """Spread activation along directed edges ``src -> dst`` for ``hops`` hops.
 
     Each hop sends ``act[src] x weight x decay`` to ``dst``; a node keeps the max of its own
     activation and what reaches it. Pass both directions for undirected associations.
+
+    ``floor`` (activations and weights at least 0, weights at most ``1 / decay``): only what
+    can send ``floor`` or more sends, so a node's activation is exact wherever the full spread
+    leaves it at or above ``floor``, and below it at least its own and at most the full
+    spread's. A ranking of the nodes above ``floor`` needs no more: over a million edges, the
+    full spread takes milliseconds, this one a pass over the nodes when none is that strong.
     """
     act = np.array(activation, dtype=np.float64)
     sources, targets = _indices(src), _indices(dst)
@@ -193,9 +205,22 @@ def spread_activation(
         raise InvalidInputError("src, dst and weight must have the same length")
     if hops < 0:
         raise InvalidInputError(f"hops must be >= 0, got {hops}")
+    # a hop passes on at most ``reach`` of what a node holds: only a node holding
+    # floor / reach or more can send floor or more (and, reach being at most 1, holds its
+    # own exactly, by induction over the hops)
+    reach = float(weights.max(initial=0.0)) * decay
+    strong = None if floor is None or reach > 1.0 else floor / reach if reach > 0.0 else np.inf
     for _ in range(hops):
+        if strong is None:
+            sending = sources, targets, weights
+        elif (senders := act >= strong).any():
+            chosen = senders[sources]
+            sending = sources[chosen], targets[chosen], weights[chosen]
+        else:
+            break
+        from_, to, by = sending
         reached = act.copy()
-        np.maximum.at(reached, targets, act[sources] * weights * decay)
+        np.maximum.at(reached, to, act[from_] * by * decay)
         act = reached
     return act
 
