@@ -40,12 +40,18 @@ REDIS_TARGET = 2 * KIB  # per engram
 RSS_TARGET = 300 * MIB  # regions at 100,000 engrams
 EPISODE = 20
 LINKS = 5  # the recent engrams each one is linked with
+LINK_WEIGHT = 0.6
 CHUNK = 2_000
 START = time.time() - 86_400
 
 
 def text(i: int) -> str:
     return f"load fact {i}: item {i} weighs {i % 97} kg"
+
+
+def neighbours(i: int) -> list[int]:
+    """The engrams engram ``i`` is linked with, both ways: the ``LINKS`` before and after it."""
+    return [j for j in range(max(0, i - LINKS), i + LINKS + 1) if j != i]
 
 
 def engrams(begin: int, end: int, vectors: np.ndarray) -> list[Engram]:
@@ -61,9 +67,7 @@ def engrams(begin: int, end: int, vectors: np.ndarray) -> list[Engram]:
             episode=f"{i // EPISODE * EPISODE:032x}",
             layer=Layer.WORKING,
             engram_id=ids[i - offset],
-            associations=[
-                (ids[j - offset], 0.6) for j in range(i - LINKS, i + LINKS + 1) if j != i and j >= 0
-            ],
+            associations=[(ids[j - offset], LINK_WEIGHT) for j in neighbours(i)],
         )
         for i in range(begin, end)
     ]

@@ -8,7 +8,9 @@ regions in this process indexes them at start. Their texts are sentences of made
 with Zipf-distributed frequencies (so the lexical postings look like a real vocabulary's);
 the first 5,000 carry their real MiniLM embeddings, the rest random unit vectors (encoding
 100,000 texts would take minutes and does not change what a recall costs). Consecutive
-engrams form episodes of 20. Every recall goes through the bus with the real model
+engrams form episodes of 20, and each is linked both ways with the five before it, as in
+``benchmarks/memory.py`` (a million association edges at 100,000 engrams: what a recall
+spreads activation over). Every recall goes through the bus with the real model
 (``NEURRAM_MODEL=torch`` or ``onnx`` picks its backend). The last column checks the index's
 half-precision rows: how many of each query's 10 nearest engrams by exact float32 cosine
 they also rank first. Round trips are every command or pipeline written to a Redis
@@ -30,6 +32,7 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+from memory import LINK_WEIGHT, neighbours
 from redis import asyncio as aioredis
 from round_trips import count_round_trips
 
@@ -71,6 +74,7 @@ def engrams(texts: list[str], vectors: np.ndarray, start: float, first: int = 0)
             episode=f"ep{i // EPISODE}",
             layer=Layer.WORKING,
             engram_id=f"e{i}",
+            associations=[(f"e{j}", LINK_WEIGHT) for j in neighbours(i)],
         )
         for i, (text, vector) in enumerate(zip(texts, vectors, strict=True), start=first)
     ]
