@@ -131,6 +131,20 @@ class Scores:
         return cls(*(np.zeros(0) for _ in range(9)))
 
 
+class Ranking(NamedTuple):
+    """Which engrams :meth:`EngramIndex.top` ranks, and how many it gives."""
+
+    k: int
+    memory_type: MemoryType | None = None
+    since: float | None = None
+    until: float | None = None
+
+    @property
+    def unfiltered(self) -> bool:
+        """Whether every engram ranks."""
+        return self.memory_type is None and self.since is None and self.until is None
+
+
 @dataclass(frozen=True)
 class Timeline:
     """Engram rows in time order within each episode: ``rows[k]`` is ``k``-th. Per row:
@@ -590,12 +604,22 @@ class EngramIndex:
         row = self._row[engram_id]
         return self._superseded_by[row] if self._weakened[row] else None
 
-    def scores(self, query: Vector, now: float, terms: Sequence[str] = ()) -> Scores:
+    def scores(
+        self,
+        query: Vector,
+        now: float,
+        terms: Sequence[str] = (),
+        ranking: Ranking | None = None,
+    ) -> Scores:
         """Activation of every row by a cue (its embedding ``query`` and its ``terms``), spread
         over associations (0 off engrams); a superseded engram's direct activation is weighed
         by ``superseded_weight``. In a big index, the cosines and the retentions are computed
         on a second core while the cue's words are scored (see ``BESIDE_FROM``), or on both
-        when :meth:`prepare` scored the words already."""
+        when :meth:`prepare` scored the words already.
+
+        With ``ranking``, activation spreads only as far as :meth:`top` of it needs: exact for
+        every engram that can rank there, below that at least its direct activation and at
+        most its full one (``floor`` of :func:`~neurram.dynamics.spread_activation`)."""
         n = len(self._ids)
         if n == 0:
             return Scores.empty()
@@ -634,8 +658,9 @@ class EngramIndex:
         direct = np.where(engrams, direct, 0.0)
         direct[self._weakened[:n]] *= s.superseded_weight
         src, dst, weight = self._edge_arrays()
+        floor = None if ranking is None else self._kth(direct, ranking)
         activation = dynamics.spread_activation(
-            direct, src, dst, weight, s.spread_hops, s.spread_decay
+            direct, src, dst, weight, s.spread_hops, s.spread_decay, floor
         )
         return Scores(
             similarity, semantic, lexical, temporal, context, match, retention, direct, activation
@@ -831,22 +856,36 @@ class EngramIndex:
         within an ``occurred_at`` window (bounds included)."""
         n = len(self._ids)
         activation = scores.activation
-        if memory_type is None and since is None and until is None and 0 < k < n:
+        ranking = Ranking(k, memory_type, since, until)
+        if ranking.unfiltered and 0 < k < n:
             picks = np.argpartition(activation, n - k)[n - k :]  # the k most active rows:
             if (self._alive[picks] & (self._parent[picks] < 0) & (activation[picks] > 0)).all():
                 return self._ranked(picks, activation)  # as a rule, all of them eligible
-        eligible = self._alive[:n] & (self._parent[:n] < 0) & (activation > 0)
-        if memory_type is not None:
-            eligible &= self._type[:n] == TYPE_CODES[memory_type]
-        if since is not None:
-            eligible &= self._occurred[:n] >= since
-        if until is not None:
-            eligible &= self._occurred[:n] <= until
-        candidates = np.flatnonzero(eligible)
+        candidates = np.flatnonzero(self._eligible(ranking) & (activation > 0))
         if candidates.size > k:
             part = np.argpartition(-activation[candidates], k - 1)[:k]
             candidates = candidates[part]
         return self._ranked(candidates, activation)
+
+    def _eligible(self, ranking: Ranking) -> BoolArray:
+        """The engrams ``ranking`` ranks: of its type, within its window."""
+        n = len(self._ids)
+        eligible = self._alive[:n] & (self._parent[:n] < 0)
+        if ranking.memory_type is not None:
+            eligible &= self._type[:n] == TYPE_CODES[ranking.memory_type]
+        if ranking.since is not None:
+            eligible &= self._occurred[:n] >= ranking.since
+        if ranking.until is not None:
+            eligible &= self._occurred[:n] <= ranking.until
+        return eligible
+
+    def _kth(self, direct: FloatArray, ranking: Ranking) -> float:
+        """The ``ranking.k``-th highest direct activation of the engrams ``ranking`` ranks (0
+        when fewer): spreading only raises activations, so whatever ranks has at least it."""
+        values = direct if ranking.unfiltered else direct[self._eligible(ranking)]
+        if not 0 < ranking.k <= values.size:
+            return 0.0
+        return float(np.partition(values, values.size - ranking.k)[values.size - ranking.k])
 
     def _ranked(
         self, rows: npt.NDArray[np.intp], activation: FloatArray

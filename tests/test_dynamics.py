@@ -247,6 +247,23 @@ def test_spread_activation_custom_decay_and_no_edges() -> None:
     assert spread_activation([0.3], empty, empty, np.array([])).tolist() == [0.3]
 
 
+def test_spread_activation_above_a_floor_is_the_full_spread_there() -> None:
+    rng = np.random.default_rng(7)
+    pruned = 0
+    for trial in range(300):
+        n, e = int(rng.integers(2, 40)), int(rng.integers(0, 120))
+        act = np.where(rng.random(n) < 0.6, rng.random(n), 0.0)
+        src, dst, w = rng.integers(0, n, e), rng.integers(0, n, e), rng.random(e)
+        hops, floor = int(rng.integers(0, 4)), float(rng.uniform(0.0, 0.6))
+        full = spread_activation(act, src, dst, w, hops, 0.6)
+        got = spread_activation(act, src, dst, w, hops, 0.6, floor=floor)
+        above = full >= floor
+        assert got[above].tolist() == full[above].tolist(), trial  # exact where it ranks
+        assert (got[~above] >= act[~above]).all() and (got <= full).all(), trial
+        pruned += int((got < full).sum())
+    assert pruned  # the floor spared some spreading: below it, values stayed short of full
+
+
 def test_spread_activation_rejects_mismatched_edges() -> None:
     with pytest.raises(InvalidInputError):
         spread_activation([1.0, 0.0], [0, 1], [1], [1.0])

@@ -14,6 +14,7 @@ from neurram.index import (
     PACKED_FROM,
     ROUGH_ERROR,
     EngramIndex,
+    Ranking,
     packed_cosines,
     rough_matches,
 )
@@ -751,3 +752,35 @@ def test_an_engram_indexed_again_with_new_fragments_is_still_scored() -> None:
     longer.content, longer.episode, longer.occurred_at = "alpha beta", "e", T0
     index.upsert(longer)
     assert {i for i, _ in ranked(index, unit(0, 1))} == {"a", "b"}  # "a" by its fragment
+
+
+def test_a_ranking_spreads_only_as_far_as_its_top_needs() -> None:
+    rng = np.random.default_rng(11)
+    index = EngramIndex()
+    types, vectors = list(MemoryType), []
+    for i in range(400):  # linked to neighbours, as the Hippocampus links recent engrams
+        links = [(f"e{j}", float(rng.uniform(0.35, 1.0))) for j in range(i - 3, i + 4) if j != i]
+        vectors.append(rng.normal(size=8))
+        index.upsert(
+            engram(
+                f"e{i}",
+                *vectors[-1],
+                associations=links,
+                memory_type=types[i % len(types)],
+                occurred_at=T0 - i,
+                salience=float(rng.random()),
+            )
+        )
+    differed = 0
+    for trial in range(60):
+        query = unit(*vectors[int(rng.integers(0, 400))] + rng.normal(size=8) / 4)
+        since = T0 - float(rng.integers(100, 400)) if trial % 3 == 1 else None
+        until = T0 - float(rng.integers(0, 100)) if trial % 4 == 1 else None
+        memory_type = types[trial % len(types)] if trial % 3 == 2 else None
+        ranking = Ranking(int(rng.integers(1, 30)), memory_type, since, until)
+        full = index.scores(query, T0)
+        spread = index.scores(query, T0, ranking=ranking)
+        want = [(e.engram_id, s) for e, s in index.top(full, *ranking)]
+        assert [(e.engram_id, s) for e, s in index.top(spread, *ranking)] == want, trial
+        differed += int((spread.activation < full.activation).sum())
+    assert differed  # activations left short of the full spread where they cannot rank

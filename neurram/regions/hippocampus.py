@@ -31,7 +31,7 @@ from neurram.engram import (
     load_engram,
 )
 from neurram.fragments import attach_embeddings, texts_to_embed
-from neurram.index import EngramIndex
+from neurram.index import EngramIndex, Ranking
 from neurram.lexicon import terms
 from neurram.runtime.actor import Actor
 from neurram.runtime.store import ChangeQuery, MemoryStore
@@ -270,8 +270,9 @@ class Hippocampus:
         """The ``top_k`` engrams of ``index`` that ``cue`` activates, with why if ``explain``."""
         if len(index) == 0:
             return []
-        scores = index.scores(cue.vector, cue.now, cue.words)
-        results = index.top(scores, top_k, cue.memory_type, cue.since, cue.until)
+        ranking = Ranking(top_k, cue.memory_type, cue.since, cue.until)
+        scores = index.scores(cue.vector, cue.now, cue.words, ranking)
+        results = index.top(scores, *ranking)
         if not explain:
             return [(e, score, None) for e, score in results]
         why = index.explain(scores, [e.engram_id for e, _ in results])
