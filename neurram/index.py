@@ -701,6 +701,8 @@ class EngramIndex:
         of its match (before the match is scaled to the cue's strength)."""
         n = engrams.size
         similarity = self._cosines(query.reshape(1, -1), threads)[0]
+        # half-precision rows are not quite unit vectors: a text's own cosine can pass 1
+        np.clip(similarity, -1.0, 1.0, out=similarity)
         fragment_rows = np.flatnonzero(self._alive[:n] & (self._parent[:n] >= 0))
         if fragment_rows.size:
             np.maximum.at(similarity, self._parent[fragment_rows], similarity[fragment_rows])

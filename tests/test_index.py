@@ -784,3 +784,14 @@ def test_a_ranking_spreads_only_as_far_as_its_top_needs() -> None:
         assert [(e.engram_id, s) for e, s in index.top(spread, *ranking)] == want, trial
         differed += int((spread.activation < full.activation).sum())
     assert differed  # activations left short of the full spread where they cannot rank
+
+
+def test_a_cosine_never_passes_one() -> None:
+    vector = np.full(384, 1.0, dtype=np.float32)
+    vector[::3] = 1.0007  # its float16 rounding (1.0 and 1.0009766) is longer than 1 as a unit
+    vector /= np.linalg.norm(vector)
+    half = vector.astype(np.float16).astype(np.float64)
+    assert half @ half > 1.0 + 1e-5  # as the index holds it, it would pass 1 with itself
+    index = EngramIndex()
+    index.upsert(Engram(engram_id="a", content="a", embedding=vector, last_accessed=T0))
+    assert index.scores(vector, T0).similarity.tolist() == [1.0]
