@@ -209,18 +209,17 @@ def spread_activation(
     # floor / reach or more can send floor or more (and, reach being at most 1, holds its
     # own exactly, by induction over the hops)
     reach = float(weights.max(initial=0.0)) * decay
-    strong = None if floor is None or reach > 1.0 else floor / reach if reach > 0.0 else np.inf
+    strong = None  # every node sends
+    if floor is not None and reach <= 1.0:
+        strong = floor / reach if reach > 0.0 else np.inf
     for _ in range(hops):
-        if strong is None:
-            sending = sources, targets, weights
-        elif (senders := act >= strong).any():
-            chosen = senders[sources]
-            sending = sources[chosen], targets[chosen], weights[chosen]
-        else:
-            break
-        from_, to, by = sending
+        edges: slice | npt.NDArray[np.bool_] = slice(None)  # those of the nodes that send
+        if strong is not None:
+            if not (senders := act >= strong).any():
+                break
+            edges = senders[sources]
         reached = act.copy()
-        np.maximum.at(reached, to, act[from_] * by * decay)
+        np.maximum.at(reached, targets[edges], act[sources[edges]] * weights[edges] * decay)
         act = reached
     return act
 
