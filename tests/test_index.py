@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Sequence
 
 import numpy as np
 import pytest
@@ -512,6 +513,32 @@ def test_a_big_index_scores_meaning_and_time_on_a_second_thread_to_the_same_scor
     for name in ("similarity", "lexical", "context", "retention", "activation"):
         assert getattr(beside, name).tolist() == getattr(alone, name).tolist()
     assert beside.context.max() > 0
+
+
+def test_preparing_scores_each_cues_words_on_another_thread_by_the_end_of_the_block() -> None:
+    index = EngramIndex()
+    for i in range(12):
+        index.upsert(engram(f"p{i}", 1, i % 5, content=f"kiln {i % 3} moss", episode="e"))
+    cues, now = [terms("kiln moss"), terms("moss 2")], T0 + 60
+    threads = []
+    release = threading.Event()
+    prepare = index.prepare
+
+    def slow(words: Sequence[str], at: float) -> None:
+        threads.append(threading.current_thread())
+        release.wait(5)  # still running when the block ends: the end waits for it
+        prepare(words, at)
+
+    index.prepare = slow  # type: ignore[method-assign]
+    with index.preparing(cues, now):
+        release.set()
+    assert set(index._prepared) == {tuple(c) for c in cues}
+    assert threads and all(t is not threading.current_thread() for t in threads)
+    for words in cues:
+        prepared = index.scores(unit(1, 2), now, words)
+        assert (
+            prepared.activation.tolist() == index.scores(unit(1, 2), now, words).activation.tolist()
+        )
 
 
 def test_words_prepared_before_the_cue_is_encoded_score_the_same_until_the_index_changes(

@@ -492,22 +492,19 @@ class HippocampusActor(Actor):
         recalled, acknowledging ``deliveries`` with it."""
         requests = [d.message for d in deliveries if isinstance(d.message, RecallRequest)]
         cues = [terms(r.query) for r in requests]
+        texts = [r.query for r in requests]
         caught_up = asyncio.ensure_future(self.catch_up())
         await asyncio.sleep(0)  # catch_up sends its reads (unless read ahead), answered while
         # the queries encode
-        if self.logic.index.uses_two_cores:  # the cues' words scored while they encode
-            caught = await caught_up  # on the index as each recall must see it
-            encoding = self.begin_embedding([r.query for r in requests])
-            now = time.time()
-            for cue in cues:
-                self.logic.index.prepare(cue, now)
-            queries = await encoding
-        else:
-            try:
-                queries = await self.embed([r.query for r in requests])
-            finally:
-                caught = await caught_up
-            now = time.time()
+        now = time.time()
+        try:
+            if self.ctx.encoding.inline(texts):  # the index holds still until they are encoded
+                with self.logic.index.preparing(cues, now):  # the cues' words scored meanwhile
+                    queries = await self.embed(texts)  # (unless catch_up then changes it)
+            else:
+                queries = await self.embed(texts)
+        finally:
+            caught = await caught_up
         rested: dict[str, bytes] = {}  # the engrams recalled as indexed before their LTP
         answers: dict[str, Retrieved | str] = {}
         for request, query, cue in zip(requests, queries, cues, strict=True):

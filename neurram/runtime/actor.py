@@ -144,11 +144,6 @@ class Actor:
         actors (:mod:`neurram.runtime.encoding`)."""
         return await self.ctx.encoding.encode(texts)
 
-    def begin_embedding(self, texts: Sequence[str]) -> asyncio.Future[Vector]:
-        """:meth:`embed`, begun in the encoding thread now, awaited later: the actor works on
-        the event loop meanwhile."""
-        return self.ctx.encoding.begin(texts)
-
     def emit(self, pipe: Pipeline, stream: str, message: Message) -> None:
         """Stage ``message`` on this brain's ``stream``; :meth:`commit` sends it."""
         self.emit_all(pipe, stream, [message])

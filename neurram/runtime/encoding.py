@@ -46,7 +46,6 @@ class EncodingQueue:
         self._inline_texts = inline_texts
         self._waiting: deque[Request] = deque()
         self._server: asyncio.Task[None] | None = None
-        self._begun: asyncio.Future[Matrix] | None = None  # an encoding begun by begin()
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="neurram-encoding")
         self._loaded = False
 
@@ -60,30 +59,20 @@ class EncodingQueue:
         """Let the encoding thread go once its call (if any) returns."""
         self._thread.shutdown(wait=False)
 
+    def inline(self, texts: Sequence[str]) -> bool:
+        """Whether :meth:`encode` encodes ``texts`` on the event loop, holding every other
+        task until they are: a few texts while nothing else is being encoded."""
+        return len(texts) <= self._inline_texts and self._server is None and self._loaded
+
     async def encode(self, texts: Sequence[str]) -> Matrix:
         """Embeddings of ``texts``, encoded with those of the other requests waiting now."""
-        idle = self._server is None and self._begun is None
-        if len(texts) <= self._inline_texts and idle and self._loaded:
+        if self.inline(texts):
             return self.encoder.encode(texts)
         done: asyncio.Future[Matrix] = asyncio.get_running_loop().create_future()
         self._waiting.append((texts, done))
         if self._server is None:
             self._server = asyncio.create_task(self._serve(), name="neurram:encoding")
         return await done
-
-    def begin(self, texts: Sequence[str]) -> asyncio.Future[Matrix]:
-        """Embeddings of ``texts``, encoded in the encoding thread from now on when nothing
-        else is being encoded (else with the other requests waiting): the caller works on
-        the event loop meanwhile and awaits them."""
-        if self._server is not None or self._begun is not None or not self._loaded:
-            return asyncio.ensure_future(self.encode(texts))
-        begun = asyncio.get_running_loop().run_in_executor(self._thread, self.encoder.encode, texts)
-        self._begun = begun
-        begun.add_done_callback(self._ended)
-        return begun
-
-    def _ended(self, begun: asyncio.Future[Matrix]) -> None:
-        self._begun = None
 
     async def _serve(self) -> None:
         try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
@@ -10,7 +11,6 @@ import msgspec
 import pytest
 import redis.asyncio as aioredis
 
-import neurram.index as index_module
 from neurram.bus import FIELD, Delivery, Namespace, ReplyInbox
 from neurram.bus.doorbell import deliver
 from neurram.bus.entries import text
@@ -173,22 +173,22 @@ async def test_hippocampus_answers_perceive_and_recall(
 
 
 @pytest.mark.parametrize("running", ["hippocampus"], indirect=True)
-async def test_a_big_hippocampus_scores_a_recalls_words_while_its_query_encodes(
+async def test_a_hippocampus_scores_a_recalls_words_while_its_query_encodes(
     running: Region, inbox: ReplyInbox[Reply], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """From ``BESIDE_FROM`` engrams the Hippocampus catches up, begins the query's encoding
-    and scores its words meanwhile: what was held before is found all the same."""
-    monkeypatch.setattr(index_module, "BESIDE_FROM", 0)
-    prepared: list[tuple[str, ...]] = []
+    """The Hippocampus scores a recall's words on another thread while its query encodes on
+    the loop: what was held before is found all the same."""
+    prepared: list[tuple[tuple[str, ...], bool]] = []
     prepare = EngramIndex.prepare
+    loop_thread = threading.get_ident()
 
     def recorded(index: EngramIndex, cue: Sequence[str], now: float) -> None:
-        prepared.append(tuple(cue))
+        prepared.append((tuple(cue), threading.get_ident() != loop_thread))
         prepare(index, cue, now)
 
     monkeypatch.setattr(EngramIndex, "prepare", recorded)
     await hold_and_recall(running, inbox)
-    assert prepared == [tuple(terms("the lake"))]
+    assert prepared == [(tuple(terms("the lake")), True)]
 
 
 async def hold_and_recall(running: Region, inbox: ReplyInbox[Reply]) -> RecallReply:

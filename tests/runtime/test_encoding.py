@@ -114,22 +114,20 @@ async def test_a_few_texts_are_encoded_on_the_loop_only_when_nothing_else_is_enc
     assert len(threads) == 2  # ...which took the one text that came meanwhile too
 
 
-async def test_an_encoding_begun_runs_beside_the_loop_and_what_comes_meanwhile_waits() -> None:
-    """begin() hands the texts to the encoding thread at once; a request made while they
-    encode is not encoded on the loop beside them, but after them."""
+async def test_inline_says_which_requests_encode_on_the_loop() -> None:
+    """A caller learns beforehand that a request will hold the loop (the Hippocampus then
+    scores a cue's words beside it): a few texts, a loaded model, nothing encoding."""
     encoder = Recorder()
     queue = EncodingQueue(encoder, inline_texts=1)
+    assert not queue.inline(["a"])  # the model is not loaded yet
     encoder.go.set()
     await queue.load()
+    assert queue.inline(["a"]) and not queue.inline(["a", "b"])
     encoder.go.clear()
     encoder.started.clear()
-    begun = queue.begin(["aaa"])
-    await asyncio.to_thread(encoder.started.wait, 5)  # begun, in the thread, before any await
-    later = asyncio.create_task(queue.encode(["b"]))  # one text: inline, were nothing begun
-    await asyncio.sleep(0)
-    assert not later.done()
+    busy = asyncio.create_task(queue.encode(["aaa", "bb"]))
+    await asyncio.to_thread(encoder.started.wait, 5)
+    assert not queue.inline(["a"])  # something is encoding: it waits its turn
     encoder.go.set()
-    assert (await begun).tolist() == [[3.0]]
-    assert (await later).tolist() == [[1.0]]
-    assert encoder.calls[-2:] == [["aaa"], ["b"]] and encoder.most_at_once == 1
-    assert queue.begin(["cc"]).done() is False  # idle again: begun at once
+    await busy
+    assert queue.inline(["a"])
