@@ -186,6 +186,7 @@ def spread_activation(
     hops: int = SPREAD_HOPS,
     decay: float = SPREAD_DECAY,
     floor: float | None = None,
+    strongest: float | None = None,
 ) -> FloatArray:
     """Spread activation along directed edges ``src -> dst`` for ``hops`` hops.
 
@@ -197,6 +198,8 @@ def spread_activation(
     leaves it at or above ``floor``, and below it at least its own and at most the full
     spread's. A ranking of the nodes above ``floor`` needs no more: over a million edges, the
     full spread takes milliseconds, this one a pass over the nodes when none is that strong.
+    ``strongest``: at least every weight, when the caller knows one (else their max, a pass
+    over every edge).
     """
     act = np.array(activation, dtype=np.float64)
     sources, targets = _indices(src), _indices(dst)
@@ -208,7 +211,7 @@ def spread_activation(
     # a hop passes on at most ``reach`` of what a node holds: only a node holding
     # floor / reach or more can send floor or more (and, reach being at most 1, holds its
     # own exactly, by induction over the hops)
-    reach = float(weights.max(initial=0.0)) * decay
+    reach = (float(weights.max(initial=0.0)) if strongest is None else strongest) * decay
     strong = None  # every node sends
     if floor is not None and reach <= 1.0:
         strong = floor / reach if reach > 0.0 else np.inf

@@ -661,7 +661,7 @@ class EngramIndex:
         src, dst, weight = self._edge_arrays()
         floor = None if ranking is None else self._kth(direct, ranking)
         activation = dynamics.spread_activation(
-            direct, src, dst, weight, s.spread_hops, s.spread_decay, floor
+            direct, src, dst, weight, s.spread_hops, s.spread_decay, floor, self._links.strongest
         )
         return Scores(
             similarity, semantic, lexical, temporal, context, match, retention, direct, activation

@@ -260,6 +260,9 @@ def test_spread_activation_above_a_floor_is_the_full_spread_there() -> None:
         above = full >= floor
         assert got[above].tolist() == full[above].tolist(), trial  # exact where it ranks
         assert (got[~above] >= act[~above]).all() and (got <= full).all(), trial
+        bound = float(w.max(initial=0.0)) * float(rng.uniform(1.0, 1.6))  # a caller's bound
+        loose = spread_activation(act, src, dst, w, hops, 0.6, floor=floor, strongest=bound)
+        assert loose[above].tolist() == full[above].tolist(), trial
         pruned += int((got < full).sum())
     assert pruned  # the floor spared some spreading: below it, values stayed short of full
 

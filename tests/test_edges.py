@@ -29,3 +29,15 @@ def test_clearing_zeroes_only_the_edges_from_the_rows_and_compacts_past_half() -
     assert len(links) == 2 and edges(links) == [(2, 0, 0.8), (3, 0, 0.9)]
     links.clear([], size=4)
     assert links.sources_into([1], size=4).tolist() == []
+
+
+def test_strongest_bounds_every_weight_and_is_exact_again_once_compacted() -> None:
+    links = EdgeList()
+    assert links.strongest == 0.0
+    links.add([0, 1], [1, 0], [0.4, 0.9])
+    links.add([2], [0], [0.5])
+    assert links.strongest == 0.9
+    links.clear([1], size=3)  # the heaviest zeroed: still a bound, not yet exact
+    assert links.strongest >= max(w for _, _, w in edges(links))
+    links.clear([0], size=3)  # 2 of 3 zeroed: compacted
+    assert edges(links) == [(2, 0, 0.5)] and links.strongest == 0.5
