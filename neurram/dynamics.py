@@ -156,19 +156,24 @@ def weigh(value: npt.ArrayLike, weight: float) -> FloatArray:
     return 1.0 - weight + weight * np.asarray(value, dtype=np.float64)
 
 
-def initial_activation(
-    similarity: npt.ArrayLike,
+def activation_factors(
     retention: npt.ArrayLike,
     salience: npt.ArrayLike,
-    floor: float = ACTIVATION_FLOOR,
     salience_weight: float = SALIENCE_WEIGHT,
     retention_weight: float = RETENTION_WEIGHT,
 ) -> FloatArray:
-    """Seed activation ``similarity x weigh(retention) x weigh(salience)``; <= ``floor`` is 0.
-    The original's is ``similarity x retention x (0.5 + 0.5 x salience)``: weights 1 and 0.5."""
-    sim = np.asarray(similarity, dtype=np.float64)
-    factors = weigh(retention, retention_weight) * weigh(salience, salience_weight)
-    activation = sim * factors
+    """What a match is multiplied by to seed activation: ``weigh(retention) x
+    weigh(salience)``. The original's is ``retention x (0.5 + 0.5 x salience)``: weights 1 and
+    0.5."""
+    return weigh(retention, retention_weight) * weigh(salience, salience_weight)
+
+
+def initial_activation(
+    similarity: npt.ArrayLike, factors: npt.ArrayLike, floor: float = ACTIVATION_FLOOR
+) -> FloatArray:
+    """Seed activation ``similarity x factors`` (:func:`activation_factors`); <= ``floor``
+    is 0."""
+    activation = np.asarray(similarity, dtype=np.float64) * np.asarray(factors)
     return np.where(activation > floor, activation, 0.0)
 
 

@@ -277,14 +277,19 @@ def _thread_of(process: int) -> ThreadPoolExecutor:
 
 
 class _Prepared(NamedTuple):
-    """What :meth:`EngramIndex.prepare` scored of a cue before its embedding: the timeline
-    it used, the BM25 of its terms and of the contexts, and the retentions at ``now``."""
+    """What scoring a cue takes besides its embedding (:meth:`EngramIndex.prepare` scores it
+    while that encodes): the timeline it used; the weighed lexical and context parts of each
+    row's match (before the match is scaled to the cue's strength) and the cue's strength by
+    its words; at ``now``, each row's retention and what it and the row's salience multiply
+    its match by (:func:`~neurram.dynamics.activation_factors`)."""
 
     timeline: Timeline
-    bm25: FloatArray
+    lexical: FloatArray
     context: FloatArray
+    strength: float
     now: float
     retention: FloatArray
+    factors: FloatArray
 
 
 def _grown(values: npt.NDArray[Any], size: int, fill: float) -> npt.NDArray[Any]:
@@ -628,34 +633,23 @@ class EngramIndex:
         engrams = self._alive[:n] & (self._parent[:n] < 0)
         prepared = self._prepared.pop(tuple(terms), None)
         if prepared is not None:  # the words scored already: both cores for the cosines
-            timeline, bm25, context_bm25 = prepared.timeline, prepared.bm25, prepared.context
             threads = 2 if self.uses_two_cores else 1
             similarity, semantic = self._by_meaning(query, engrams, threads)
-            at = prepared.now == now
-            retention = prepared.retention if at else self._retention(now, n)
+            if prepared.now != now:
+                retention, factors = self._aged(now, n)
+                prepared = prepared._replace(now=now, retention=retention, factors=factors)
         else:
-            timeline = self._sequence()
-            apart = functools.partial(self._by_meaning_and_time, query, now, engrams)
+            apart = functools.partial(self._by_meaning, query, engrams)
             beside = _beside().submit(apart) if self.uses_two_cores else None
             try:
-                bm25, context_bm25 = self._by_words(terms, timeline, n)
+                prepared = self._apart_from_meaning(terms, now, engrams)
             finally:  # nothing of the index changes while the other thread reads it
-                similarity, semantic, retention = apart() if beside is None else beside.result()
-        full = self._vocabulary.full_match(terms)
-        semantic, lexical, temporal, context = self._match(
-            similarity, semantic, bm25, full, context_bm25, engrams, timeline
-        )
+                similarity, semantic = apart() if beside is None else beside.result()
+        semantic, lexical, temporal, context = self._match(similarity, semantic, prepared, engrams)
         match = semantic + lexical
         match += temporal
         match += context
-        direct = dynamics.initial_activation(
-            match,
-            retention,
-            self._salience[:n],
-            s.activation_floor,
-            s.salience_weight,
-            s.retention_weight,
-        )
+        direct = dynamics.initial_activation(match, prepared.factors, s.activation_floor)
         direct = np.where(engrams, direct, 0.0)
         direct[self._weakened[:n]] *= s.superseded_weight
         src, dst, weight = self._edge_arrays()
@@ -664,7 +658,15 @@ class EngramIndex:
             direct, src, dst, weight, s.spread_hops, s.spread_decay, floor, self._links.strongest
         )
         return Scores(
-            similarity, semantic, lexical, temporal, context, match, retention, direct, activation
+            similarity,
+            semantic,
+            lexical,
+            temporal,
+            context,
+            match,
+            prepared.retention,
+            direct,
+            activation,
         )
 
     @property
@@ -673,14 +675,31 @@ class EngramIndex:
         return len(self._ids) >= BESIDE_FROM
 
     def prepare(self, terms: Sequence[str], now: float) -> None:
-        """Score a cue's ``terms``, and the retentions at ``now``, for the next
+        """Score what a cue's ``terms`` and the moment ``now`` give, for the next
         :meth:`scores` of those terms (while its embedding is encoded, say): kept until
         then, or until the index changes."""
         if n := len(self._ids):
-            timeline = self._sequence()
-            bm25, context = self._by_words(terms, timeline, n)
-            retention = self._retention(now, n)
-            self._prepared[tuple(terms)] = _Prepared(timeline, bm25, context, now, retention)
+            engrams = self._alive[:n] & (self._parent[:n] < 0)
+            self._prepared[tuple(terms)] = self._apart_from_meaning(terms, now, engrams)
+
+    def _apart_from_meaning(
+        self, terms: Sequence[str], now: float, engrams: BoolArray
+    ) -> _Prepared:
+        """Everything of a cue's scoring but its embedding's part: see :class:`_Prepared`."""
+        s, n = self.settings, engrams.size
+        timeline = self._sequence()
+        bm25, context_bm25 = self._by_words(terms, timeline, n)
+        full_match = self._vocabulary.full_match(terms)
+        retention, factors = self._aged(now, n)
+        return _Prepared(
+            timeline,
+            lexical=s.lexical_weight * _scaled(bm25, engrams, low=0.0),
+            context=s.context_weight * _scaled(context_bm25, engrams, low=0.0),
+            strength=min(1.0, float(bm25.max(initial=0.0)) / max(full_match, 1e-9)),
+            now=now,
+            retention=retention,
+            factors=factors,
+        )
 
     @contextlib.contextmanager
     def preparing(self, cues: Sequence[Sequence[str]], now: float) -> Iterator[None]:
@@ -701,17 +720,16 @@ class EngramIndex:
         finally:
             beside.result()
 
-    def _by_meaning_and_time(
-        self, query: Vector, now: float, engrams: BoolArray
-    ) -> tuple[FloatArray, FloatArray, FloatArray]:
-        """:meth:`_by_meaning`, and each row's retention at ``now``."""
-        return *self._by_meaning(query, engrams), self._retention(now, engrams.size)
-
-    def _retention(self, now: float, n: int) -> FloatArray:
-        """Each row's retention at ``now``."""
-        return dynamics.retention_array(
-            self._last[:n], self._stability[:n], now, self.settings.forgetting_law
+    def _aged(self, now: float, n: int) -> tuple[FloatArray, FloatArray]:
+        """Each row's retention at ``now``, and its activation factors then."""
+        s = self.settings
+        retention = dynamics.retention_array(
+            self._last[:n], self._stability[:n], now, s.forgetting_law
         )
+        factors = dynamics.activation_factors(
+            retention, self._salience[:n], s.salience_weight, s.retention_weight
+        )
+        return retention, factors
 
     def _by_meaning(
         self, query: Vector, engrams: BoolArray, threads: int = 1
@@ -754,31 +772,25 @@ class EngramIndex:
         self,
         similarity: FloatArray,
         semantic: FloatArray,
-        bm25: FloatArray,
-        full_match: float,
-        context_bm25: FloatArray,
+        prepared: _Prepared,
         engrams: BoolArray,
-        timeline: Timeline,
     ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
         """The weighed semantic, lexical, temporal and context parts of each row's match,
-        from its cosine, its semantic part, its BM25 (a full match: ``full_match``) and its
-        context's, scaled so that the best match is the cue's strength (module docstring)."""
-        s = self.settings
-        strength = max(
-            float(_on(similarity, engrams).max(initial=0.0)),
-            min(1.0, float(bm25.max(initial=0.0)) / max(full_match, 1e-9)),
-        )
-        lexical = s.lexical_weight * _scaled(bm25, engrams, low=0.0)
-        temporal = s.temporal_weight * self._lift(semantic + lexical, engrams, timeline)
-        context = s.context_weight * _scaled(context_bm25, engrams, low=0.0)
-        total = semantic + lexical
-        total += temporal
-        total += context
+        from its cosine, its semantic part and what was ``prepared`` of the cue's words,
+        scaled so that the best match is the cue's strength (module docstring)."""
+        strength = max(float(_on(similarity, engrams).max(initial=0.0)), prepared.strength)
+        either = semantic + prepared.lexical
+        temporal = self.settings.temporal_weight * self._lift(either, engrams, prepared.timeline)
+        total = either + temporal
+        total += prepared.context
         best = float(total.max())
         scale = strength / best if best > 0 else 0.0
-        for part in (semantic, lexical, temporal, context):  # each made for this cue
-            part *= scale
-        return semantic, lexical, temporal, context
+        return (  # each made for this cue
+            semantic * scale,
+            prepared.lexical * scale,
+            temporal * scale,
+            prepared.context * scale,
+        )
 
     def _lift(self, either: FloatArray, engrams: BoolArray, timeline: Timeline) -> FloatArray:
         """Per row, the strongest of its two neighbours in time among the cue's

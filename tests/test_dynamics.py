@@ -15,6 +15,7 @@ from neurram.dynamics import (
     POWER_FACTOR,
     SPREAD_DECAY,
     SPREAD_HOPS,
+    activation_factors,
     compute_retention,
     cosine_similarities,
     decay,
@@ -203,17 +204,16 @@ def test_retention_array_matches_scalar() -> None:
 
 
 def test_initial_activation_product_and_floor() -> None:
-    got = initial_activation(
-        [0.9, 0.5, 0.1, 0.16],
-        [1.0, 0.5, 1.0, 1.0],
-        [0.5, 1.0, 1.0, 0.0],
-        salience_weight=0.5,
-        retention_weight=1.0,
+    factors = activation_factors(
+        [1.0, 0.5, 1.0, 1.0], [0.5, 1.0, 1.0, 0.0], salience_weight=0.5, retention_weight=1.0
     )
+    got = initial_activation([0.9, 0.5, 0.1, 0.16], factors)
     # the original's form: 0.9*1*0.75, 0.5*0.5*1.0, 0.1*1*1.0 (0.1 > 0.08 kept), 0.16*1*0.5
     # = 0.08 (not above: 0)
     assert got == pytest.approx([0.675, 0.25, 0.1, 0.0])
-    assert initial_activation([0.5], [1.0], [0.5], floor=0.45).tolist() == [0.0]  # 0.4375
+    assert initial_activation([0.5], activation_factors([1.0], [0.5]), floor=0.45).tolist() == [
+        0.0
+    ]  # 0.4375
 
 
 def test_spread_activation_two_hops_on_a_chain() -> None:

@@ -486,7 +486,7 @@ def test_both_bm25_parts_are_those_of_the_documents_written_out(
         assert part.max() > 0
 
 
-def test_a_big_index_scores_meaning_and_time_on_a_second_thread_to_the_same_scores(
+def test_a_big_index_scores_meaning_on_a_second_thread_to_the_same_scores(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     index = EngramIndex()
@@ -500,13 +500,13 @@ def test_a_big_index_scores_meaning_and_time_on_a_second_thread_to_the_same_scor
     cue = unit(*rng.normal(size=8))
     alone = index.scores(cue, T0 + 3600, terms("moss reef"))
     threads = []
-    by_meaning_and_time = index._by_meaning_and_time
+    by_meaning = index._by_meaning
 
     def recorded(*args: object) -> object:
         threads.append(threading.current_thread())
-        return by_meaning_and_time(*args)  # type: ignore[arg-type]
+        return by_meaning(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(index, "_by_meaning_and_time", recorded)
+    monkeypatch.setattr(index, "_by_meaning", recorded)
     monkeypatch.setattr(index_module, "BESIDE_FROM", 0)
     beside = index.scores(cue, T0 + 3600, terms("moss reef"))
     assert threads and threads[0] is not threading.current_thread()
