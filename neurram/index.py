@@ -278,12 +278,14 @@ def _thread_of(process: int) -> ThreadPoolExecutor:
 
 class _Prepared(NamedTuple):
     """What scoring a cue takes besides its embedding (:meth:`EngramIndex.prepare` scores it
-    while that encodes): the timeline it used; the weighed lexical and context parts of each
+    while that encodes): the timeline and the association edges it used (each derived again
+    where engrams came or changed); the weighed lexical and context parts of each
     row's match (before the match is scaled to the cue's strength) and the cue's strength by
     its words; at ``now``, each row's retention and what it and the row's salience multiply
     its match by (:func:`~neurram.dynamics.activation_factors`)."""
 
     timeline: Timeline
+    edges: Edges
     lexical: FloatArray
     context: FloatArray
     strength: float
@@ -652,7 +654,7 @@ class EngramIndex:
         direct = dynamics.initial_activation(match, prepared.factors, s.activation_floor)
         direct = np.where(engrams, direct, 0.0)
         direct[self._weakened[:n]] *= s.superseded_weight
-        src, dst, weight = self._edge_arrays()
+        src, dst, weight = prepared.edges
         floor = None if ranking is None else self._kth(direct, ranking)
         activation = dynamics.spread_activation(
             direct, src, dst, weight, s.spread_hops, s.spread_decay, floor, self._links.strongest
@@ -693,6 +695,7 @@ class EngramIndex:
         retention, factors = self._aged(now, n)
         return _Prepared(
             timeline,
+            self._edge_arrays(),
             lexical=s.lexical_weight * _scaled(bm25, engrams, low=0.0),
             context=s.context_weight * _scaled(context_bm25, engrams, low=0.0),
             strength=min(1.0, float(bm25.max(initial=0.0)) / max(full_match, 1e-9)),
