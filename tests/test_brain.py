@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -18,10 +19,10 @@ from neurram import (
     MemoryType,
     UnknownMemoryTypeError,
 )
-from neurram.bus import Namespace, StreamConsumer
+from neurram.bus import Delivery, Namespace, StreamConsumer
 from neurram.bus.doorbell import DOORBELL
 from neurram.bus.entries import read_entries
-from neurram.bus.messages import MESSAGES, Outcome
+from neurram.bus.messages import MESSAGES, Message, Outcome
 from neurram.encoder import HashEncoder
 from neurram.engram import dump_engram
 from neurram.regions import hippocampus
@@ -514,6 +515,17 @@ async def test_the_hippocampus_catches_up_in_the_transaction_that_hands_it_its_b
         raise AssertionError("read with the batch handed over: no read of its own")
 
     monkeypatch.setattr(MemoryStore, "read_changes", unread)
+    linked = asyncio.Event()
+    link = hippocampus.HippocampusActor._link
+
+    async def linking(
+        actor: hippocampus.HippocampusActor, deliveries: list[Delivery[Message]]
+    ) -> None:
+        await link(actor, deliveries)
+        linked.set()  # the rest of its turn runs before the test's: idle again after it
+
+    monkeypatch.setattr(hippocampus.HippocampusActor, "_link", linking)
     later = await brain.perceive("the heron nests by the weir again")  # the PFC's commit
+    await linked.wait()  # else the client may send while the Hippocampus ends its turn
     found = await brain.recall("where does the heron nest")  # the client's send
     assert later.engram_id in [e.engram_id for e, _ in found]
