@@ -621,9 +621,9 @@ class EngramIndex:
     ) -> Scores:
         """Activation of every row by a cue (its embedding ``query`` and its ``terms``), spread
         over associations (0 off engrams); a superseded engram's direct activation is weighed
-        by ``superseded_weight``. In a big index, the cosines and the retentions are computed
-        on a second core while the cue's words are scored (see ``BESIDE_FROM``), or on both
-        when :meth:`prepare` scored the words already.
+        by ``superseded_weight``. In a big index, the cosines are computed on a second core
+        while the rest is (its words, retentions, edges: see ``BESIDE_FROM`` and
+        :class:`_Prepared`), or on both when :meth:`prepare` computed the rest already.
 
         With ``ranking``, activation spreads only as far as :meth:`top` of it needs: exact for
         every engram that can rank there, below that at least its direct activation and at
