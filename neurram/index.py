@@ -569,8 +569,7 @@ class EngramIndex:
         n = len(self._ids)
         if n == 0:
             return [[] for _ in vectors]
-        eligible = self._alive[:n] & (self._parent[:n] < 0)
-        rows, cues, cosines = self._close(vectors, threshold, eligible)
+        rows, cues, cosines = self._close(vectors, threshold, self._engram_rows())
         order = np.argsort(cues, kind="stable")  # the hits, few, grouped by vector
         rows, cues, cosines = rows[order], cues[order], cosines[order]
         bounds = np.searchsorted(cues, np.arange(len(vectors) + 1))
@@ -632,7 +631,7 @@ class EngramIndex:
         if n == 0:
             return Scores.empty()
         s = self.settings
-        engrams = self._alive[:n] & (self._parent[:n] < 0)
+        engrams = self._engram_rows()
         prepared = self._prepared.pop(tuple(terms), None)
         if prepared is not None:  # the words scored already: both cores for the cosines
             threads = 2 if self.uses_two_cores else 1
@@ -680,9 +679,8 @@ class EngramIndex:
         """Score what a cue's ``terms`` and the moment ``now`` give, for the next
         :meth:`scores` of those terms (while its embedding is encoded, say): kept until
         then, or until the index changes."""
-        if n := len(self._ids):
-            engrams = self._alive[:n] & (self._parent[:n] < 0)
-            self._prepared[tuple(terms)] = self._apart_from_meaning(terms, now, engrams)
+        if self._ids:
+            self._prepared[tuple(terms)] = self._apart_from_meaning(terms, now, self._engram_rows())
 
     def _apart_from_meaning(
         self, terms: Sequence[str], now: float, engrams: BoolArray
@@ -826,7 +824,7 @@ class EngramIndex:
         rows came without an engram: new fragments of one)."""
         if self._timeline is None or self._timeline.before.size != len(self._ids):
             n, reach = len(self._ids), self.settings.context_reach
-            live = np.flatnonzero(self._alive[:n] & (self._parent[:n] < 0))
+            live = np.flatnonzero(self._engram_rows())
             rows = live[np.lexsort((self._occurred[live], self._episode[live]))]
             episode = self._episode[rows]
             starts = np.flatnonzero(np.concatenate(([True], episode[1:] != episode[:-1])))
@@ -904,10 +902,15 @@ class EngramIndex:
             candidates = candidates[part]
         return self._ranked(candidates, activation)
 
+    def _engram_rows(self) -> BoolArray:
+        """Per row, whether it is an engram's own: alive, and not one of its fragments'."""
+        n = len(self._ids)
+        return self._alive[:n] & (self._parent[:n] < 0)
+
     def _eligible(self, ranking: Ranking) -> BoolArray:
         """The engrams ``ranking`` ranks: of its type, within its window."""
         n = len(self._ids)
-        eligible = self._alive[:n] & (self._parent[:n] < 0)
+        eligible = self._engram_rows()
         if ranking.memory_type is not None:
             eligible &= self._type[:n] == TYPE_CODES[ranking.memory_type]
         if ranking.since is not None:
