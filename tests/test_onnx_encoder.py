@@ -11,7 +11,7 @@ import pytest
 
 from neurram.encoder import ONNX_MODEL, SentenceTransformerEncoder, encoder_for, resolve_encoder
 from neurram.errors import EncoderUnavailableError
-from neurram.onnx_encoder import INTRA_OP_THREADS, OnnxEncoder
+from neurram.onnx_encoder import ALONE_THREADS, INTRA_OP_THREADS, OnnxEncoder
 from neurram.settings import Settings
 
 from .test_encoder import REPO
@@ -81,6 +81,25 @@ def test_threads_leave_a_core_to_the_event_loop_and_do_not_spin(onnx: OnnxEncode
     assert defaults.get_session_config_entry("session.intra_op.allow_spinning") == "1"
 
 
+def test_alone_it_embeds_the_same_on_every_core_spinning_only_within_a_run(
+    onnx: OnnxEncoder,
+) -> None:
+    """``encode_alone`` runs a session of its own on ``ALONE_THREADS`` (every core), whose
+    threads spin between a run's operators and sleep once it ends; same embeddings."""
+    np.testing.assert_allclose(onnx.encode_alone(SENTENCES), onnx.encode(SENTENCES), atol=1e-5)
+    assert onnx.encode_alone([]).shape == (0, 384)
+    options = onnx._alone.get_session_options()
+    assert options.intra_op_num_threads == ALONE_THREADS == (os.cpu_count() or 1)
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "1"
+    assert options.get_session_config_entry("session.force_spinning_stop") == "1"
+    assert (
+        onnx.load()
+        .session.get_session_options()
+        .get_session_config_entry("session.force_spinning_stop")
+        == "0"
+    )
+
+
 def test_the_settings_threads_pick_an_encoder_of_their_own(onnx: OnnxEncoder) -> None:
     """``encoder_threads`` gives onnxruntime that many threads, in an encoder of its own
     (the default one keeps its threads); unset, the default encoder."""
@@ -93,6 +112,8 @@ def test_the_settings_threads_pick_an_encoder_of_their_own(onnx: OnnxEncoder) ->
         INTRA_OP_THREADS
     )
     np.testing.assert_allclose(two.encode(["a red fox"]), onnx.encode(["a red fox"]), atol=1e-5)
+    two.encode_alone(["a red fox"])  # the threads asked for, alone too: no second session
+    assert two._alone is None
 
 
 def test_missing_packages_raise_a_typed_error(monkeypatch: pytest.MonkeyPatch) -> None:

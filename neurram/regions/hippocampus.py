@@ -499,8 +499,9 @@ class HippocampusActor(Actor):
         now = time.time()
         try:
             if self.ctx.encoding.inline(texts):  # the index holds still until they are encoded
-                with self.logic.index.preparing(cues, now):  # the cues' words scored meanwhile
-                    queries = await self.embed(texts)  # (unless catch_up then changes it)
+                # the cues' words scored meanwhile (unless catch_up then changes it)
+                with self.logic.index.preparing(cues, now):
+                    queries = await self.embed(texts, beside=True)
             else:
                 queries = await self.embed(texts)
         finally:

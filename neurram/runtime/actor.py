@@ -139,10 +139,11 @@ class Actor:
         """Load the model (seconds, the first time in a process) off the event loop."""
         await self.ctx.encoding.load()
 
-    async def embed(self, texts: Sequence[str]) -> Vector:
+    async def embed(self, texts: Sequence[str], beside: bool = False) -> Vector:
         """Embeddings of ``texts``, encoded one call at a time with those of the host's other
-        actors (:mod:`neurram.runtime.encoding`)."""
-        return await self.ctx.encoding.encode(texts)
+        actors (:mod:`neurram.runtime.encoding`); ``beside``: this actor runs work on
+        another thread meanwhile."""
+        return await self.ctx.encoding.encode(texts, beside)
 
     def emit(self, pipe: Pipeline, stream: str, message: Message) -> None:
         """Stage ``message`` on this brain's ``stream``; :meth:`commit` sends it."""

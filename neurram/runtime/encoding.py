@@ -14,7 +14,9 @@ memory in one malloc arena, not one per worker thread that happened to encode. T
 ends when the queue is empty and starts again with the next request, so a caller that
 gives up (cancelled) never leaves the others without a server. A request of a few texts
 while nothing is being encoded is encoded on the event loop at once: no thread hop
-(measured: one text takes 7.5 ms there, 12 ms in a worker thread).
+(measured: one text takes 7.5 ms there, 12 ms in a worker thread). It holds the loop
+anyway, so unless its caller runs work of its own beside it, it takes every core
+(``AloneEncoder``).
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from neurram.encoder import Encoder, Matrix
+from neurram.encoder import AloneEncoder, Encoder, Matrix
 
 MAX_TEXTS = 256  # texts encoded in one call at most
 INLINE_TEXTS = 2  # a request of at most this many texts, with nothing else encoding, is
@@ -50,9 +52,13 @@ class EncodingQueue:
         self._loaded = False
 
     async def load(self) -> None:
-        """Load the model (seconds, the first time in a process) off the event loop."""
+        """Load the model (seconds, the first time in a process) off the event loop, for
+        inline encodes too."""
         if not self._loaded:
-            await self.encode(["warm up"] * (self._inline_texts + 1))  # never on the loop
+            warm_up = [self.encode(["warm up"] * (self._inline_texts + 1))]  # never on the loop
+            if isinstance(self.encoder, AloneEncoder):
+                warm_up.append(asyncio.to_thread(self.encoder.encode_alone, ["warm up"]))
+            await asyncio.gather(*warm_up)
             self._loaded = True
 
     def close(self) -> None:
@@ -64,9 +70,13 @@ class EncodingQueue:
         task until they are: a few texts while nothing else is being encoded."""
         return len(texts) <= self._inline_texts and self._server is None and self._loaded
 
-    async def encode(self, texts: Sequence[str]) -> Matrix:
-        """Embeddings of ``texts``, encoded with those of the other requests waiting now."""
+    async def encode(self, texts: Sequence[str], beside: bool = False) -> Matrix:
+        """Embeddings of ``texts``, encoded with those of the other requests waiting now.
+        ``beside``: the caller runs work on another thread meanwhile, so an inline encode
+        leaves it the core that the encoder's batches leave the event loop."""
         if self.inline(texts):
+            if isinstance(self.encoder, AloneEncoder) and not beside:
+                return self.encoder.encode_alone(texts)
             return self.encoder.encode(texts)
         done: asyncio.Future[Matrix] = asyncio.get_running_loop().create_future()
         self._waiting.append((texts, done))

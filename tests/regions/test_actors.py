@@ -31,7 +31,7 @@ from neurram.bus.messages import (
     Tagged,
     request_id_of,
 )
-from neurram.encoder import HashEncoder
+from neurram.encoder import HashEncoder, Matrix
 from neurram.engram import Engram, Layer, MemoryType, enc_hook
 from neurram.index import EngramIndex
 from neurram.lexicon import terms
@@ -186,9 +186,18 @@ async def test_a_hippocampus_scores_a_recalls_words_while_its_query_encodes(
         prepared.append((tuple(cue), threading.get_ident() != loop_thread))
         prepare(index, cue, now)
 
+    beside: list[bool] = []
+    encode = EncodingQueue.encode
+
+    async def encoding(queue: EncodingQueue, texts: Sequence[str], work: bool = False) -> Matrix:
+        beside.append(work)
+        return await encode(queue, texts, work)
+
     monkeypatch.setattr(EngramIndex, "prepare", recorded)
+    monkeypatch.setattr(EncodingQueue, "encode", encoding)
     await hold_and_recall(running, inbox)
     assert prepared == [(tuple(terms("the lake")), True)]
+    assert beside == [True]  # the query's encode leaves a core to that scoring
 
 
 async def hold_and_recall(running: Region, inbox: ReplyInbox[Reply]) -> RecallReply:

@@ -131,3 +131,43 @@ async def test_inline_says_which_requests_encode_on_the_loop() -> None:
     encoder.go.set()
     await busy
     assert queue.inline(["a"])
+
+
+class AloneRecorder(Recorder):
+    """A Recorder that can encode alone too, recording which way each call went."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ways: list[tuple[str, list[str]]] = []
+
+    def encode(self, texts: Sequence[str]) -> Matrix:
+        self.ways.append(("encode", list(texts)))
+        return super().encode(texts)
+
+    def encode_alone(self, texts: Sequence[str]) -> Matrix:
+        self.ways.append(("alone", list(texts)))
+        return super().encode(texts)
+
+
+async def test_an_inline_encode_goes_alone_unless_its_caller_works_beside_it() -> None:
+    """Loading warms both ways up; a few texts with nothing else encoding go alone (every
+    core), unless the caller runs work beside them; queued requests never do."""
+    encoder = AloneRecorder()
+    encoder.go.set()
+    queue = EncodingQueue(encoder, inline_texts=1)
+    await queue.load()
+    assert sorted(way for way, _ in encoder.ways) == ["alone", "encode"]
+    encoder.ways.clear()
+    await queue.encode(["a"])
+    await queue.encode(["b"], beside=True)
+    await queue.encode(["c", "d"])  # too many to encode inline
+    assert encoder.ways == [("alone", ["a"]), ("encode", ["b"]), ("encode", ["c", "d"])]
+
+
+async def test_an_encoder_without_an_alone_way_encodes_inline_as_usual() -> None:
+    encoder = Recorder()
+    encoder.go.set()
+    queue = EncodingQueue(encoder, inline_texts=1)
+    await queue.load()
+    assert encoder.calls == [["warm up", "warm up"]]  # one warm-up: nothing else to load
+    assert (await queue.encode(["abc"]))[:, 0].tolist() == [3]
