@@ -81,10 +81,9 @@ class PrefrontalCortexActor(Actor):
             return
         now = time.time()
         async with self.store.redis.pipeline(transaction=True) as pipe:
-            # watched before the slots are read: the commit fails if another
-            # PrefrontalCortex instance changes them meanwhile
-            await pipe.watch(self.store.wm_key)
-            holding = await self.store.read_holding([t.engram for t in tagged])
+            # the slots watched from before they are read (in the read's round trip): the
+            # commit fails if another PrefrontalCortex instance changes them meanwhile
+            holding = await self.store.read_holding([t.engram for t in tagged], watching=pipe)
             known = self._known(holding)
             held_ids: list[str] = []  # the engram each message ends up holding
             inserts: dict[str, Engram] = {}

@@ -139,6 +139,22 @@ return {ids, blobs, restated, working}
 CHANGE_LOG_MAXLEN = 200_000  # a reader further behind than this rebuilds from the engrams
 
 
+async def _watch_then(pipe: Pipeline, key: str, name: str, *args: EncodableT) -> Any:
+    """WATCH ``key`` on ``pipe`` (a transaction pipeline, not watching yet) and run the
+    command ``name`` ``args`` after it on the same connection, both in one round trip; the
+    command's reply. (``Pipeline.watch`` sends its WATCH alone and waits for the reply.)"""
+    conn = pipe.connection
+    if conn is None:  # released by the pipeline's reset, as after Pipeline.watch
+        conn = pipe.connection = await pipe.connection_pool.get_connection()  # type: ignore[no-untyped-call]
+    try:
+        await conn.send_packed_command(conn.pack_commands([("WATCH", key), (name, *args)]))
+        await pipe.parse_response(conn, "WATCH")  # the pipeline is watching from here on
+        return await pipe.parse_response(conn, name)
+    except BaseException:
+        await conn.disconnect()  # a reply may be left unread on it
+        raise
+
+
 class ChangeQuery(NamedTuple):
     """A read of the change log after ``position`` (``page`` entries a round trip), with
     the ids of the ``recent`` engrams last linked and the engrams held in working memory."""
@@ -255,14 +271,23 @@ class MemoryStore:
         blobs = await self._working_memory(keys=[self.wm_key, self.engrams_key])
         return [load_engram(blob) for blob in blobs]
 
-    async def read_holding(self, engrams: Sequence[Engram]) -> Holding:
+    async def read_holding(
+        self, engrams: Sequence[Engram], watching: Pipeline | None = None
+    ) -> Holding:
         """What holding ``engrams`` needs, in one round trip: each as stored (None: not
         stored), the stored engrams they restate (same type and normalised content), and the
-        working memory."""
+        working memory.
+
+        ``watching``: a transaction pipeline, not watching yet, which then watches the working
+        memory from before this read (its WATCH sent in the same round trip)."""
         ids = [e.engram_id for e in engrams]
         keys = [content_key(e.memory_type, e.content) for e in engrams]
-        found, blobs, restated, working = await self._holding(
-            keys=[self.wm_key, self.engrams_key, self.bycontent_key], args=[len(ids), *ids, *keys]
+        script_keys = [self.wm_key, self.engrams_key, self.bycontent_key]
+        args: list[EncodableT] = [len(ids), *ids, *keys]
+        found, blobs, restated, working = (
+            await self._holding(keys=script_keys, args=args)
+            if watching is None
+            else await _watch_then(watching, self.wm_key, "EVAL", _HOLDING, 3, *script_keys, *args)
         )
         return Holding(
             stored={text(i): b or None for i, b in zip(found, blobs, strict=True)},

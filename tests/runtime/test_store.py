@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import msgspec
 import numpy as np
+import pytest
 import redis.asyncio as aioredis
+from redis.asyncio.connection import AbstractConnection
+from redis.exceptions import WatchError
 
 from neurram.bus import Namespace
 from neurram.engram import Engram, Layer, MemoryType, dump_engram, enc_hook, load_engram
@@ -122,6 +127,49 @@ async def test_holding_reads_the_engrams_those_they_restate_and_the_slots_at_onc
     assert [e.engram_id for e in holding.working] == ["b", "a"]
     nothing = await store.read_holding([])
     assert (nothing.stored, nothing.restated, len(nothing.working)) == ({}, [], 2)
+
+
+async def test_holding_read_watching_makes_the_transaction_fail_on_a_change_to_the_slots(
+    redis: aioredis.Redis, brain_id: str
+) -> None:
+    """Read with ``watching``, the slots are watched from before the read, and the watch and
+    the read take one round trip on the pipeline's connection."""
+    store = MemoryStore(redis, Namespace(brain_id))
+    await save(store, engram("a", "alpha"))
+    for moved in (False, True):
+        async with store.pipeline() as pipe:
+            holding = await store.read_holding([engram("a", "alpha")], watching=pipe)
+            assert pipe.watching and holding.stored["a"] is not None
+            if moved:  # another writer changes the slots after the read
+                await redis.zadd(store.wm_key, {"c": 2.0})
+            pipe.multi()  # type: ignore[no-untyped-call]
+            store.stage_working_memory(pipe, ["b"], now=1.0)
+            if moved:
+                with pytest.raises(WatchError):
+                    await pipe.execute()
+            else:
+                await pipe.execute()
+                assert await store.working_memory_ids() == ["b"]
+    assert await store.working_memory_ids() == ["b", "c"]  # the watched write was not made
+
+
+async def test_holding_read_watching_sends_the_watch_with_the_read(
+    redis: aioredis.Redis, brain_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = MemoryStore(redis, Namespace(brain_id))
+    writes: list[bytes] = []
+    send = AbstractConnection.send_packed_command
+
+    async def sent(conn: AbstractConnection, command: Any, check_health: bool = True) -> None:
+        writes.append(b"".join(command) if isinstance(command, list) else bytes(command))
+        await send(conn, command, check_health)
+
+    monkeypatch.setattr(AbstractConnection, "send_packed_command", sent)
+    async with store.pipeline() as pipe:
+        await store.read_holding([engram("z", "zeta")], watching=pipe)
+    ours = [w for w in writes if b"WATCH" in w or b"EVAL" in w]  # not a handshake's
+    assert len(ours) == 2  # the watch with the read, then the reset's UNWATCH
+    assert ours[0].index(b"WATCH") < ours[0].index(b"EVAL") and b"UNWATCH" in ours[1]
 
 
 async def test_an_engram_stored_in_the_float32_form_is_read(
