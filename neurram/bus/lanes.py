@@ -13,6 +13,10 @@ for it, in the very transaction that writes the messages (a hand-off, see
 :meth:`neurram.runtime.actor.Actor.commit`), and wakes it once the batch is in hand. A
 reserved namespace is busy: nothing polls it meanwhile, so no later read overtakes the
 batch handed off.
+
+A stopping lane polls what is in progress and nothing more: a batch handed off (read, so
+pending for its consumer) is still polled, a reservation still being read is waited for,
+and no new one is granted; namespaces merely woken wait for the next process.
 """
 
 from __future__ import annotations
@@ -48,6 +52,9 @@ class Lane:
         # when (monotonic)
         self._busy: dict[str, float] = {}  # being polled: when it was woken (monotonic)
         self._again: set[str] = set()  # woken while being polled
+        self._reserved: set[str] = set()  # a producer reads their next batch
+        self._handed: set[str] = set()  # their batch was handed off, not yet polled
+        self._stop: asyncio.Event | None = None  # set: the lane is stopping
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._failures: dict[str, Backoff] = {}
         self._wakeup = asyncio.Event()
@@ -62,16 +69,20 @@ class Lane:
             self._wakeup.set()
 
     def reserve(self, namespace: str) -> bool:
-        """Mark ``namespace`` busy if it is idle (neither woken nor polled); whether it was.
-        :meth:`release` ends the reservation."""
-        if namespace in self._busy or namespace in self._ready:
+        """Mark ``namespace`` busy if it is idle (neither woken nor polled) and the lane is
+        not stopping; whether it was. :meth:`release` ends the reservation."""
+        stopping = self._stop is not None and self._stop.is_set()
+        if stopping or namespace in self._busy or namespace in self._ready:
             return False
         self._busy[namespace] = time.monotonic()
+        self._reserved.add(namespace)
         return True
 
     def release(self, namespace: str) -> None:
         """End a reservation and wake ``namespace``: its batch is in hand (or must be read)."""
         del self._busy[namespace]
+        self._reserved.discard(namespace)
+        self._handed.add(namespace)  # polled even if the lane stops meanwhile
         self._again.discard(namespace)
         self.wake(namespace)
 
@@ -99,7 +110,9 @@ class Lane:
         return now - min(next(iter(self._ready.values()), now), *self._busy.values(), now)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Serve woken namespaces until ``stop``; polls in progress then finish first."""
+        """Serve woken namespaces until ``stop``; polls in progress then finish first, and
+        so do batches handed off (see the module's docstring)."""
+        self._stop = stop
         stopping = asyncio.create_task(self._wake_at_stop(stop))
         try:
             await asyncio.gather(*(self._work(stop) for _ in range(self._workers)))
@@ -148,15 +161,21 @@ class Lane:
         self.wake_at(namespace, time.monotonic() + delay)
 
     async def _take(self, stop: asyncio.Event) -> str | None:
-        """The longest-waiting woken namespace, marked busy; None once ``stop`` is set."""
-        while not stop.is_set():
-            if self._ready:
-                namespace = next(iter(self._ready))
+        """The longest-waiting woken namespace, marked busy; once ``stop`` is set, only one
+        whose batch was handed off, and None when none is, nor can be any more."""
+        while True:
+            if stop.is_set():
+                namespace = next((n for n in self._ready if n in self._handed), None)
+                if namespace is None and not self._reserved:
+                    return None
+            else:
+                namespace = next(iter(self._ready), None)
+            if namespace is not None:
                 self._busy[namespace] = self._ready.pop(namespace)
+                self._handed.discard(namespace)
                 return namespace
             self._wakeup.clear()
             await self._wakeup.wait()
-        return None
 
 
 @dataclass(frozen=True)

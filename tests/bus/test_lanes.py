@@ -176,3 +176,24 @@ async def test_a_hand_off_that_fails_is_released_and_its_namespace_woken() -> No
         await execute_handing_off(None, [hand_off])  # type: ignore[arg-type]
     assert consumer.handed == [None]  # told to read its pending entries itself
     assert lane.waiting == 1  # released and woken: its poll reads for itself
+
+
+async def test_a_stopping_lane_polls_the_batches_handed_off_and_nothing_merely_woken() -> None:
+    """At stop, a batch handed off is pending for its consumer: it is polled, even when its
+    reservation ends after the stop; a namespace merely woken waits for the next process,
+    and no new reservation is granted."""
+    work = Work(a=1, b=1, c=1)
+    lane = Lane("l", work.poll, work.next_due, workers=2)
+    stop = asyncio.Event()
+    assert lane.reserve("a") and lane.reserve("b")
+    task = asyncio.create_task(lane.run(stop))
+    lane.release("a")  # handed off before the stop
+    lane.wake("c")
+    stop.set()
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert not task.done()  # b is still being read for
+    assert not lane.reserve("d")  # stopping: nothing new is read ahead
+    lane.release("b")  # handed off after the stop
+    await asyncio.wait_for(task, 5)
+    assert sorted(work.polls) == ["a", "b"]  # c waits for the next process
