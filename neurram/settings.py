@@ -33,7 +33,8 @@ class Settings(msgspec.Struct, kw_only=True, frozen=True):
     data_dir: str | None = None  # embedded server's data; default: the user's data directory
     model: str | None = None  # path or model name; "hash" = deterministic stand-in
     encoder_threads: int | None = None  # the model's threads per operation; None: onnx one
-    # core fewer than the machine has (a core for the event loop), torch 1 (README: Settings)
+    # core fewer than the machine has for batches (a core for the event loop) and every core
+    # for a few texts encoded alone, torch 1 (README: Settings); set: that many for every encode
     regions: dict[str, str] = msgspec.field(default_factory=dict)  # name -> "module:Class"
     # SensoryCortex and Thalamus
     sensory_ttl_seconds: float = 3.0
