@@ -33,8 +33,10 @@ INTRA_OP_THREADS = max(1, (os.cpu_count() or 1) - 1)
 # An encode that nothing else runs beside (an awaited perceive's few texts, encoded inline on
 # the event loop, which they hold anyway) takes every core, its threads spinning between the
 # run's operators but not after it. Batch-1 p50 on the 2-core machine: 8.4 ms on one thread,
-# 7.5 on two that sleep between operators, 6.1 on two that spin within the run.
-ALONE_THREADS = os.cpu_count() or 1
+# 7.5 on two that sleep between operators, 6.1 on two that spin within the run. At most 4: a
+# short text's operators are small, and more threads spinning on them cost CPU for little
+# (a bound not measured here, where there are 2 cores).
+ALONE_THREADS = min(4, os.cpu_count() or 1)
 
 
 @dataclass(frozen=True)

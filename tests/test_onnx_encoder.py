@@ -11,7 +11,7 @@ import pytest
 
 from neurram.encoder import ONNX_MODEL, SentenceTransformerEncoder, encoder_for, resolve_encoder
 from neurram.errors import EncoderUnavailableError
-from neurram.onnx_encoder import ALONE_THREADS, INTRA_OP_THREADS, OnnxEncoder
+from neurram.onnx_encoder import INTRA_OP_THREADS, OnnxEncoder
 from neurram.settings import Settings
 
 from .test_encoder import REPO
@@ -81,23 +81,22 @@ def test_threads_leave_a_core_to_the_event_loop_and_do_not_spin(onnx: OnnxEncode
     assert defaults.get_session_config_entry("session.intra_op.allow_spinning") == "1"
 
 
-def test_alone_it_embeds_the_same_on_every_core_spinning_only_within_a_run(
+def test_alone_it_embeds_the_same_in_a_session_spinning_only_within_a_run(
     onnx: OnnxEncoder,
 ) -> None:
-    """``encode_alone`` runs a session of its own on ``ALONE_THREADS`` (every core), whose
-    threads spin between a run's operators and sleep once it ends; same embeddings."""
-    np.testing.assert_allclose(onnx.encode_alone(SENTENCES), onnx.encode(SENTENCES), atol=1e-5)
-    assert onnx.encode_alone([]).shape == (0, 384)
-    options = onnx._alone.get_session_options()
-    assert options.intra_op_num_threads == ALONE_THREADS == (os.cpu_count() or 1)
+    """``encode_alone`` runs a session of its own on ``alone_threads`` (by default every
+    core), whose threads spin between a run's operators and sleep once it
+    ends; same embeddings. (Two threads asked for: a second session on any machine.)"""
+    two = OnnxEncoder(threads=1, alone_threads=2)
+    np.testing.assert_allclose(two.encode_alone(SENTENCES), onnx.encode(SENTENCES), atol=1e-5)
+    assert two.encode_alone([]).shape == (0, 384)
+    options = two._alone.get_session_options()
+    assert options.intra_op_num_threads == 2
     assert options.get_session_config_entry("session.intra_op.allow_spinning") == "1"
     assert options.get_session_config_entry("session.force_spinning_stop") == "1"
-    assert (
-        onnx.load()
-        .session.get_session_options()
-        .get_session_config_entry("session.force_spinning_stop")
-        == "0"
-    )
+    usual = two.load().session.get_session_options()
+    assert usual.intra_op_num_threads == 1
+    assert usual.get_session_config_entry("session.force_spinning_stop") == "0"
 
 
 def test_the_settings_threads_pick_an_encoder_of_their_own(onnx: OnnxEncoder) -> None:
