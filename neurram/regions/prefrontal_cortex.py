@@ -133,8 +133,7 @@ class PrefrontalCortexActor(Actor):
         working = holding.working
         for attempt in range(CAS_ATTEMPTS):
             if attempt:
-                await pipe.watch(self.store.wm_key)
-                working = await self.store.working_memory()
+                working = await self.store.working_memory(watching=pipe)
             pfc = PrefrontalCortex(self.settings.working_memory_capacity, working)
             displaced = [out for engram in held if (out := pfc.hold(engram, now))]
             pipe.multi()  # type: ignore[no-untyped-call]

@@ -266,9 +266,15 @@ class MemoryStore:
         ids: list[bytes] = await self.redis.zrange(self.wm_key, 0, -1)  # type: ignore[assignment]
         return [text(i) for i in ids]
 
-    async def working_memory(self) -> list[Engram]:
-        """Held engrams, least recently used first (one round trip)."""
-        blobs = await self._working_memory(keys=[self.wm_key, self.engrams_key])
+    async def working_memory(self, watching: Pipeline | None = None) -> list[Engram]:
+        """Held engrams, least recently used first (one round trip); ``watching``: as in
+        :meth:`read_holding`."""
+        keys = [self.wm_key, self.engrams_key]
+        blobs = (
+            await self._working_memory(keys=keys)
+            if watching is None
+            else await _watch_then(watching, self.wm_key, "EVAL", _WORKING_MEMORY, 2, *keys)
+        )
         return [load_engram(blob) for blob in blobs]
 
     async def read_holding(

@@ -153,6 +153,25 @@ async def test_holding_read_watching_makes_the_transaction_fail_on_a_change_to_t
     assert await store.working_memory_ids() == ["b", "c"]  # the watched write was not made
 
 
+async def test_working_memory_read_watching_makes_the_transaction_fail_on_a_change(
+    redis: aioredis.Redis, brain_id: str
+) -> None:
+    store = MemoryStore(redis, Namespace(brain_id))
+    await save(store, engram("a", "alpha"))
+    pipe = store.pipeline()
+    store.stage_working_memory(pipe, ["a"], now=1.0)
+    await pipe.execute()
+    async with store.pipeline() as pipe:
+        held = await store.working_memory(watching=pipe)
+        assert pipe.watching and [e.engram_id for e in held] == ["a"]
+        await redis.zadd(store.wm_key, {"c": 2.0})  # another writer, after the read
+        pipe.multi()  # type: ignore[no-untyped-call]
+        store.stage_working_memory(pipe, ["b"], now=1.0)
+        with pytest.raises(WatchError):
+            await pipe.execute()
+    assert await store.working_memory_ids() == ["a", "c"]
+
+
 async def test_holding_read_watching_sends_the_watch_with_the_read(
     redis: aioredis.Redis, brain_id: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
