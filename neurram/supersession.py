@@ -10,7 +10,10 @@ Monday") look the same to it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from neurram.engram import Engram
+from neurram.lexicon import terms
 from neurram.salience import content_words, normalize_content
 
 MAX_CHANGED_WORDS = 2
@@ -39,3 +42,25 @@ def supersedes(new: Engram, old: Engram, similarity: float, threshold: float) ->
         and similarity >= threshold
         and differ_in_a_fact(new.content, old.content)
     )
+
+
+def held_by_any_superseded(content: str, frequency: Callable[[str], int]) -> list[str] | None:
+    """Index terms of ``content`` one at least of which every older memory it can supersede
+    holds, the rarest by ``frequency`` (so an index need compare it with the few memories
+    holding them, not with every one); [] when it can supersede none; None when only a
+    search of every memory finds them all.
+
+    Such a memory shares all but ``MAX_CHANGED_WORDS`` of ``content``'s content words, and
+    one at least (:func:`differ_in_a_fact`): so one of any ``MAX_CHANGED_WORDS + 1`` of them.
+    A content word it holds is a token of its text, which becomes the same index terms there
+    as alone (the index's tokens never cross a content word's bounds): it holds each of them,
+    the word's rarest among them. A content word that becomes no term (an index stopword) is
+    found by no term: then None.
+    """
+    words = []
+    for word in content_words(content):
+        held = terms(word)
+        if not held:
+            return None
+        words.append(min(held, key=frequency))
+    return sorted(words, key=frequency)[: MAX_CHANGED_WORDS + 1]

@@ -612,6 +612,39 @@ def test_similar_finds_the_same_engrams_for_one_vector_or_a_batch(
         assert min(s for _, s in found) == pytest.approx(np.sort(cosines)[-5], abs=1e-5)
 
 
+def test_similar_among_the_engrams_holding_a_term_finds_those_every_row_would(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Sought among the engrams holding one of some terms (compared alone, or with every row
+    when too many hold them), a vector finds exactly the engrams holding one of them that a
+    search of every row finds, beside a vector searched the whole way in the same batch; with
+    no term, none."""
+    monkeypatch.setattr(index_module, "AMONG_AT_MOST", 16)
+    rng = np.random.default_rng(21)
+    centre = rng.standard_normal(32).astype(np.float32)
+    index = EngramIndex()
+    for i in range(400):
+        vector = unit(*(centre + 0.6 * rng.standard_normal(32)))
+        content = f"item {i} tag{i % 7} group{i % 50}"
+        index.upsert(Engram(content=content, engram_id=f"e{i}", embedding=vector))
+    index.remove("e3")  # held group3, and is gone
+    cues = np.stack([unit(*(centre + 0.3 * rng.standard_normal(32))) for _ in range(4)])
+    # group3 and group17: 15 rows, compared alone; tag3: 1/7 of the rows, so every row
+    holding: list[list[str] | None] = [["group3", "group17"], ["tag3"], None, []]
+    every = index.similar(cues, threshold=0.5, limit=400)
+    sought = index.similar(cues, threshold=0.5, limit=400, holding=holding)
+    holders = {f"e{i}" for i in range(400) if i % 50 in (3, 17)} - {"e3"}
+    ids = [{e.engram_id for e, _ in found} for found in sought]
+    assert ids[0] == {e.engram_id for e, _ in every[0]} & holders and ids[0]
+    assert ids[1] == {e.engram_id for e, _ in every[1]} and len(ids[1]) > 50
+    assert ids[2] == {e.engram_id for e, _ in every[2]}
+    assert ids[3] == set()
+    assert index.compared(holding) == 15 + 2 * len(index._ids)  # every row: the gone one too
+    for cue, found in zip(cues, sought, strict=True):
+        for e, similarity in found:
+            assert similarity == pytest.approx(float(e.embedding @ cue), abs=2e-3)
+
+
 def test_rough_matches_are_the_float16_products_within_their_error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -36,9 +36,9 @@ from neurram.lexicon import terms
 from neurram.runtime.actor import Actor
 from neurram.runtime.store import ChangeQuery, MemoryStore
 from neurram.settings import Settings
-from neurram.supersession import supersedes
+from neurram.supersession import held_by_any_superseded, supersedes
 
-INLINE_SUPERSESSION = 4096  # new engrams x indexed ones compared on the event loop (measured
+INLINE_SUPERSESSION = 4096  # rows compared with new engrams on the event loop, summed (measured
 # with the hash encoder: 1 x 1,000 took 0.17 ms there, 0.9 ms through a worker thread; from
 # 1 x 10,000 on, both about the same, 12 ms and more)
 
@@ -132,17 +132,27 @@ class Hippocampus:
             add_edges(e, edges)
         return changed
 
-    def superseded(self, engrams: Sequence[Engram]) -> dict[str, list[Engram]]:
+    def holding(self, engrams: Sequence[Engram]) -> list[list[str] | None]:
+        """Per engram, index terms one of which every older engram it can supersede holds
+        (None: any may; see :func:`~neurram.supersession.held_by_any_superseded`)."""
+        return [held_by_any_superseded(e.content, self.index.frequency) for e in engrams]
+
+    def superseded(
+        self, engrams: Sequence[Engram], holding: Sequence[list[str] | None] | None = None
+    ) -> dict[str, list[Engram]]:
         """For each of ``engrams``, the older indexed engram it supersedes, if any: the closest
         one about the same thing with another fact that nothing supersedes yet (so versions
-        form a chain, each outranking the one before). Marks both sides in place
+        form a chain, each outranking the one before), sought among those :meth:`holding`
+        (``holding``: as it gave, already). Marks both sides in place
         (``context["supersedes"]``/``["superseded_by"]``)."""
         if not engrams:
             return {}
         threshold = self.settings.supersede_similarity
         vectors = np.stack([e.embedding for e in engrams])
+        holding = self.holding(engrams) if holding is None else holding
+        close_to = self.index.similar(vectors, threshold, holding=holding)
         found: dict[str, list[Engram]] = {}
-        for engram, close in zip(engrams, self.index.similar(vectors, threshold), strict=True):
+        for engram, close in zip(engrams, close_to, strict=True):
             candidates = [
                 (similarity, old)
                 for old, similarity in close
@@ -431,10 +441,11 @@ class HippocampusActor(Actor):
                 episodes[engram.engram_id] = engram.episode
             recent = [engram, *recent][:window]
         fresh = [m.engram for m in held if not m.rehearsal]
-        found = (  # a product over the index: in a worker thread only when that pays
-            self.logic.superseded(fresh)
-            if len(fresh) * len(self.logic.index) <= INLINE_SUPERSESSION
-            else await asyncio.to_thread(self.logic.superseded, fresh)
+        holding = self.logic.holding(fresh)
+        found = (  # a search of the index: in a worker thread only when that pays
+            self.logic.superseded(fresh, holding)
+            if self.logic.index.compared(holding) <= INLINE_SUPERSESSION
+            else await asyncio.to_thread(self.logic.superseded, fresh, holding)
         )
         for engram_id, older in found.items():
             supersede[engram_id] = [old.engram_id for old in older]

@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+from neurram import index as index_module
 from neurram.encoder import HashEncoder
 from neurram.engram import Engram, Layer, MemoryType, dump_engram, load_engram
 from neurram.index import PACKED_FROM
@@ -333,11 +334,17 @@ def test_versions_of_a_fact_form_a_chain(hippocampus, make_engram, now) -> None:
     assert results[0][0].engram_id == "9012"
 
 
+@pytest.mark.parametrize("crowd", [0, 300])
 def test_a_batch_of_later_facts_supersedes_each_its_earlier_one(
-    hippocampus, make_engram, now
+    hippocampus, make_engram, now, crowd, monkeypatch
 ) -> None:
     """A batch is compared with the index in one packed product (``PACKED_FROM`` new engrams
-    and more): each finds its own earlier version, and never a removed one."""
+    and more), or, among a ``crowd`` of other memories, each new engram with the few holding
+    its rarest words alone: each finds its own earlier version, and never a removed one."""
+    for i in range(crowd):
+        hippocampus.remember(make_engram(f"Note {i} on the garden shed", encoded_at=now))
+    if crowd:  # no product over every row
+        monkeypatch.setattr(index_module, "packed_cosines", None)
     versions = {
         "pin": ("My PIN is 1234", "My PIN is 5678"),
         "door": ("The door code is 4321", "The door code is 8765"),
