@@ -24,7 +24,7 @@ from redis.asyncio.cluster import ClusterNode, RedisCluster
 from redis.asyncio.connection import parse_url
 
 from neurram.bus import Namespace
-from neurram.runtime.packing import packing_with_hiredis
+from neurram.runtime.packing import client_of
 
 
 class Shards:
@@ -63,9 +63,7 @@ class Shards:
     def _client_of(self, node: ClusterNode) -> aioredis.Redis:
         client = self._clients.get(node.name)
         if client is None:
-            client = packing_with_hiredis(
-                aioredis.Redis(host=node.host, port=int(node.port), **self._node_options)
-            )
+            client = client_of(host=node.host, port=int(node.port), **self._node_options)
             self._clients[node.name] = client
         return client
 

@@ -17,7 +17,7 @@ from neurram.bus.refusals import credentials_refused
 from neurram.errors import BrainAccessDeniedError, BrainUnavailableError, ConfigurationError
 from neurram.runtime import access, embedded
 from neurram.runtime.cluster import Shards
-from neurram.runtime.packing import packing_with_hiredis
+from neurram.runtime.packing import client_from_url
 from neurram.settings import Settings
 
 CONNECT_TIMEOUT = 5.0
@@ -108,7 +108,7 @@ async def _connect(
         shards = await asyncio.wait_for(Shards.open(url, **options), CONNECT_TIMEOUT)
         client = shards.client_for(Namespace(settings.brain_id))
     else:
-        client = packing_with_hiredis(aioredis.from_url(url, **options))
+        client = client_from_url(url, **options)
     try:
         await asyncio.wait_for(client.ping(), CONNECT_TIMEOUT)
     except BaseException:
