@@ -72,8 +72,9 @@ class ReplyInbox(Generic[T]):
         try:
             for request_id, future in zip(request_ids, futures, strict=True):
                 if not future.done():
-                    try:
-                        await asyncio.wait_for(future, timeout)
+                    try:  # awaited directly: the reply's resolution wakes this task itself
+                        async with asyncio.timeout(timeout):
+                            await future
                     except TimeoutError:
                         raise TimeoutError(
                             f"no reply to request {request_id} within {timeout} s"
@@ -114,11 +115,12 @@ class ReplyInbox(Generic[T]):
                     entries = read_entries(
                         await connection.read(self._xread_after(last_id), self._closing)
                     )
-                    for entry in entries:  # the waiters go on before the XTRIM's round trip
+                    for entry in entries:
                         self._resolve(entry)
                     if entries:
                         last_id = entries[-1].entry_id
                         unreclaimed += len(entries)
+                        await asyncio.sleep(0)  # the waiters go on before the next read's write
                     if unreclaimed >= TRIM_EVERY:  # those before the last one read
                         await self._redis.xtrim(self.stream, minid=last_id, approximate=False)
                         unreclaimed = 1

@@ -37,6 +37,24 @@ async def test_reply_inbox_resolves_by_request_id(redis: aioredis.Redis, brain_i
     assert await redis.exists(stream) == 0
 
 
+async def test_a_waiter_goes_on_before_the_inbox_reads_again(
+    redis: aioredis.Redis, brain_id: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The caller waiting for a reply resumes before the inbox writes its next read (whose
+    round trip would otherwise come first)."""
+    stream = Namespace(brain_id).key("reply", "c")
+    inbox = ReplyInbox(redis, stream, CODEC, lambda a: a.request_id)
+    reads: list[str] = []
+    read_after = inbox._xread_after
+    monkeypatch.setattr(inbox, "_xread_after", lambda last: reads.append(last) or read_after(last))
+    await inbox.start()
+    inbox.expect("r1")
+    await publish(redis, stream, CODEC.encode(Answer("r1", 1)))
+    assert await inbox.wait("r1", timeout=5) == Answer("r1", 1)
+    assert reads == ["0-0"]  # the read that brought the reply; none since
+    await inbox.close()
+
+
 async def test_reply_inbox_times_out(redis: aioredis.Redis, brain_id: str) -> None:
     inbox = ReplyInbox(redis, Namespace(brain_id).key("reply", "c"), CODEC, lambda a: a.request_id)
     await inbox.start()
@@ -47,8 +65,9 @@ async def test_reply_inbox_times_out(redis: aioredis.Redis, brain_id: str) -> No
 
 
 async def test_reply_inbox_returns_many_replies_in_the_order_asked(
-    redis: aioredis.Redis, brain_id: str
+    redis: aioredis.Redis, brain_id: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setattr(reply, "TRIM_EVERY", 4)
     stream = Namespace(brain_id).key("reply", "c")
     inbox = ReplyInbox(redis, stream, CODEC, lambda a: a.request_id)
     await inbox.start()
@@ -65,10 +84,8 @@ async def test_reply_inbox_returns_many_replies_in_the_order_asked(
     async def trimmed() -> bool:  # every reply read but the last one
         return await redis.xlen(stream) == 1
 
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(reply, "TRIM_EVERY", 3)
-        await publish(redis, stream, CODEC.encode(Answer("late", 0)))  # the 4th read
-        await eventually(trimmed)
+    await publish(redis, stream, CODEC.encode(Answer("late", 0)))  # the 4th read
+    await eventually(trimmed)
     inbox.expect("d")
     with pytest.raises(TimeoutError, match="request e "):  # "d" came, "e" never does
         waiting = asyncio.create_task(inbox.wait_all(["d", "e"], timeout=0.05))
