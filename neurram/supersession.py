@@ -50,17 +50,22 @@ def held_by_any_superseded(content: str, frequency: Callable[[str], int]) -> lis
     holding them, not with every one); [] when it can supersede none; None when only a
     search of every memory finds them all.
 
-    Such a memory shares all but ``MAX_CHANGED_WORDS`` of ``content``'s content words, and
-    one at least (:func:`differ_in_a_fact`): so one of any ``MAX_CHANGED_WORDS + 1`` of them.
-    A content word it holds is a token of its text, which becomes the same index terms there
-    as alone (the index's tokens never cross a content word's bounds): it holds each of them,
-    the word's rarest among them. A content word that becomes no term (an index stopword) is
-    found by no term: then None.
+    Such a memory lacks at most ``MAX_CHANGED_WORDS`` of ``content``'s content words and
+    shares one at least (:func:`differ_in_a_fact`): so it holds one of any
+    ``MAX_CHANGED_WORDS + 1`` of them, or of them all when they are fewer. A content word it
+    holds is a token of its text, which becomes the same index terms there as alone (the
+    index's tokens never cross a content word's bounds): it holds each of them, the word's
+    rarest among them. A content word that becomes no term (an index stopword, a single
+    character) is found by none: it is left out while ``MAX_CHANGED_WORDS + 1`` others
+    remain, else None.
     """
-    words = []
+    found, termless = [], False
     for word in content_words(content):
         held = terms(word)
-        if not held:
-            return None
-        words.append(min(held, key=frequency))
-    return sorted(words, key=frequency)[: MAX_CHANGED_WORDS + 1]
+        if held:
+            found.append(min(held, key=frequency))
+        else:
+            termless = True
+    if termless and len(found) <= MAX_CHANGED_WORDS:
+        return None
+    return sorted(found, key=frequency)[: MAX_CHANGED_WORDS + 1]
