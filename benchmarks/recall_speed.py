@@ -11,14 +11,16 @@ the first 5,000 carry their real MiniLM embeddings, the rest random unit vectors
 engrams form episodes of 20, and each is linked both ways with the five before it, as in
 ``benchmarks/memory.py`` (a million association edges at 100,000 engrams: what a recall
 spreads activation over). Every recall goes through the bus with the real model
-(``NEURRAM_MODEL=torch`` or ``onnx`` picks its backend). The last column checks the index's
-half-precision rows: how many of each query's 10 nearest engrams by exact float32 cosine
+(``NEURRAM_MODEL=torch`` or ``onnx`` picks its backend). The cosine recall column checks the
+index's half-precision rows: how many of each query's 10 nearest engrams by exact float32 cosine
 they also rank first. Round trips are every command or pipeline written to a Redis
 connection during the timed recalls (the client's and the regions'), per recall. CPU is the
 process's (every thread's) during each recall and each encode, medians: it holds on a loaded
-machine, where the times stretch. The last column times recalls each made right after an
+machine, where the times stretch. The column after it times recalls each made right after an
 awaited perceive, as an agent's turn goes (p50 of ``AFTER_PERCEIVES``): what the index
-redoes when an engram comes (its association edges, its timeline) shows there.
+redoes when an engram comes (its association edges, its timeline) shows there. The last
+column times those awaited perceives, each a later version of an engram stored (its text
+with a note number before it): what supersession's search of the index costs shows there.
 """
 
 from __future__ import annotations
@@ -133,9 +135,11 @@ async def measure(
         encode_cpu.append(c1 - c0)
         recall_cpu.append(c2 - c1)
     round_trips = (trips["sent"] - sent) / count
-    after = []  # as an agent goes: something perceived, then a recall
+    after, perceived = [], []  # as an agent goes: something perceived, then a recall
     for i, query in enumerate(queries[:AFTER_PERCEIVES]):
-        await brain.perceive(f"note {i}: {texts[i]}")
+        started = time.perf_counter()
+        await brain.perceive(f"note {i}: {texts[i]}")  # a later version of engram i
+        perceived.append(time.perf_counter() - started)
         started = time.perf_counter()
         await brain.recall(query, top_k=10)
         after.append(time.perf_counter() - started)
@@ -146,7 +150,8 @@ async def measure(
         f"{p50_ms(encode_cpu):.1f} / {p50_ms(recall_cpu):.1f} ms | "
         f"{p50_ms(recall_cpu) - p50_ms(encode_cpu):.1f} ms | "
         f"{round_trips:.1f} | {opened:.1f} s | "
-        f"{half_recall_at_10(all_vectors, np.stack(cues)):.3f} | {p50_ms(after):.1f} ms |"
+        f"{half_recall_at_10(all_vectors, np.stack(cues)):.3f} | {p50_ms(after):.1f} ms | "
+        f"{p50_ms(perceived):.1f} ms |"
     )
 
 
@@ -175,9 +180,10 @@ async def main() -> None:
     print(
         "| engrams | encode | recall | ratio | recall - encode | CPU, encode / recall "
         "| CPU, recall - encode | round trips | brain start "
-        "| cosine recall@10, float16 vs exact float32 | recall right after a perceive |"
+        "| cosine recall@10, float16 vs exact float32 | recall right after a perceive "
+        "| that perceive, awaited |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     trips = count_round_trips()
     with tempfile.TemporaryDirectory(prefix="nr-speed-") as data_dir:
         server = EmbeddedServer(Path(data_dir))
