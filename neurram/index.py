@@ -580,8 +580,11 @@ class EngramIndex:
         if n == 0:
             return [[] for _ in vectors]
         eligible = self._engram_rows()
-        among = [self._holders(terms, n) for terms in holding or ()]
-        among += [None] * (len(vectors) - len(among))
+        among = (
+            [None] * len(vectors)
+            if holding is None
+            else [self._holders(terms, n) for terms in holding]
+        )
         every = np.array([i for i, held in enumerate(among) if held is None], dtype=np.intp)
         parts = [(np.zeros(0, dtype=np.intp), every[:0], np.zeros(0, dtype=np.float32))]
         if every.size:
@@ -630,8 +633,7 @@ class EngramIndex:
         held = []
         for term in terms or ():
             rows, _ = self._words.postings(term, n)
-            if isinstance(rows, slice):  # not when so few hold it (see BM25.postings)
-                return None
+            assert not isinstance(rows, slice)  # so few hold it: listed (BM25.postings)
             held.append(rows)
         return np.unique(np.concatenate(held)) if held else np.zeros(0, dtype=np.intp)
 
