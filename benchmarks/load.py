@@ -13,29 +13,41 @@ CPU includes this process's outcome follower), RSS of the regions process
 (after the sleep cycle, and its peak) and the client's peak, Redis memory (and what it grew by
 per stored engram), one sleep cycle, stream lengths, and lost / duplicated / expired / gated
 counts. The two memory rows of issue 10 are printed against their targets
-(``benchmarks/memory.py`` measures them faster, without the pipeline).
+(``benchmarks/memory.py`` measures them faster, without the pipeline). Last, the bound that
+supersession's exact search alone sets on this machine: the CPU of comparing each new engram
+with every row held, in batches of the Hippocampus's ``batch_size``, over a fill of as many
+rows as stimuli (so half as many on average), by the index's packed product and by a float32
+``sgemm`` (the floating-point units' own bound), and the stimuli a second that leaves on
+every core with nothing else running.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import resource
+import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import redis.asyncio as aioredis
 from workload import neurram_run, rss_mib
 
-from neurram import Brain, Engram
+from neurram import Brain, Engram, Settings
 from neurram.bus import FIELD, Namespace, tail
 from neurram.bus.messages import MESSAGES, Outcome
+from neurram.index import packed_cosines
 from neurram.runtime.embedded import EmbeddedServer
 from neurram.runtime.store import MemoryStore
 
 REDIS_TARGET_KIB = 2.0  # Redis memory per engram
 RSS_TARGET_MIB = 300  # the regions' RSS at 100,000 engrams
+TARGET_PER_SECOND = 5_000
+DIM = 384  # the hash encoder's width, as the regions run it
 STREAMS = ("sensory", "sensed", "attended", "tagged", "held", "outcome", "changes", "dead")
 
 
@@ -53,6 +65,28 @@ async def follow_outcomes(
 
 def fact(i: int) -> str:
     return f"load fact {i}: item {i} weighs {i % 97} kg"
+
+
+def supersession_bound(stimuli: int) -> tuple[float, float]:
+    """CPU seconds a stimulus of comparing each new engram with every row of an index that
+    holds ``stimuli / 2`` (the mean over a fill of ``stimuli``), a batch of the Hippocampus's
+    size at a time: by the index's packed float16 product, and by a float32 ``sgemm``
+    (medians of 3)."""
+    batch = Settings().batch_size
+    rng = np.random.default_rng(0)
+    rows = rng.standard_normal((max(1, stimuli // 2), DIM), dtype=np.float32)
+    rows /= np.linalg.norm(rows, axis=1, keepdims=True)
+    half, new = rows.astype(np.float16), rows[:batch].copy()
+
+    def cpu(product: Callable[[], object]) -> float:
+        spent = []
+        for _ in range(3):
+            started = time.process_time()
+            product()
+            spent.append(time.process_time() - started)
+        return statistics.median(spent) / batch
+
+    return cpu(lambda: packed_cosines(half, new)), cpu(lambda: rows @ new.T)
 
 
 async def send(brain: Brain, stimuli: int, batch: int) -> list[Engram]:
@@ -140,6 +174,14 @@ async def run(stimuli: int, batch: int, redis_url: str, model: str) -> None:
     )
     print(f"one sleep cycle         {sleep_seconds:.1f} s {slept}")
     print("stream lengths          " + ", ".join(f"{k} {v}" for k, v in lengths.items()))
+    packed, sgemm = supersession_bound(stimuli)
+    cores = os.cpu_count() or 1
+    print(
+        f"supersession alone      {packed * 1e3:.2f} ms CPU a stimulus, exact, against "
+        f"{stimuli // 2:,} rows, the mean over the fill (float32 sgemm: {sgemm * 1e3:.2f} ms): "
+        f"at most {cores / packed:,.0f} /s ({cores / sgemm:,.0f} /s) on all {cores} cores with "
+        f"nothing else running (target {TARGET_PER_SECOND:,} /s)"
+    )
 
 
 def main() -> None:
