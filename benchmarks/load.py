@@ -40,6 +40,7 @@ from workload import neurram_run, rss_mib
 from neurram import Brain, Engram, Settings
 from neurram.bus import FIELD, Namespace, tail
 from neurram.bus.messages import MESSAGES, Outcome
+from neurram.encoder import resolve_encoder
 from neurram.index import packed_cosines
 from neurram.runtime.embedded import EmbeddedServer
 from neurram.runtime.store import MemoryStore
@@ -47,7 +48,6 @@ from neurram.runtime.store import MemoryStore
 REDIS_TARGET_KIB = 2.0  # Redis memory per engram
 RSS_TARGET_MIB = 300  # the regions' RSS at 100,000 engrams
 TARGET_PER_SECOND = 5_000
-DIM = 384  # the hash encoder's width, as the regions run it
 STREAMS = ("sensory", "sensed", "attended", "tagged", "held", "outcome", "changes", "dead")
 
 
@@ -67,14 +67,14 @@ def fact(i: int) -> str:
     return f"load fact {i}: item {i} weighs {i % 97} kg"
 
 
-def supersession_bound(stimuli: int) -> tuple[float, float]:
-    """CPU seconds a stimulus of comparing each new engram with every row of an index that
-    holds ``stimuli / 2`` (the mean over a fill of ``stimuli``), a batch of the Hippocampus's
-    size at a time: by the index's packed float16 product, and by a float32 ``sgemm``
-    (medians of 3)."""
+def supersession_bound(stimuli: int, dim: int) -> tuple[float, float]:
+    """CPU seconds a stimulus of comparing each new engram with every ``dim``-wide row of an
+    index that holds ``stimuli / 2`` (the mean over a fill of ``stimuli``), a batch of the
+    Hippocampus's size at a time: by the index's packed float16 product, and by a float32
+    ``sgemm`` (medians of 3)."""
     batch = Settings().batch_size
     rng = np.random.default_rng(0)
-    rows = rng.standard_normal((max(1, stimuli // 2), DIM), dtype=np.float32)
+    rows = rng.standard_normal((max(1, stimuli // 2), dim), dtype=np.float32)
     rows /= np.linalg.norm(rows, axis=1, keepdims=True)
     half, new = rows.astype(np.float16), rows[:batch].copy()
 
@@ -174,7 +174,7 @@ async def run(stimuli: int, batch: int, redis_url: str, model: str) -> None:
     )
     print(f"one sleep cycle         {sleep_seconds:.1f} s {slept}")
     print("stream lengths          " + ", ".join(f"{k} {v}" for k, v in lengths.items()))
-    packed, sgemm = supersession_bound(stimuli)
+    packed, sgemm = supersession_bound(stimuli, resolve_encoder(model).dim)  # the regions'
     cores = os.cpu_count() or 1
     print(
         f"supersession alone      {packed * 1e3:.2f} ms CPU a stimulus, exact, against "
